@@ -1,0 +1,132 @@
+import { awscdk, DependencyType, javascript } from 'projen';
+
+// The oldest aws-cdk-lib we support (cdk-nag 3 needs >= 2.258) and the one we build and test with.
+const minCdkVersion = '2.258.0';
+const devCdkVersion = '2.276.0';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-mlops',
+  description:
+    'AWS CDK constructs for a secure, cheap CI/CD system for machine-learning models: versioned storage, ' +
+    'spot GPU training on AWS Batch, quality gates and safe SageMaker deployments.',
+  author: 'cdk-mlops maintainers',
+  authorAddress: 'maintainers@cdk-mlops.dev',
+  repositoryUrl: 'https://github.com/cdk-mlops/cdk-mlops.git',
+  license: 'Apache-2.0',
+  keywords: ['aws-cdk', 'mlops', 'sagemaker', 'aws-batch', 'spot', 'machine-learning', 'cdk-nag'],
+  stability: 'experimental',
+
+  defaultReleaseBranch: 'main',
+  projenrcTs: true,
+  srcdir: 'lib',
+  testdir: 'test',
+  libdir: 'lib',
+  sampleCode: false,
+  github: false,
+  release: false,
+  lambdaAutoDiscover: false,
+  minNodeVersion: '20.0.0',
+  typescriptVersion: '~5.9.3',
+  packageManager: javascript.NodePackageManager.NPM,
+
+  cdkVersion: devCdkVersion,
+  cdkVersionPinning: false,
+  constructsVersion: '10.8.1',
+  // Peers are not pinned to their floor as devDependencies: we build against devCdkVersion.
+  peerDependencyOptions: { pinnedDevDependency: false },
+  devDeps: [
+    `aws-cdk-lib@${devCdkVersion}`,
+    'constructs@10.8.1',
+    // The CLI's `latest` tag is an older line that cannot read this aws-cdk-lib's cloud assembly.
+    'aws-cdk@^2.1148.1',
+    'cdk-nag@^3.0.2',
+    '@cdklabs/cdk-validator-cfnguard@0.0.62',
+    'ts-node@^10.9.2',
+    'esbuild@^0.28.2',
+    '@aws-sdk/client-sagemaker@^3.1142.0',
+    '@aws-sdk/client-s3@^3.1142.0',
+    '@types/aws-lambda@^8.10.150',
+    'aws-sdk-client-mock@^4.1.0',
+    'aws-sdk-client-mock-jest@^4.1.0',
+  ],
+
+  jestOptions: {
+    // CI must fail on a changed snapshot instead of rewriting it.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      // jsii writes lib/**/*.js beside the sources: prefer the .ts so tests never run stale output.
+      moduleFileExtensions: ['ts', 'js', 'json', 'node'],
+      snapshotSerializers: ['<rootDir>/test/support/asset-hash-serializer.ts'],
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+    },
+  },
+
+  publishToPypi: { distName: 'cdk-mlops', module: 'cdk_mlops' },
+  jsiiVersion: '~6.0.13',
+});
+
+// Handlers are TypeScript in lambda/, bundled by esbuild at our build and shipped as assets.
+// Consumers of a jsii library cannot bundle, so lib/ never uses NodejsFunction.
+const handlers = ['latest-approved-model'];
+for (const handler of handlers) {
+  const className = handler.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()) + 'Function';
+  new awscdk.LambdaFunction(project, {
+    entrypoint: `lambda/${handler}.lambda.ts`,
+    constructFile: `lib/handlers/${handler}-function.ts`,
+    constructName: className,
+    cdkDeps: project.cdkDeps,
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    bundlingOptions: {
+      // The Node.js Lambda runtime ships the AWS SDK v3: do not bundle it.
+      externals: ['@aws-sdk/*'],
+      sourcemap: false,
+    },
+  });
+}
+
+// The reference app: `npx cdk synth` bundles the handlers first, then runs bin/ with ts-node (transpile only).
+new awscdk.CdkConfig(project, {
+  app: 'npx ts-node --prefer-ts-exts -T -P bin/tsconfig.json bin/mlops-reference.ts',
+  buildCommand: 'npx projen bundle',
+  featureFlags: awscdk.CdkFeatureFlags.V2.fromLocalAwsCdkLib(),
+  watchIncludes: ['bin/**', 'lib/**', 'lambda/**'],
+});
+
+project.tsconfigDev.addInclude('../bin/**/*.ts');
+project.tsconfigDev.addInclude('../lambda/**/*.ts');
+project.eslint?.addLintPattern('bin');
+project.eslint?.addLintPattern('lambda');
+// The reference app, the handlers (the Lambda runtime provides the AWS SDK) and the benchmark use devDependencies.
+project.eslint?.allowDevDeps('bin/**');
+project.eslint?.allowDevDeps('lambda/**');
+project.eslint?.allowDevDeps('bench/**');
+
+// Tests need the bundled handler assets.
+project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
+
+// The public API must stay expressible in Python: compile with jsii, then generate the Python code offline.
+const pythonCheck = project.addTask('check:python', {
+  description: 'Compile with jsii and generate the Python bindings (code only, offline)',
+});
+pythonCheck.spawn(project.tasks.tryFind('bundle')!);
+pythonCheck.spawn(project.compileTask);
+pythonCheck.exec('jsii-pacmak --target python --code-only --outdir dist/python-check');
+
+project.addTask('bench', {
+  description: 'Print synth, test, bundle-size and cold-init figures',
+  exec: 'ts-node -T -P bin/tsconfig.json bench/run.ts',
+});
+
+// Build and test with a newer aws-cdk-lib than the peer range's floor.
+project.deps.removeDependency('aws-cdk-lib', DependencyType.PEER);
+project.deps.addDependency(`aws-cdk-lib@^${minCdkVersion}`, DependencyType.PEER);
+
+project.package.addField('overrides', { 'unrs-resolver': '1.12.2', '@swc/core': '1.16.18' });
+project.addPackageIgnore('/lib/**/*.ts');
+project.addPackageIgnore('!/lib/**/*.d.ts');
+for (const p of ['/bin/', '/lambda/', '/bench/', '/cdk.json', '/cdk.out/', '/.ci/', '/docs/']) {
+  project.addPackageIgnore(p);
+}
+project.gitignore.addPatterns('cdk.out', 'dist/python-check');
+
+project.synth();

@@ -1,0 +1,2 @@
+export * from './registry/model-package-group';
+export * from './registry/latest-approved-model-lookup';

@@ -1,0 +1,47 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+const LOGS_KEY_ID = 'MlOpsLogsKey';
+
+/**
+ * The stack's one KMS key for the log groups this library creates: a key per log group would cost $1/month
+ * each while idle. Rotation on; CloudWatch Logs of this account and region may use it, nobody else.
+ */
+export function logsKey(scope: Construct): kms.IKey {
+  const stack = Stack.of(scope);
+  const existing = stack.node.tryFindChild(LOGS_KEY_ID) as kms.IKey | undefined;
+  if (existing) return existing;
+  const key = new kms.Key(stack, LOGS_KEY_ID, {
+    description: 'cdk-mlops: encrypts the CloudWatch log groups of this stack',
+    enableKeyRotation: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: {
+        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:*` },
+      },
+    }),
+  );
+  return key;
+}
+
+export interface EncryptedLogGroupOptions {
+  readonly retention?: logs.RetentionDays;
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** A log group encrypted with KMS, with a retention, kept on `cdk destroy` (logs are evidence). */
+export function encryptedLogGroup(scope: Construct, id: string, options: EncryptedLogGroupOptions = {}): logs.LogGroup {
+  return new logs.LogGroup(scope, id, {
+    encryptionKey: options.encryptionKey ?? logsKey(scope),
+    retention: options.retention ?? logs.RetentionDays.ONE_YEAR,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+}

@@ -1,0 +1,166 @@
+import {
+  DescribeModelPackageCommand,
+  DescribeModelPackageGroupCommand,
+  ListModelPackagesCommand,
+  SageMakerClient,
+  SageMakerServiceException,
+} from '@aws-sdk/client-sagemaker';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { findLatestApprovedModel, handler } from '../../lambda/latest-approved-model.lambda';
+
+const sagemaker = mockClient(SageMakerClient);
+const fastRetry = { maxAttempts: 3, baseDelayMs: 1, sleep: async () => {} };
+const arn = (v: number) => `arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud/${v}`;
+
+function serviceError(name: string, message: string, status: number): SageMakerServiceException {
+  return new SageMakerServiceException({ name, message, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status } });
+}
+
+function describedPackage(version: number) {
+  return {
+    ModelPackageArn: arn(version),
+    ModelPackageGroupName: 'fraud',
+    ModelPackageVersion: version,
+    ModelApprovalStatus: 'Approved' as const,
+    InferenceSpecification: {
+      Containers: [{ Image: `123.dkr.ecr.eu-west-1.amazonaws.com/fraud@sha256:${version}`, ModelDataUrl: `s3://models/${version}.tar.gz` }],
+      SupportedContentTypes: [],
+      SupportedResponseMIMETypes: [],
+    },
+    CustomerMetadataProperties: { commit: `c${version}` },
+  };
+}
+
+beforeEach(() => {
+  sagemaker.reset();
+  sagemaker.on(DescribeModelPackageGroupCommand).resolves({ ModelPackageGroupName: 'fraud' });
+  sagemaker.on(DescribeModelPackageCommand).callsFake((input: { ModelPackageName: string }) =>
+    describedPackage(Number(input.ModelPackageName.split('/').pop())),
+  );
+});
+
+test('asks for approved packages newest first and describes the newest', async () => {
+  sagemaker.on(ListModelPackagesCommand).resolves({
+    ModelPackageSummaryList: [
+      { ModelPackageArn: arn(4), ModelPackageVersion: 4, ModelApprovalStatus: 'Approved', ModelPackageStatus: 'Completed', CreationTime: new Date() },
+      { ModelPackageArn: arn(2), ModelPackageVersion: 2, ModelApprovalStatus: 'Approved', ModelPackageStatus: 'Completed', CreationTime: new Date() },
+    ],
+  });
+
+  const model = await handler({ modelPackageGroupName: 'fraud' });
+
+  expect(model.modelPackageArn).toBe(arn(4));
+  expect(model.modelPackageVersion).toBe(4);
+  expect(model.modelDataUrl).toBe('s3://models/4.tar.gz');
+  expect(model.customerMetadata).toEqual({ commit: 'c4' });
+  expect(sagemaker).toHaveReceivedCommandWith(ListModelPackagesCommand, {
+    ModelPackageGroupName: 'fraud',
+    ModelApprovalStatus: 'Approved',
+    SortBy: 'CreationTime',
+    SortOrder: 'Descending',
+  });
+  expect(sagemaker).toHaveReceivedCommandWith(DescribeModelPackageCommand, { ModelPackageName: arn(4) });
+});
+
+test('follows NextToken past pages that hold no approved package', async () => {
+  sagemaker
+    .on(ListModelPackagesCommand)
+    .resolvesOnce({ ModelPackageSummaryList: [], NextToken: 'page-2' })
+    .resolvesOnce({ ModelPackageSummaryList: [], NextToken: 'page-3' })
+    .resolvesOnce({
+      ModelPackageSummaryList: [
+        { ModelPackageArn: arn(9), ModelPackageVersion: 9, ModelApprovalStatus: 'Approved', ModelPackageStatus: 'Completed', CreationTime: new Date() },
+      ],
+      NextToken: 'page-4',
+    });
+
+  const model = await findLatestApprovedModel(new SageMakerClient({}), 'fraud', fastRetry);
+
+  expect(model.modelPackageVersion).toBe(9);
+  expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 3);
+  expect(sagemaker).toHaveReceivedNthSpecificCommandWith(2, ListModelPackagesCommand, { NextToken: 'page-2' });
+  expect(sagemaker).toHaveReceivedNthSpecificCommandWith(3, ListModelPackagesCommand, { NextToken: 'page-3' });
+});
+
+test('retries a throttled call and then succeeds', async () => {
+  sagemaker
+    .on(ListModelPackagesCommand)
+    .rejectsOnce(serviceError('ThrottlingException', 'Rate exceeded', 400))
+    .resolves({
+      ModelPackageSummaryList: [
+        { ModelPackageArn: arn(1), ModelPackageVersion: 1, ModelApprovalStatus: 'Approved', ModelPackageStatus: 'Completed', CreationTime: new Date() },
+      ],
+    });
+
+  const model = await findLatestApprovedModel(new SageMakerClient({}), 'fraud', fastRetry);
+
+  expect(model.modelPackageVersion).toBe(1);
+  expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 2);
+});
+
+test('fails with the throttling error when it does not clear', async () => {
+  sagemaker.on(ListModelPackagesCommand).rejects(serviceError('ThrottlingException', 'Rate exceeded', 400));
+
+  await expect(findLatestApprovedModel(new SageMakerClient({}), 'fraud', fastRetry)).rejects.toThrow('Rate exceeded');
+  expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 3);
+});
+
+test('fails with ModelPackageGroupNotFound when the group does not exist', async () => {
+  sagemaker
+    .on(DescribeModelPackageGroupCommand)
+    .rejects(serviceError('ValidationException', 'ModelPackageGroup arn:...:model-package-group/nope does not exist.', 400));
+
+  const error = await findLatestApprovedModel(new SageMakerClient({}), 'nope', fastRetry).catch((e: Error) => e);
+
+  expect(error).toMatchObject({ name: 'ModelPackageGroupNotFound' });
+  expect((error as Error).message).toMatch(/'nope' does not exist/);
+  expect(sagemaker).not.toHaveReceivedCommand(ListModelPackagesCommand);
+});
+
+test('fails with NoApprovedModelPackage when every page is empty', async () => {
+  sagemaker
+    .on(ListModelPackagesCommand)
+    .resolvesOnce({ ModelPackageSummaryList: [], NextToken: 't' })
+    .resolvesOnce({ ModelPackageSummaryList: [] });
+
+  const error = await findLatestApprovedModel(new SageMakerClient({}), 'fraud', fastRetry).catch((e: Error) => e);
+
+  expect(error).toMatchObject({ name: 'NoApprovedModelPackage' });
+  expect((error as Error).message).toMatch(/'fraud' has no model package with status Approved/);
+  expect(sagemaker).not.toHaveReceivedCommand(DescribeModelPackageCommand);
+});
+
+test('passes an access error through unchanged', async () => {
+  sagemaker.on(DescribeModelPackageGroupCommand).rejects(serviceError('AccessDeniedException', 'not authorized', 400));
+
+  await expect(findLatestApprovedModel(new SageMakerClient({}), 'fraud', fastRetry)).rejects.toMatchObject({
+    name: 'AccessDeniedException',
+  });
+});
+
+describe('group name', () => {
+  const saved = process.env.MODEL_PACKAGE_GROUP_NAME;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.MODEL_PACKAGE_GROUP_NAME;
+    else process.env.MODEL_PACKAGE_GROUP_NAME = saved;
+  });
+
+  test('comes from the environment when the event has none', async () => {
+    process.env.MODEL_PACKAGE_GROUP_NAME = 'from-env';
+    sagemaker.on(ListModelPackagesCommand).resolves({
+      ModelPackageSummaryList: [
+        { ModelPackageArn: arn(3), ModelPackageVersion: 3, ModelApprovalStatus: 'Approved', ModelPackageStatus: 'Completed', CreationTime: new Date() },
+      ],
+    });
+
+    await handler({});
+
+    expect(sagemaker).toHaveReceivedCommandWith(DescribeModelPackageGroupCommand, { ModelPackageGroupName: 'from-env' });
+  });
+
+  test('fails clearly when neither the event nor the environment names a group', async () => {
+    delete process.env.MODEL_PACKAGE_GROUP_NAME;
+    await expect(handler({})).rejects.toThrow(/no model package group given/);
+  });
+});
