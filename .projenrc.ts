@@ -67,7 +67,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
 // Handlers are TypeScript in lambda/, bundled by esbuild at our build and shipped as assets.
 // Consumers of a jsii library cannot bundle, so lib/ never uses NodejsFunction.
-const handlers = ['latest-approved-model'];
+const handlers = ['latest-approved-model', 'snapshot-data-version'];
 for (const handler of handlers) {
   const className = handler.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()) + 'Function';
   new awscdk.LambdaFunction(project, {
