@@ -96,6 +96,7 @@ project.tsconfigDev.addInclude('../bin/**/*.ts');
 project.tsconfigDev.addInclude('../lambda/**/*.ts');
 project.eslint?.addLintPattern('bin');
 project.eslint?.addLintPattern('lambda');
+project.eslint?.addLintPattern('bench');
 // The reference app, the handlers (the Lambda runtime provides the AWS SDK) and the benchmark use devDependencies.
 project.eslint?.allowDevDeps('bin/**');
 project.eslint?.allowDevDeps('lambda/**');

@@ -1,6 +1,13 @@
 import { Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { LatestApprovedModelLookup, ModelPackageGroup } from '../lib';
+import {
+  BucketPurpose,
+  DataVersionSnapshot,
+  LatestApprovedModelLookup,
+  ModelImageRepository,
+  ModelPackageGroup,
+  VersionedBucket,
+} from '../lib';
 
 /**
  * The reference deployment: every cdk-mlops construct wired with its defaults. Environment-agnostic, so it
@@ -10,7 +17,15 @@ export class MlOpsReferenceStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, props);
 
-    const models = new ModelPackageGroup(this, 'Models', {
+    // Storage: nothing here is deleted by `cdk destroy`.
+    const data = new VersionedBucket(this, 'Data', { purpose: BucketPurpose.DATA });
+    new VersionedBucket(this, 'Models', { purpose: BucketPurpose.MODELS });
+    new VersionedBucket(this, 'Checkpoints', { purpose: BucketPurpose.CHECKPOINTS });
+    new DataVersionSnapshot(this, 'DataVersions', { bucket: data, dataPrefix: 'datasets/' });
+
+    // Registries: serving images and model versions.
+    new ModelImageRepository(this, 'ServingImages');
+    const models = new ModelPackageGroup(this, 'ModelRegistry', {
       description: 'Reference model: every registered version with its lineage',
     });
     new LatestApprovedModelLookup(this, 'Champion', { modelPackageGroup: models });

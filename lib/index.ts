@@ -1,2 +1,8 @@
+// Storage: versioned, encrypted, retained buckets and data versions.
+export * from './storage/bucket-purpose';
+export * from './storage/versioned-bucket';
+export * from './storage/data-version-snapshot';
+// Registries: serving images and model versions.
+export * from './registry/model-image-repository';
 export * from './registry/model-package-group';
 export * from './registry/latest-approved-model-lookup';

@@ -18,11 +18,15 @@ export const INLINE_ROLE_POLICY = inCompliancePacks(
     'and deleted with the role and attached to nothing else.',
 );
 
-/** On a Lambda function that only calls AWS control-plane APIs. */
-export const LAMBDA_OUTSIDE_VPC = inCompliancePacks(
-  'LambdaInsideVPC',
-  'Calls only AWS service APIs over TLS and reaches no private resource; pass `vpc` to place it in a VPC.',
-);
+export const LAMBDA_OUTSIDE_VPC_REASON =
+  'Calls only AWS service APIs over TLS and reaches no private resource; pass `vpc` to place it in a VPC.';
+
+/** On a Lambda function that only calls AWS service APIs. */
+export const LAMBDA_OUTSIDE_VPC = inCompliancePacks('LambdaInsideVPC', LAMBDA_OUTSIDE_VPC_REASON);
+
+/** The `Resource::*` of a traced function's role policy. */
+export const LAMBDA_TRACING_REASON =
+  'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) have no resource-level permissions: IAM accepts only "*".';
 
 /** On a Lambda function invoked synchronously (Step Functions, CodePipeline, a person). */
 export const LAMBDA_SYNCHRONOUS = {

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { createKey } from './kms-key';
 
 const LOGS_KEY_ID = 'MlOpsLogsKey';
 
@@ -14,11 +15,7 @@ export function logsKey(scope: Construct): kms.IKey {
   const stack = Stack.of(scope);
   const existing = stack.node.tryFindChild(LOGS_KEY_ID) as kms.IKey | undefined;
   if (existing) return existing;
-  const key = new kms.Key(stack, LOGS_KEY_ID, {
-    description: 'cdk-mlops: encrypts the CloudWatch log groups of this stack',
-    enableKeyRotation: true,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
+  const key = createKey(stack, LOGS_KEY_ID, 'cdk-mlops: encrypts the CloudWatch log groups of this stack');
   key.addToResourcePolicy(
     new iam.PolicyStatement({
       principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],

@@ -7,14 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { IModelPackageGroup } from './model-package-group';
 import { LatestApprovedModelFunction } from '../handlers/latest-approved-model-function';
-import { acknowledge } from '../private/acknowledge';
-import {
-  INLINE_ROLE_POLICY,
-  LAMBDA_BASIC_EXECUTION_ROLE,
-  LAMBDA_OUTSIDE_VPC,
-  LAMBDA_SYNCHRONOUS,
-} from '../private/common-findings';
-import { encryptedLogGroup } from '../private/log-group';
+import { LAMBDA_TRACING_REASON } from '../private/common-findings';
+import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { nagResourceId } from '../private/nag-resource';
 
 /** Props for {@link LatestApprovedModelLookup}. */
@@ -62,34 +56,24 @@ export class LatestApprovedModelLookup extends Construct {
   constructor(scope: Construct, id: string, props: LatestApprovedModelLookupProps) {
     super(scope, id);
 
-    const fn = new LatestApprovedModelFunction(this, 'Function', {
+    const fn = new LatestApprovedModelFunction(this, 'Function', handlerOptions(this, {
       description: 'cdk-mlops: returns the newest Approved model package of a model package group',
-      architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout: Duration.seconds(60),
-      tracing: lambda.Tracing.ACTIVE,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      logGroup: encryptedLogGroup(this, 'Logs', { retention: props.logRetention, encryptionKey: props.logEncryptionKey }),
-      vpc: props.vpc,
-      vpcSubnets: props.vpc ? props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : undefined,
       environment: { MODEL_PACKAGE_GROUP_NAME: props.modelPackageGroup.modelPackageGroupName },
-    });
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
+    }));
+    // Includes sagemaker:ListModelPackages on "*": that API has no resource-level permissions.
     props.modelPackageGroup.grantRead(fn);
     this.function = fn;
 
-    const policy = fn.role!.node.tryFindChild('DefaultPolicy')!;
-    acknowledge(policy, {
-      'AwsSolutions-IAM5[Resource::*]':
-        'sagemaker:ListModelPackages has no resource-level permissions; IAM accepts only "*". It lists metadata, ' +
-        'never model artifacts.',
+    acknowledgeHandler(fn, props.vpc !== undefined, {
+      'AwsSolutions-IAM5[Resource::*]': `${LAMBDA_TRACING_REASON} So has sagemaker:ListModelPackages (metadata only, no artifacts).`,
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelPackageGroup.modelPackagesArn)}]`]:
         'The function reads the model packages (versions) of this one group: the wildcard is the version number.',
-    });
-    acknowledge(policy, INLINE_ROLE_POLICY);
-    acknowledge(fn, {
-      ...LAMBDA_BASIC_EXECUTION_ROLE,
-      ...(props.vpc ? {} : LAMBDA_OUTSIDE_VPC),
-      ...LAMBDA_SYNCHRONOUS,
     });
   }
 

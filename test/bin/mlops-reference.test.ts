@@ -7,6 +7,10 @@ test('the reference stack has no unacknowledged finding in the five cdk-nag pack
   expect(complianceFindings((app) => new MlOpsReferenceStack(app, 'Reference'))).toEqual([]);
 });
 
+test('the reference stack meets the AWS Control Tower proactive controls, but for exemptions recorded on resources', () => {
+  expect(complianceFindings((app) => new MlOpsReferenceStack(app, 'Reference'), { controlTower: true })).toEqual([]);
+});
+
 test('the reference stack is environment-agnostic and its template is stable', () => {
   const stack = new MlOpsReferenceStack(new App(), 'MlOpsReference');
   expect(stack.resolve(stack.account)).toEqual({ Ref: 'AWS::AccountId' });

@@ -2,17 +2,17 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 import { applyCompliancePacks } from '../../bin/compliance';
+import { CONTROL_TOWER_EXEMPTIONS } from '../../lib/private/acknowledge';
 
 export interface ComplianceOptions {
-  /** Also run the AWS Control Tower proactive controls (cfn-guard). */
-  readonly controlTower?: boolean;
   /**
-   * Control Tower rules switched off, each with the reason: cfn-guard findings cannot be acknowledged on a
-   * construct, so elective controls are disabled here, in one visible list.
+   * Also run the AWS Control Tower proactive controls (cfn-guard). A finding counts unless its resource records
+   * the rule, with a reason, under the `cdk-mlops:control-tower-exemptions` metadata (exemptFromControlTower).
    */
-  readonly electiveControlTowerRules?: Record<string, string>;
+  readonly controlTower?: boolean;
 }
 
 interface Report {
@@ -34,7 +34,7 @@ export function complianceFindings(build: (app: App) => void, options: Complianc
     applyCompliancePacks(app);
     if (options.controlTower) {
       Validations.of(app).addPlugins(
-        new CfnGuardValidator({ disabledRules: Object.keys(options.electiveControlTowerRules ?? {}), maxBuffer: 64 * 1024 * 1024 }),
+        new CfnGuardValidator({ maxBuffer: 64 * 1024 * 1024 }),
       );
     }
     try {
@@ -45,9 +45,12 @@ export function complianceFindings(build: (app: App) => void, options: Complianc
     const reportFile = path.join(outdir, 'validation-report.json');
     if (!fs.existsSync(reportFile)) return [];
     const report = JSON.parse(fs.readFileSync(reportFile, 'utf-8')) as Report;
+    const byPath = new Map<string, IConstruct>(app.node.findAll().map((c) => [c.node.path, c]));
     return report.pluginReports.flatMap((plugin) =>
       plugin.violations.flatMap((v) =>
-        (v.violatingConstructs ?? [{}]).map((c) => `${v.ruleName} at ${c.constructPath ?? '?'}`),
+        (v.violatingConstructs ?? [{}])
+          .filter((c) => !isExempt(byPath.get(c.constructPath ?? ''), v.ruleName))
+          .map((c) => `${v.ruleName} at ${c.constructPath ?? '?'}`),
       ),
     );
   } finally {
@@ -58,4 +61,10 @@ export function complianceFindings(build: (app: App) => void, options: Complianc
 /** {@link complianceFindings} for constructs built in one fresh stack. */
 export function stackFindings(build: (stack: Stack) => void, options: ComplianceOptions = {}): string[] {
   return complianceFindings((app) => build(new Stack(app, 'Test')), options);
+}
+
+function isExempt(construct: IConstruct | undefined, rule: string): boolean {
+  if (!CfnResource.isCfnResource(construct)) return false;
+  const exemptions = construct.getMetadata(CONTROL_TOWER_EXEMPTIONS) as Record<string, string> | undefined;
+  return typeof exemptions?.[rule] === 'string' && exemptions[rule].length > 20;
 }

@@ -1,0 +1,66 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledge, exemptFromControlTower } from './acknowledge';
+import {
+  INLINE_ROLE_POLICY,
+  LAMBDA_BASIC_EXECUTION_ROLE,
+  LAMBDA_OUTSIDE_VPC,
+  LAMBDA_OUTSIDE_VPC_REASON,
+  LAMBDA_SYNCHRONOUS,
+  LAMBDA_TRACING_REASON,
+} from './common-findings';
+import { encryptedLogGroup } from './log-group';
+
+/** What differs between the library's pre-bundled handlers; everything else is set the same way for all. */
+export interface HandlerSettings {
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly environment: Record<string, string>;
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly logRetention?: logs.RetentionDays;
+  readonly logEncryptionKey?: kms.IKey;
+}
+
+/**
+ * Function options shared by every handler: arm64 (cheaper per GB-second), X-Ray tracing, JSON logs into a
+ * KMS-encrypted, retained log group, private subnets when a VPC is given.
+ */
+export function handlerOptions(scope: Construct, settings: HandlerSettings): lambda.FunctionOptions {
+  return {
+    description: settings.description,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: settings.memorySize,
+    timeout: settings.timeout,
+    tracing: lambda.Tracing.ACTIVE,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    logGroup: encryptedLogGroup(scope, 'Logs', { retention: settings.logRetention, encryptionKey: settings.logEncryptionKey }),
+    vpc: settings.vpc,
+    vpcSubnets: settings.vpc ? settings.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : undefined,
+    environment: settings.environment,
+  };
+}
+
+/**
+ * The acknowledgements every synchronously invoked handler needs, on the function and its role's policy, plus
+ * those the caller adds for the wildcards of its own grants (`policyFindings`).
+ */
+export function acknowledgeHandler(fn: lambda.Function, inVpc: boolean, policyFindings: Record<string, string>): void {
+  const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+  if (policy) {
+    acknowledge(policy, {
+      'AwsSolutions-IAM5[Resource::*]': LAMBDA_TRACING_REASON,
+      ...INLINE_ROLE_POLICY,
+      ...policyFindings,
+    });
+  }
+  acknowledge(fn, { ...LAMBDA_BASIC_EXECUTION_ROLE, ...(inVpc ? {} : LAMBDA_OUTSIDE_VPC), ...LAMBDA_SYNCHRONOUS });
+  if (!inVpc) {
+    exemptFromControlTower(fn.node.defaultChild as lambda.CfnFunction, { lambda_inside_vpc_check: LAMBDA_OUTSIDE_VPC_REASON });
+  }
+}
