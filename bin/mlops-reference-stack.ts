@@ -1,11 +1,14 @@
 import { Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import {
+  BatchNetwork,
   BucketPurpose,
   DataVersionSnapshot,
   LatestApprovedModelLookup,
   ModelImageRepository,
   ModelPackageGroup,
+  SpotCpuQueue,
+  SpotGpuQueue,
   VersionedBucket,
 } from '../lib';
 
@@ -29,5 +32,10 @@ export class MlOpsReferenceStack extends Stack {
       description: 'Reference model: every registered version with its lineage',
     });
     new LatestApprovedModelLookup(this, 'Champion', { modelPackageGroup: models });
+
+    // Compute: spot GPUs for training, spot CPUs (Fargate) for evaluation; both scale to zero.
+    const network = new BatchNetwork(this, 'Network');
+    new SpotGpuQueue(this, 'TrainingQueue', { network });
+    new SpotCpuQueue(this, 'EvaluationQueue', { network });
   }
 }

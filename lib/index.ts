@@ -6,3 +6,9 @@ export * from './storage/data-version-snapshot';
 export * from './registry/model-image-repository';
 export * from './registry/model-package-group';
 export * from './registry/latest-approved-model-lookup';
+// Compute: AWS Batch on spot GPUs and CPUs.
+export * from './compute/batch-network';
+export * from './compute/instance-catalog';
+export * from './compute/ml-job-queue';
+export * from './compute/spot-gpu-queue';
+export * from './compute/spot-cpu-queue';

@@ -1,0 +1,72 @@
+import { Duration } from 'aws-cdk-lib';
+import * as batch from 'aws-cdk-lib/aws-batch';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { acknowledge } from '../../private/acknowledge';
+
+/**
+ * Watches for jobs that Batch cancelled because they sat in RUNNABLE (the job state time limits): an
+ * EventBridge rule on those job state changes notifies the alerts topic, and an alarm on the rule's matches
+ * gives dashboards and on-call a state to watch. Batch itself publishes no queue-depth metric.
+ */
+export class RunnableWatchdog extends Construct {
+  public readonly rule: events.Rule;
+  public readonly alarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, queues: batch.IJobQueue[], topic: sns.ITopic) {
+    super(scope, id);
+    this.rule = new events.Rule(this, 'Rule', {
+      description: 'cdk-mlops: a Batch job was cancelled after waiting in RUNNABLE (no capacity or misconfiguration)',
+      eventPattern: {
+        source: ['aws.batch'],
+        detailType: ['Batch Job State Change'],
+        detail: {
+          jobQueue: queues.map((q) => q.jobQueueArn),
+          status: ['FAILED'],
+          statusReason: [{ prefix: 'CAPACITY:' }, { prefix: 'MISCONFIGURATION:' }],
+        },
+      },
+    });
+    this.rule.addTarget(
+      new targets.SnsTopic(topic, {
+        message: events.RuleTargetInput.fromText(
+          `Batch job ${events.EventField.fromPath('$.detail.jobName')} (${events.EventField.fromPath('$.detail.jobId')}) ` +
+            `was cancelled in RUNNABLE on ${events.EventField.fromPath('$.detail.jobQueue')}: ` +
+            `${events.EventField.fromPath('$.detail.statusReason')}`,
+        ),
+      }),
+    );
+
+    acknowledge(this.rule, {
+      'Serverless-EventBusDLQ':
+        'The target is the alerts topic; if a notification cannot be delivered, the alarm below on the same rule still ' +
+        'changes state, so a dead-letter queue would hold a third copy of the same signal.',
+    });
+
+    this.alarm = new cloudwatch.Alarm(this, 'Alarm', {
+      alarmDescription: 'Batch jobs were cancelled after waiting in RUNNABLE: no spot capacity, or no compute environment can run them.',
+      metric: this.metric(),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarm.addAlarmAction(new actions.SnsAction(topic));
+  }
+
+  /** Jobs cancelled in RUNNABLE: the rule's matches. */
+  public metric(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Events',
+      metricName: 'TriggeredRules',
+      dimensionsMap: { RuleName: this.rule.ruleName },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+}

@@ -1,0 +1,220 @@
+import { App, Duration, Size, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as batch from 'aws-cdk-lib/aws-batch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { BatchNetwork, ComputePlatform, SpotGpuQueue } from '../../lib';
+import { stackFindings } from '../support/compliance';
+
+function setup() {
+  const stack = new Stack(new App(), 'Test');
+  const network = new BatchNetwork(stack, 'Network');
+  return { stack, network };
+}
+
+function computeEnvironments(template: Template): Record<string, any> {
+  return template.findResources('AWS::Batch::ComputeEnvironment');
+}
+
+describe('SpotGpuQueue defaults', () => {
+  const { stack, network } = setup();
+  const queue = new SpotGpuQueue(stack, 'Gpu', { network });
+  const template = Template.fromStack(stack);
+  const envs = computeEnvironments(template);
+  const spotId = Object.keys(envs).find((k) => k.startsWith('GpuSpot'))!;
+  const onDemandId = Object.keys(envs).find((k) => k.startsWith('GpuOnDemand'))!;
+
+  test('spot with price-capacity-optimized, the explicit GPU types and never optimal, scaling to zero', () => {
+    const resources = envs[spotId].Properties.ComputeResources;
+    expect(resources).toMatchObject({
+      Type: 'SPOT',
+      AllocationStrategy: 'SPOT_PRICE_CAPACITY_OPTIMIZED',
+      MinvCpus: 0,
+      MaxvCpus: 256,
+      Ec2Configuration: [{ ImageType: 'ECS_AL2023_NVIDIA' }],
+    });
+    expect(resources.InstanceTypes).toEqual([
+      'g4dn.xlarge', 'g4dn.2xlarge', 'g4dn.4xlarge', 'g4dn.12xlarge',
+      'g5.xlarge', 'g5.2xlarge', 'g5.4xlarge', 'g5.12xlarge',
+      'g6.xlarge', 'g6.2xlarge', 'g6.4xlarge', 'g6.12xlarge',
+    ]);
+    expect(JSON.stringify(envs)).not.toContain('optimal');
+    expect(envs[spotId].Properties.Type).toBe('managed');
+  });
+
+  test('an on-demand fallback on the same types and AMI with its own max, second in the queue', () => {
+    expect(envs[onDemandId].Properties.ComputeResources).toMatchObject({
+      Type: 'EC2',
+      AllocationStrategy: 'BEST_FIT_PROGRESSIVE',
+      MinvCpus: 0,
+      MaxvCpus: 64,
+      Ec2Configuration: [{ ImageType: 'ECS_AL2023_NVIDIA' }],
+    });
+    template.hasResourceProperties('AWS::Batch::JobQueue', {
+      ComputeEnvironmentOrder: [
+        { ComputeEnvironment: { 'Fn::GetAtt': [spotId, 'ComputeEnvironmentArn'] }, Order: 1 },
+        { ComputeEnvironment: { 'Fn::GetAtt': [onDemandId, 'ComputeEnvironmentArn'] }, Order: 2 },
+      ],
+    });
+    template.hasResourceProperties('AWS::Batch::JobQueue', {
+      ComputeEnvironmentOrder: [{ ComputeEnvironment: { 'Fn::GetAtt': [onDemandId, 'ComputeEnvironmentArn'] }, Order: 1 }],
+    });
+    expect(queue.onDemandJobQueue).toBeDefined();
+  });
+
+  test('jobs stuck in RUNNABLE are cancelled: misconfiguration after 10 minutes, no capacity after 30', () => {
+    const queues = template.findResources('AWS::Batch::JobQueue');
+    for (const q of Object.values(queues)) {
+      expect((q as any).Properties.JobStateTimeLimitActions).toEqual([
+        { Action: 'CANCEL', MaxTimeSeconds: 600, Reason: 'MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE', State: 'RUNNABLE' },
+        { Action: 'CANCEL', MaxTimeSeconds: 600, Reason: 'MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT', State: 'RUNNABLE' },
+        { Action: 'CANCEL', MaxTimeSeconds: 1800, Reason: 'CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY', State: 'RUNNABLE' },
+      ]);
+    }
+  });
+
+  test('the launch template requires IMDSv2 with hop limit 1 and an encrypted 200 GiB gp3 root volume', () => {
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+        BlockDeviceMappings: [
+          { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 200, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } },
+        ],
+      }),
+    });
+    expect(envs[spotId].Properties.ComputeResources.LaunchTemplate).toBeDefined();
+    expect(envs[onDemandId].Properties.ComputeResources.LaunchTemplate).toEqual(envs[spotId].Properties.ComputeResources.LaunchTemplate);
+  });
+
+  test('instances run in the network\'s private subnets with its security group', () => {
+    const resources = envs[spotId].Properties.ComputeResources;
+    expect(resources.Subnets).toEqual(expect.arrayContaining([{ Ref: expect.stringMatching(/^NetworkVpcPrivate/) }]));
+    expect(resources.SecurityGroupIds).toHaveLength(1);
+  });
+
+  test('a watchdog rule notifies the encrypted alerts topic, and an alarm with an action watches it', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.batch'],
+        'detail-type': ['Batch Job State Change'],
+        'detail': Match.objectLike({ status: ['FAILED'], statusReason: [{ prefix: 'CAPACITY:' }, { prefix: 'MISCONFIGURATION:' }] }),
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('^MlOpsAlertsTopic') } })],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Events',
+      MetricName: 'TriggeredRules',
+      Threshold: 1,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^MlOpsAlertsTopic') }],
+    });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    expect(queue.metricJobsCancelledInRunnable().metricName).toBe('TriggeredRules');
+    expect(queue.runnableAlarm).toBeDefined();
+  });
+
+  test('its capacity is what its largest instance types give one job', () => {
+    expect(queue.capacity).toEqual({
+      platform: ComputePlatform.EC2,
+      architecture: ec2.InstanceArchitecture.X86_64,
+      maxJobVcpus: 48,
+      maxJobMemoryMiB: 192 * 1024,
+      maxJobGpus: 4,
+      maxvCpus: 256,
+    });
+  });
+
+  test('grantSubmitJob covers the queue and the on-demand queue', () => {
+    const s = setup();
+    const q = new SpotGpuQueue(s.stack, 'Gpu', { network: s.network });
+    q.grantSubmitJob(new iam.Role(s.stack, 'Caller', { assumedBy: new iam.ServicePrincipal('states.amazonaws.com') }));
+    Template.fromStack(s.stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [{ Action: 'batch:SubmitJob', Effect: 'Allow', Resource: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^GpuJobQueue'), 'JobQueueArn'] }, { 'Fn::GetAtt': [Match.stringLikeRegexp('^GpuOnDemandJobQueue'), 'JobQueueArn'] }] }],
+      },
+    });
+  });
+
+  test('has no unacknowledged cdk-nag or Control Tower finding', () => {
+    expect(stackFindings((s) => {
+      new SpotGpuQueue(s, 'Gpu', { network: new BatchNetwork(s, 'Network') });
+    }, { controlTower: true })).toEqual([]);
+  });
+});
+
+describe('SpotGpuQueue options', () => {
+  test('p-types on request, no fallback, a larger root volume, a capacity timeout and a name', () => {
+    const { stack, network } = setup();
+    const queue = new SpotGpuQueue(stack, 'Gpu', {
+      network,
+      instanceTypes: [new ec2.InstanceType('p4d.24xlarge'), new ec2.InstanceType('p5.48xlarge')],
+      onDemandFallback: false,
+      maxvCpus: 384,
+      rootVolumeSize: Size.gibibytes(500),
+      capacityTimeout: Duration.hours(2),
+      jobQueueName: 'llm-training',
+    });
+    const template = Template.fromStack(stack);
+    expect(Object.keys(computeEnvironments(template))).toHaveLength(1);
+    template.resourceCountIs('AWS::Batch::JobQueue', 1);
+    template.hasResourceProperties('AWS::Batch::JobQueue', {
+      JobQueueName: 'llm-training',
+      JobStateTimeLimitActions: Match.arrayWith([Match.objectLike({ MaxTimeSeconds: 7200, Reason: 'CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY' })]),
+    });
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ VolumeSize: 500 }) })] }),
+    });
+    expect(queue.onDemandJobQueue).toBeUndefined();
+    expect(queue.capacity).toMatchObject({ maxJobGpus: 8, maxJobVcpus: 192, maxJobMemoryMiB: 2048 * 1024 });
+  });
+
+  test('the AL2 NVIDIA AMI is accepted', () => {
+    const { stack, network } = setup();
+    new SpotGpuQueue(stack, 'Gpu', { network, imageType: batch.EcsMachineImageType.ECS_AL2_NVIDIA });
+    Template.fromStack(stack).hasResourceProperties('AWS::Batch::ComputeEnvironment', {
+      ComputeResources: Match.objectLike({ Ec2Configuration: [{ ImageType: 'ECS_AL2_NVIDIA' }] }),
+    });
+  });
+});
+
+describe('SpotGpuQueue fails when', () => {
+  const gpu = (props: Partial<ConstructorParameters<typeof SpotGpuQueue>[2]>) => {
+    const { stack, network } = setup();
+    return () => new SpotGpuQueue(stack, 'Gpu', { network, ...props });
+  };
+
+  test('an instance type has no GPU', () => {
+    expect(gpu({ instanceTypes: [new ec2.InstanceType('g5.xlarge'), new ec2.InstanceType('m5.large')] })).toThrow(
+      /SpotGpuQueue 'Test\/Gpu': invalid instanceTypes \['m5.large'\]. These types have no GPU/,
+    );
+  });
+
+  test('an instance type is unknown', () => {
+    expect(gpu({ instanceTypes: [new ec2.InstanceType('g9.huge')] })).toThrow(/invalid instanceTypes 'g9.huge'. Its size is unknown to cdk-mlops/);
+  });
+
+  test('the list is empty', () => {
+    expect(gpu({ instanceTypes: [] })).toThrow(/invalid instanceTypes \[\]. Give at least one GPU instance type/);
+  });
+
+  test('architectures are mixed in one compute environment', () => {
+    expect(gpu({ instanceTypes: [new ec2.InstanceType('g5.xlarge'), new ec2.InstanceType('g5g.xlarge')] })).toThrow(
+      /invalid instanceTypes \['g5.xlarge \(x86_64\)', 'g5g.xlarge \(arm64\)'\]. One compute environment runs one AMI/,
+    );
+  });
+
+  test.each([batch.EcsMachineImageType.ECS_AL2023, batch.EcsMachineImageType.ECS_AL2])('the AMI is %p, without GPU drivers', (imageType) => {
+    expect(gpu({ imageType })).toThrow(new RegExp(`invalid imageType '${imageType}'. GPU instances need an NVIDIA ECS AMI`));
+  });
+
+  test('maxvCpus is below the smallest instance', () => {
+    expect(gpu({ maxvCpus: 2 })).toThrow(/invalid maxvCpus 2. It must be a whole number of at least 4/);
+  });
+
+  test('onDemandMaxvCpus is below the smallest instance', () => {
+    expect(gpu({ onDemandMaxvCpus: 0 })).toThrow(/invalid onDemandMaxvCpus 0/);
+  });
+
+  test.each([Duration.minutes(5), Duration.hours(25)])('capacityTimeout is %s', (capacityTimeout) => {
+    expect(gpu({ capacityTimeout })).toThrow(/invalid capacityTimeout .*from 10 minutes to 24 hours/);
+  });
+});
