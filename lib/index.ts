@@ -12,3 +12,6 @@ export * from './compute/instance-catalog';
 export * from './compute/ml-job-queue';
 export * from './compute/spot-gpu-queue';
 export * from './compute/spot-cpu-queue';
+export * from './compute/container-contract';
+export * from './compute/retry-policy';
+export * from './compute/ml-job-definition';

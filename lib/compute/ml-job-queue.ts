@@ -2,6 +2,7 @@ import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
+import { InstanceSpec } from './instance-catalog';
 
 /** Where the jobs of a queue run. */
 export enum ComputePlatform {
@@ -19,12 +20,18 @@ export interface QueueCapacity {
   readonly architecture: ec2.InstanceArchitecture;
   /** The most vCPUs one job can get (the largest instance's, or Fargate's 16). */
   readonly maxJobVcpus: number;
-  /** The most memory one job can get, in MiB. */
+  /** The installed memory of the largest instance (or Fargate's 120 GiB), in MiB; the ECS agent registers a little less. */
   readonly maxJobMemoryMiB: number;
   /** The most GPUs one job can get; 0 for a CPU queue. */
   readonly maxJobGpus: number;
   /** The queue's spot compute environment's maxvCpus: a job needing more never starts. */
   readonly maxvCpus: number;
+  /**
+   * The instance types of an EC2 queue. Each maximum above may come from a different type; with these, a job is
+   * also checked to fit one instance with all its vCPUs, memory and GPUs together.
+   * @default - not known (Fargate, or an imported queue): only the maxima are checked
+   */
+  readonly instances?: InstanceSpec[];
 }
 
 /**

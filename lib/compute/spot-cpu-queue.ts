@@ -165,6 +165,7 @@ export class SpotCpuQueue extends Construct implements IMlJobQueue {
         maxJobMemoryMiB: Math.max(...specs.map((s) => s.memoryMiB)),
         maxJobGpus: 0,
         maxvCpus,
+        instances: specs,
       };
     }
 

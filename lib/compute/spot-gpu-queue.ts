@@ -162,6 +162,7 @@ export class SpotGpuQueue extends Construct implements IMlJobQueue {
       maxJobMemoryMiB: Math.max(...specs.map((s) => s.memoryMiB)),
       maxJobGpus: Math.max(...specs.map((s) => s.gpus)),
       maxvCpus,
+      instances: specs,
     };
   }
 

@@ -2,8 +2,9 @@ import { App, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { BatchNetwork, ComputePlatform, SpotGpuQueue } from '../../lib';
+import { BatchNetwork, ComputePlatform, MlJobDefinition, SpotGpuQueue } from '../../lib';
 import { stackFindings } from '../support/compliance';
 
 function setup() {
@@ -113,7 +114,12 @@ describe('SpotGpuQueue defaults', () => {
   });
 
   test('its capacity is what its largest instance types give one job', () => {
-    expect(queue.capacity).toEqual({
+    expect(queue.capacity.instances?.map((i) => i.name)).toEqual([
+      'g4dn.xlarge', 'g4dn.2xlarge', 'g4dn.4xlarge', 'g4dn.12xlarge',
+      'g5.xlarge', 'g5.2xlarge', 'g5.4xlarge', 'g5.12xlarge',
+      'g6.xlarge', 'g6.2xlarge', 'g6.4xlarge', 'g6.12xlarge',
+    ]);
+    expect(queue.capacity).toMatchObject({
       platform: ComputePlatform.EC2,
       architecture: ec2.InstanceArchitecture.X86_64,
       maxJobVcpus: 48,
@@ -173,6 +179,28 @@ describe('SpotGpuQueue options', () => {
     Template.fromStack(stack).hasResourceProperties('AWS::Batch::ComputeEnvironment', {
       ComputeResources: Match.objectLike({ Ec2Configuration: [{ ImageType: 'ECS_AL2_NVIDIA' }] }),
     });
+  });
+});
+
+describe('a job definition on a real SpotGpuQueue', () => {
+  test('fits when one instance type holds all it asks for', () => {
+    const { stack, network } = setup();
+    const queue = new SpotGpuQueue(stack, 'Gpu', { network });
+    const job = MlJobDefinition.training(stack, 'Train', {
+      queue, image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/python:3.12'), gpus: 4, vcpus: 48, memory: Size.gibibytes(160),
+    });
+    expect(job.gpus).toBe(4);
+  });
+
+  test('fails when the GPUs come from one type and the vCPUs from another', () => {
+    const { stack, network } = setup();
+    const queue = new SpotGpuQueue(stack, 'Gpu', {
+      network,
+      instanceTypes: [new ec2.InstanceType('g5.12xlarge'), new ec2.InstanceType('g5.16xlarge')],
+    });
+    expect(() => MlJobDefinition.training(stack, 'Train', {
+      queue, image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/python:3.12'), gpus: 4, vcpus: 64, memory: Size.gibibytes(100),
+    })).toThrow(/invalid vcpus, memory and gpus '64 vCPUs, 102400 MiB, 4 GPUs'. No single instance type of the queue \(g5.12xlarge: 48 vCPUs/);
   });
 });
 
