@@ -48,6 +48,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda@^8.10.150',
     'aws-sdk-client-mock@^4.1.0',
     'aws-sdk-client-mock-jest@^4.1.0',
+    // A real Amazon States Language interpreter and validator for the synthesized state machines.
+    'aws-local-stepfunctions@3.0.0',
+    'asl-validator@4.0.0',
   ],
 
   jestOptions: {
@@ -57,6 +60,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       // jsii writes lib/**/*.js beside the sources: prefer the .ts so tests never run stale output.
       moduleFileExtensions: ['ts', 'js', 'json', 'node'],
       snapshotSerializers: ['<rootDir>/test/support/asset-hash-serializer.ts'],
+      // aws-local-stepfunctions needs Promise.withResolvers (Node 22); CI may run Node 20.
+      setupFiles: ['<rootDir>/test/support/polyfills.ts'],
       testMatch: ['<rootDir>/test/**/*.test.ts'],
     },
   },
@@ -67,7 +72,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
 // Handlers are TypeScript in lambda/, bundled by esbuild at our build and shipped as assets.
 // Consumers of a jsii library cannot bundle, so lib/ never uses NodejsFunction.
-const handlers = ['latest-approved-model', 'snapshot-data-version'];
+const handlers = [
+  'latest-approved-model',
+  'snapshot-data-version',
+  'training-cache',
+  'aggregate-metrics',
+  'quality-gate',
+  'register-model',
+];
 for (const handler of handlers) {
   const className = handler.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()) + 'Function';
   new awscdk.LambdaFunction(project, {

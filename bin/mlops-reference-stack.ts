@@ -1,16 +1,18 @@
-import { Size, Stack, StackProps } from 'aws-cdk-lib';
+import { Duration, Size, Stack, StackProps } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
 import {
   BatchNetwork,
   BucketPurpose,
   DataVersionSnapshot,
+  LatencyPercentile,
   LatestApprovedModelLookup,
   MlJobDefinition,
   ModelImageRepository,
   ModelPackageGroup,
   SpotCpuQueue,
   SpotGpuQueue,
+  TrainingWorkflow,
   VersionedBucket,
 } from '../lib';
 
@@ -26,10 +28,10 @@ export class MlOpsReferenceStack extends Stack {
     const data = new VersionedBucket(this, 'Data', { purpose: BucketPurpose.DATA });
     const modelArtifacts = new VersionedBucket(this, 'Models', { purpose: BucketPurpose.MODELS });
     const checkpoints = new VersionedBucket(this, 'Checkpoints', { purpose: BucketPurpose.CHECKPOINTS });
-    new DataVersionSnapshot(this, 'DataVersions', { bucket: data, dataPrefix: 'datasets/' });
+    const dataVersions = new DataVersionSnapshot(this, 'DataVersions', { bucket: data, dataPrefix: 'datasets/' });
 
     // Registries: serving images and model versions.
-    new ModelImageRepository(this, 'ServingImages');
+    const servingImages = new ModelImageRepository(this, 'ServingImages');
     const models = new ModelPackageGroup(this, 'ModelRegistry', {
       description: 'Reference model: every registered version with its lineage',
     });
@@ -43,22 +45,51 @@ export class MlOpsReferenceStack extends Stack {
     // The team's training / evaluation image (one image, two entry points), built by its own CI.
     const trainingImages = new ModelImageRepository(this, 'TrainingImages');
     const image = ecs.ContainerImage.fromEcrRepository(trainingImages.repository, 'reference');
-    MlJobDefinition.training(this, 'Train', {
+    // Two approaches to the same problem; the workflow grants them the run, checkpoint and evaluation prefixes.
+    const gradientBoosting = MlJobDefinition.training(this, 'TrainGradientBoosting', {
       queue: gpuQueue,
       image,
-      command: ['python', '-m', 'train'],
+      command: ['python', '-m', 'train', '--model', 'xgboost'],
       reads: [{ bucket: data, prefix: 'datasets/' }],
-      writes: [{ bucket: modelArtifacts, prefix: 'runs/' }, { bucket: checkpoints, prefix: 'runs/' }],
     });
-    MlJobDefinition.evaluation(this, 'Evaluate', {
+    const neuralNetwork = MlJobDefinition.training(this, 'TrainNeuralNetwork', {
+      queue: gpuQueue,
+      image,
+      command: ['python', '-m', 'train', '--model', 'mlp'],
+      vcpus: 8,
+      memory: Size.gibibytes(30),
+      reads: [{ bucket: data, prefix: 'datasets/' }],
+    });
+    const evaluate = MlJobDefinition.evaluation(this, 'Evaluate', {
       queue: cpuQueue,
       image,
       command: ['python', '-m', 'evaluate'],
       vcpus: 2,
       memory: Size.gibibytes(4),
       shards: 8,
-      reads: [{ bucket: data, prefix: 'datasets/' }, { bucket: modelArtifacts, prefix: 'runs/' }],
-      writes: [{ bucket: modelArtifacts, prefix: 'evaluations/' }],
+      reads: [{ bucket: data, prefix: 'datasets/' }],
+    });
+
+    // Workflow: train both in parallel, evaluate on 8 shards, gate, register the winner.
+    new TrainingWorkflow(this, 'Training', {
+      candidates: [
+        { name: 'xgboost', trainingJob: gradientBoosting, hyperparameters: { max_depth: '6', eta: '0.1' } },
+        { name: 'mlp', trainingJob: neuralNetwork, hyperparameters: { hidden: '256,128', lr: '0.001' } },
+      ],
+      evaluationJob: evaluate,
+      modelPackageGroup: models,
+      dataBucket: data,
+      modelBucket: modelArtifacts,
+      checkpointBucket: checkpoints,
+      dataSnapshot: dataVersions,
+      inferenceImageUri: servingImages.uriForTag('base'),
+      gate: {
+        primaryMetric: 'auc',
+        thresholds: [{ metric: 'auc', min: 0.8 }],
+        fairness: [{ metric: 'auc', maxGap: 0.05 }],
+        latency: { percentile: LatencyPercentile.P99, max: Duration.millis(100) },
+        championMargin: 0.005,
+      },
     });
   }
 }

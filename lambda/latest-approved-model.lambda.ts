@@ -3,7 +3,8 @@
  *
  * Event: `{ "modelPackageGroupName": "fraud-detector" }`; the name may be omitted when the function has the
  * `MODEL_PACKAGE_GROUP_NAME` environment variable. Fails with `ModelPackageGroupNotFound` or
- * `NoApprovedModelPackage` (error names a Step Functions `Catch` can match).
+ * `NoApprovedModelPackage` (error names a Step Functions `Catch` can match), or, with `"allowNone": true`,
+ * returns null when the group has no approved package yet (the first model of a group has no champion).
  */
 import {
   DescribeModelPackageCommand,
@@ -19,10 +20,17 @@ const sagemaker = new SageMakerClient({ maxAttempts: 1 });
 
 export interface LatestApprovedModelEvent {
   readonly modelPackageGroupName?: string;
+  /** Return null instead of failing when the group has no approved package. */
+  readonly allowNone?: boolean;
 }
 
-export async function handler(event: LatestApprovedModelEvent = {}): Promise<ApprovedModel> {
-  return findLatestApprovedModel(sagemaker, groupNameOf(event));
+export async function handler(event: LatestApprovedModelEvent = {}): Promise<ApprovedModel | null> {
+  try {
+    return await findLatestApprovedModel(sagemaker, groupNameOf(event));
+  } catch (error) {
+    if (event.allowNone === true && error instanceof ModelRegistryError && error.name === 'NoApprovedModelPackage') return null;
+    throw error;
+  }
 }
 
 function groupNameOf(event: LatestApprovedModelEvent): string {
@@ -50,6 +58,8 @@ export async function findLatestApprovedModel(
         client.send(
           new ListModelPackagesCommand({
             ModelPackageGroupName: groupName,
+            // A group holds versioned packages; say so rather than rely on the API's default type filter.
+            ModelPackageType: 'Versioned',
             ModelApprovalStatus: 'Approved',
             SortBy: 'CreationTime',
             SortOrder: 'Descending',

@@ -15,3 +15,6 @@ export * from './compute/spot-cpu-queue';
 export * from './compute/container-contract';
 export * from './compute/retry-policy';
 export * from './compute/ml-job-definition';
+// Workflow: train candidates in parallel, evaluate, gate, register.
+export * from './workflow/quality-gate-rules';
+export * from './workflow/training-workflow';

@@ -25,6 +25,8 @@ export interface HandlerSettings {
   readonly vpcSubnets?: ec2.SubnetSelection;
   readonly logRetention?: logs.RetentionDays;
   readonly logEncryptionKey?: kms.IKey;
+  /** The log group's construct id, when a scope holds several handlers. */
+  readonly logGroupId?: string;
 }
 
 /**
@@ -39,7 +41,7 @@ export function handlerOptions(scope: Construct, settings: HandlerSettings): lam
     timeout: settings.timeout,
     tracing: lambda.Tracing.ACTIVE,
     loggingFormat: lambda.LoggingFormat.JSON,
-    logGroup: encryptedLogGroup(scope, 'Logs', { retention: settings.logRetention, encryptionKey: settings.logEncryptionKey }),
+    logGroup: encryptedLogGroup(scope, settings.logGroupId ?? 'Logs', { retention: settings.logRetention, encryptionKey: settings.logEncryptionKey }),
     vpc: settings.vpc,
     vpcSubnets: settings.vpc ? settings.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : undefined,
     environment: settings.environment,

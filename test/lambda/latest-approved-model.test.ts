@@ -50,12 +50,15 @@ test('asks for approved packages newest first and describes the newest', async (
 
   const model = await handler({ modelPackageGroupName: 'fraud' });
 
-  expect(model.modelPackageArn).toBe(arn(4));
-  expect(model.modelPackageVersion).toBe(4);
-  expect(model.modelDataUrl).toBe('s3://models/4.tar.gz');
-  expect(model.customerMetadata).toEqual({ commit: 'c4' });
+  expect(model).toMatchObject({
+    modelPackageArn: arn(4),
+    modelPackageVersion: 4,
+    modelDataUrl: 's3://models/4.tar.gz',
+    customerMetadata: { commit: 'c4' },
+  });
   expect(sagemaker).toHaveReceivedCommandWith(ListModelPackagesCommand, {
     ModelPackageGroupName: 'fraud',
+    ModelPackageType: 'Versioned',
     ModelApprovalStatus: 'Approved',
     SortBy: 'CreationTime',
     SortOrder: 'Descending',
@@ -129,6 +132,15 @@ test('fails with NoApprovedModelPackage when every page is empty', async () => {
   expect(error).toMatchObject({ name: 'NoApprovedModelPackage' });
   expect((error as Error).message).toMatch(/'fraud' has no model package with status Approved/);
   expect(sagemaker).not.toHaveReceivedCommand(DescribeModelPackageCommand);
+});
+
+test('with allowNone, returns null when nothing is approved, but still fails for a missing group', async () => {
+  sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [] });
+  await expect(handler({ modelPackageGroupName: 'fraud', allowNone: true })).resolves.toBeNull();
+  await expect(handler({ modelPackageGroupName: 'fraud' })).rejects.toMatchObject({ name: 'NoApprovedModelPackage' });
+
+  sagemaker.on(DescribeModelPackageGroupCommand).rejects(serviceError('ValidationException', 'ModelPackageGroup nope does not exist.', 400));
+  await expect(handler({ modelPackageGroupName: 'nope', allowNone: true })).rejects.toMatchObject({ name: 'ModelPackageGroupNotFound' });
 });
 
 test('passes an access error through unchanged', async () => {

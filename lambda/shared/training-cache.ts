@@ -1,0 +1,222 @@
+/**
+ * The training cache: the same data version, code version and candidate configuration give the same model, so a
+ * change to serving code alone costs zero GPU minutes.
+ *
+ * A model package registered by this library carries `mlops-cache:<key>` in its description (see
+ * `CACHE_KEY_PREFIX`), where the key is the SHA-256 of those three inputs. Pure logic, plus the one registry lookup
+ * that both `training-cache` (is there a model for these inputs?) and `register-model` (was this model registered
+ * already?) make; the lookup takes its client and retry options, so it is tested with a mocked client.
+ */
+import { createHash } from 'crypto';
+import { DescribeModelPackageGroupCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { ModelPackageDescriptionLike, ModelPackageSummaryLike, ModelRegistryError } from './model-registry';
+import { DEFAULT_RETRY, RetryOptions, withRetry } from './retry';
+import { CACHE_KEY_PREFIX, CandidateOutcome, LINEAGE_KEYS } from './workflow-types';
+
+/** What the `training-cache` handler is asked: the inputs of one candidate's training. */
+export interface TrainingCacheRequest {
+  readonly candidate: string;
+  /** SHA-256 of the candidate's configuration. */
+  readonly configHash: string;
+  /** The training code's version (for example the image digest or the commit). */
+  readonly codeVersion: string;
+  /** The data version id (`snapshot-data-version`). */
+  readonly dataVersionId: string;
+}
+
+/** A model package exists for these inputs: its outcome stands in for training and evaluation. */
+export interface TrainingCacheHit {
+  readonly hit: true;
+  readonly cacheKey: string;
+  readonly outcome: CandidateOutcome;
+}
+
+/** No reusable model package: train. */
+export interface TrainingCacheMiss {
+  readonly hit: false;
+  readonly cacheKey: string;
+}
+
+/** What the `training-cache` handler returns. */
+export type TrainingCacheResult = TrainingCacheHit | TrainingCacheMiss;
+
+/** A reusable model package found by its cache key. */
+export interface CachedPackage {
+  readonly modelPackageArn: string;
+  /** `Approved` or `PendingManualApproval` (a rejected package is never reused); `unknown` when not given. */
+  readonly approvalStatus: string;
+}
+
+/** The fields of a model package summary the cache reads. */
+export interface CacheSummaryLike extends ModelPackageSummaryLike {
+  readonly ModelPackageDescription?: string;
+  readonly ModelPackageStatus?: string;
+}
+
+/** The fields of a DescribeModelPackage response the cache reads. */
+export interface CacheDescriptionLike extends ModelPackageDescriptionLike {
+  readonly ModelMetrics?: { readonly ModelQuality?: { readonly Statistics?: { readonly S3Uri?: string } } };
+}
+
+export type TrainingCacheErrorName = 'InvalidCacheRequest';
+
+/** Errors whose `name` a Step Functions `Catch` can match. */
+export class TrainingCacheError extends Error {
+  constructor(name: TrainingCacheErrorName, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** The fields a cache request must have, in the order they are checked. */
+const REQUEST_FIELDS = ['candidate', 'configHash', 'codeVersion', 'dataVersionId'] as const;
+
+/** Lowercase hex SHA-256 of `<dataVersionId>\n<codeVersion>\n<configHash>`: same inputs, same key. */
+export function cacheKey(dataVersionId: string, codeVersion: string, configHash: string): string {
+  return createHash('sha256').update(`${dataVersionId}\n${codeVersion}\n${configHash}`).digest('hex');
+}
+
+/** What a model package description contains when the package was trained on the inputs of `key`. */
+export function cacheMarker(key: string): string {
+  return `${CACHE_KEY_PREFIX}${key}`;
+}
+
+/** Checks a `training-cache` event: all four fields are non-empty strings without line breaks. */
+export function cacheRequestOf(event: unknown): TrainingCacheRequest {
+  const fields = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+  for (const field of REQUEST_FIELDS) {
+    const value = fields[field];
+    if (typeof value !== 'string' || value === '') {
+      throw new TrainingCacheError(
+        'InvalidCacheRequest',
+        `training-cache: '${field}' is missing or not a non-empty string (got ${describeValue(value)}). ` +
+          'Pass { "candidate", "configHash", "codeVersion", "dataVersionId" }, all non-empty strings.',
+      );
+    }
+    // The key joins the inputs with line breaks: an input with one could make two requests share a key.
+    if (/[\r\n]/.test(value)) {
+      throw new TrainingCacheError(
+        'InvalidCacheRequest',
+        `training-cache: '${field}' contains a line break. Pass a single-line value (an id, hash or version).`,
+      );
+    }
+  }
+  return {
+    candidate: fields.candidate as string,
+    configHash: fields.configHash as string,
+    codeVersion: fields.codeVersion as string,
+    dataVersionId: fields.dataVersionId as string,
+  };
+}
+
+/**
+ * The first summary (the listing is newest first) whose description carries the marker and that can be reused:
+ * not `Rejected` (a rejected model must be retrained, not reused), and not a package whose creation `Failed` or
+ * that is being deleted.
+ */
+export function reusablePackage(summaries: readonly CacheSummaryLike[], marker: string): CacheSummaryLike | undefined {
+  return summaries.find(
+    (s) =>
+      s.ModelPackageArn !== undefined &&
+      (s.ModelPackageDescription ?? '').includes(marker) &&
+      s.ModelApprovalStatus !== 'Rejected' &&
+      s.ModelPackageStatus !== 'Failed' &&
+      s.ModelPackageStatus !== 'Deleting',
+  );
+}
+
+/** The metrics in a package's customer metadata (`mlops:metric:<name>` = "<number>"); non-numbers are skipped. */
+export function metricsFromMetadata(metadata: Readonly<Record<string, string>>): Record<string, number> {
+  const metrics: Record<string, number> = {};
+  for (const [key, raw] of Object.entries(metadata)) {
+    if (!key.startsWith(LINEAGE_KEYS.metricPrefix)) continue;
+    const name = key.slice(LINEAGE_KEYS.metricPrefix.length);
+    const text = raw.trim();
+    const value = Number(text);
+    if (name === '' || text === '' || !Number.isFinite(value)) continue;
+    metrics[name] = value;
+  }
+  return metrics;
+}
+
+/** The outcome of a cached candidate: the described package's model, metrics and lineage. */
+export function cachedOutcome(request: TrainingCacheRequest, modelPackageArn: string, description: CacheDescriptionLike): CandidateOutcome {
+  const metadata = description.CustomerMetadataProperties ?? {};
+  return {
+    candidate: request.candidate,
+    configHash: request.configHash,
+    status: 'CACHED',
+    modelPackageArn: description.ModelPackageArn ?? modelPackageArn,
+    modelDataUrl: description.InferenceSpecification?.Containers?.[0]?.ModelDataUrl,
+    metrics: metricsFromMetadata(metadata),
+    metricsUri: description.ModelMetrics?.ModelQuality?.Statistics?.S3Uri,
+    trainingJobId: metadata[LINEAGE_KEYS.trainingJob],
+    evaluationJobId: metadata[LINEAGE_KEYS.evaluationJob],
+  };
+}
+
+/** SageMaker answers a missing group with ValidationException "... does not exist", some APIs with ResourceNotFound. */
+export function isGroupNotFound(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'ResourceNotFound' || error.name === 'ResourceNotFoundException') return true;
+  return error.name === 'ValidationException' && /does not exist|not found/i.test(error.message);
+}
+
+/**
+ * The newest reusable model package of the group whose description carries the cache key, or undefined. Reads
+ * every page of the group's packages (all approval statuses, newest first) until it finds one.
+ *
+ * Fails with `ModelPackageGroupNotFound` when the group does not exist: a miss there would cost a training run
+ * whose model could not be registered.
+ */
+export async function findCachedPackage(
+  client: SageMakerClient,
+  groupName: string,
+  key: string,
+  retry: RetryOptions = DEFAULT_RETRY,
+): Promise<CachedPackage | undefined> {
+  const marker = cacheMarker(key);
+  try {
+    await withRetry(() => client.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: groupName })), retry);
+    let nextToken: string | undefined;
+    do {
+      const page = await withRetry(
+        () =>
+          client.send(
+            new ListModelPackagesCommand({
+              ModelPackageGroupName: groupName,
+              // A group holds versioned packages; say so rather than rely on the API's default type filter.
+              ModelPackageType: 'Versioned',
+              SortBy: 'CreationTime',
+              SortOrder: 'Descending',
+              MaxResults: 100,
+              NextToken: nextToken,
+            }),
+          ),
+        retry,
+      );
+      const found = reusablePackage(page.ModelPackageSummaryList ?? [], marker);
+      if (found?.ModelPackageArn) {
+        return { modelPackageArn: found.ModelPackageArn, approvalStatus: found.ModelApprovalStatus ?? 'unknown' };
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return undefined;
+  } catch (error) {
+    if (isGroupNotFound(error)) {
+      throw new ModelRegistryError(
+        'ModelPackageGroupNotFound',
+        `Model package group '${groupName}' does not exist in this account and region. ` +
+          'Check MODEL_PACKAGE_GROUP_NAME, or create the group (ModelPackageGroup construct) before training.',
+      );
+    }
+    throw error;
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (value === '') return 'an empty string';
+  return typeof value === 'string' ? `'${value}'` : typeof value;
+}

@@ -1,0 +1,87 @@
+/**
+ * Looks up the training cache for one candidate: is there a model package trained on the same data version, code
+ * version and configuration? A hit stands in for training and evaluation, so a change to serving code alone costs
+ * zero GPU minutes.
+ *
+ * Event: `{ "candidate": "xgb-deep", "configHash": "<sha256>", "codeVersion": "<version>", "dataVersionId": "<sha256>" }`.
+ * Environment: `MODEL_PACKAGE_GROUP_NAME`. Returns `{ "hit": true, "cacheKey", "outcome" }` with a `CACHED`
+ * `CandidateOutcome`, or `{ "hit": false, "cacheKey" }`. A `Rejected` package is never a hit. Reads only: running it
+ * again gives the same answer. Fails with `InvalidCacheRequest` or `ModelPackageGroupNotFound` (error names a Step
+ * Functions `Catch` can match).
+ */
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { parseMetricsFile } from './shared/metrics';
+import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
+import {
+  cachedOutcome,
+  cacheKey,
+  cacheRequestOf,
+  findCachedPackage,
+  TrainingCacheError,
+  TrainingCacheRequest,
+  TrainingCacheResult,
+} from './shared/training-cache';
+
+// One retry policy: ours (see shared/retry.ts).
+const sagemaker = new SageMakerClient({ maxAttempts: 1 });
+const s3 = new S3Client({ maxAttempts: 1 });
+
+export type TrainingCacheEvent = Partial<TrainingCacheRequest>;
+
+export async function handler(event: TrainingCacheEvent): Promise<TrainingCacheResult> {
+  return checkTrainingCache(sagemaker, groupName(), event);
+}
+
+function groupName(): string {
+  const name = process.env.MODEL_PACKAGE_GROUP_NAME;
+  if (!name) {
+    throw new TrainingCacheError(
+      'InvalidCacheRequest',
+      'training-cache: the MODEL_PACKAGE_GROUP_NAME environment variable is not set. ' +
+        'Set it to the model package group the workflow registers its models in.',
+    );
+  }
+  return name;
+}
+
+export async function checkTrainingCache(
+  client: SageMakerClient,
+  modelPackageGroupName: string,
+  event: TrainingCacheEvent,
+  retry: RetryOptions = DEFAULT_RETRY,
+  s3Client: S3Client = s3,
+): Promise<TrainingCacheResult> {
+  const request = cacheRequestOf(event);
+  const key = cacheKey(request.dataVersionId, request.codeVersion, request.configHash);
+
+  const found = await findCachedPackage(client, modelPackageGroupName, key, retry);
+  if (!found) return { hit: false, cacheKey: key };
+
+  const description = await withRetry(
+    () => client.send(new DescribeModelPackageCommand({ ModelPackageName: found.modelPackageArn })),
+    retry,
+  );
+  const outcome = cachedOutcome(request, found.modelPackageArn, description);
+  const evaluation = outcome.metricsUri ? await readEvaluation(s3Client, outcome.metricsUri, retry) : undefined;
+  // Without its slices and latency, a cached model could not pass fairness or latency rules: train it again instead.
+  if (!evaluation) return { hit: false, cacheKey: key };
+  return {
+    hit: true,
+    cacheKey: key,
+    outcome: { ...outcome, metrics: evaluation.metrics, slices: evaluation.slices ?? {}, latencyMs: evaluation.latencyMs ?? {} },
+  };
+}
+
+/** The evaluation's aggregate (written by aggregate-metrics), or undefined when it is gone. */
+async function readEvaluation(client: S3Client, uri: string, retry: RetryOptions) {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!match) return undefined;
+  try {
+    const object = await withRetry(() => client.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] })), retry);
+    return parseMetricsFile(await object.Body!.transformToString(), uri);
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw error;
+  }
+}

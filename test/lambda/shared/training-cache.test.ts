@@ -1,0 +1,197 @@
+import { ModelRegistryError } from '../../../lambda/shared/model-registry';
+import {
+  cachedOutcome,
+  cacheKey,
+  cacheMarker,
+  cacheRequestOf,
+  isGroupNotFound,
+  metricsFromMetadata,
+  reusablePackage,
+  TrainingCacheError,
+} from '../../../lambda/shared/training-cache';
+
+// printf 'dv-1\nabc123\ncfg-9' | sha256sum
+const KNOWN_KEY = 'c9c9800259a5382aa28bb3f7d5373ca5565c2aac6c2bc3a0824ae6b64c56aa91';
+const arn = (v: number) => `arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud/${v}`;
+const request = { candidate: 'xgb-deep', configHash: 'cfg-9', codeVersion: 'abc123', dataVersionId: 'dv-1' };
+
+describe('cacheKey', () => {
+  test('is the lowercase hex SHA-256 of data version, code version and config hash, one per line', () => {
+    // WHEN
+    const key = cacheKey('dv-1', 'abc123', 'cfg-9');
+
+    // THEN
+    expect(key).toBe(KNOWN_KEY);
+  });
+
+  test('changes when any one input changes, and not when nothing does', () => {
+    // GIVEN
+    const base = cacheKey('dv-1', 'abc123', 'cfg-9');
+
+    // THEN
+    expect(cacheKey('dv-1', 'abc123', 'cfg-9')).toBe(base);
+    expect(cacheKey('dv-2', 'abc123', 'cfg-9')).not.toBe(base);
+    expect(cacheKey('dv-1', 'abc124', 'cfg-9')).not.toBe(base);
+    expect(cacheKey('dv-1', 'abc123', 'cfg-8')).not.toBe(base);
+  });
+
+  test('marks a description with the shared prefix', () => {
+    expect(cacheMarker(KNOWN_KEY)).toBe(`mlops-cache:${KNOWN_KEY}`);
+  });
+});
+
+describe('cacheRequestOf', () => {
+  test('returns the four fields of a well-formed event', () => {
+    // GIVEN
+    const event = { ...request, extra: 'ignored' };
+
+    // WHEN
+    const checked = cacheRequestOf(event);
+
+    // THEN
+    expect(checked).toEqual(request);
+  });
+
+  test.each(['candidate', 'configHash', 'codeVersion', 'dataVersionId'])('fails with InvalidCacheRequest naming a missing %s', (field) => {
+    // GIVEN
+    const event: Record<string, unknown> = { ...request };
+    delete event[field];
+
+    // WHEN
+    const error = (() => {
+      try {
+        cacheRequestOf(event);
+        return undefined;
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+
+    // THEN
+    expect(error).toBeInstanceOf(TrainingCacheError);
+    expect(error?.name).toBe('InvalidCacheRequest');
+    expect(error?.message).toContain(`'${field}' is missing`);
+  });
+
+  test('refuses empty strings, non-strings, line breaks and a missing event', () => {
+    expect(() => cacheRequestOf({ ...request, codeVersion: '' })).toThrow(/'codeVersion' is missing or not a non-empty string \(got an empty string\)/);
+    expect(() => cacheRequestOf({ ...request, configHash: 42 })).toThrow(/'configHash' .* \(got number\)/);
+    expect(() => cacheRequestOf({ ...request, dataVersionId: 'dv-1\nabc' })).toThrow(/'dataVersionId' contains a line break/);
+    expect(() => cacheRequestOf(null)).toThrow(/'candidate' is missing .* \(got nothing\)/);
+  });
+});
+
+describe('reusablePackage', () => {
+  const marker = cacheMarker(KNOWN_KEY);
+
+  test('picks the first summary that carries the marker and is not rejected', () => {
+    // GIVEN newest first: another key, a rejected match, a pending match, an approved match
+    const summaries = [
+      { ModelPackageArn: arn(9), ModelApprovalStatus: 'Approved', ModelPackageDescription: cacheMarker('0'.repeat(64)) },
+      { ModelPackageArn: arn(8), ModelApprovalStatus: 'Rejected', ModelPackageDescription: `${marker} candidate=a` },
+      { ModelPackageArn: arn(7), ModelApprovalStatus: 'PendingManualApproval', ModelPackageDescription: `${marker} candidate=a` },
+      { ModelPackageArn: arn(6), ModelApprovalStatus: 'Approved', ModelPackageDescription: `${marker} candidate=a` },
+    ];
+
+    // WHEN
+    const found = reusablePackage(summaries, marker);
+
+    // THEN
+    expect(found?.ModelPackageArn).toBe(arn(7));
+  });
+
+  test('skips packages whose creation failed or that are being deleted', () => {
+    const found = reusablePackage(
+      [
+        { ModelPackageArn: arn(3), ModelPackageStatus: 'Failed', ModelPackageDescription: marker },
+        { ModelPackageArn: arn(2), ModelPackageStatus: 'Deleting', ModelPackageDescription: marker },
+        { ModelPackageArn: arn(1), ModelPackageStatus: 'Completed', ModelPackageDescription: marker },
+      ],
+      marker,
+    );
+    expect(found?.ModelPackageArn).toBe(arn(1));
+  });
+
+  test('returns undefined when only rejected packages or none carry the marker', () => {
+    expect(reusablePackage([{ ModelPackageArn: arn(1), ModelApprovalStatus: 'Rejected', ModelPackageDescription: marker }], marker)).toBeUndefined();
+    expect(reusablePackage([{ ModelPackageArn: arn(1), ModelApprovalStatus: 'Approved' }], marker)).toBeUndefined();
+    expect(reusablePackage([], marker)).toBeUndefined();
+  });
+});
+
+describe('metricsFromMetadata', () => {
+  test('reads the metric entries as numbers and skips what is not a number', () => {
+    // GIVEN
+    const metadata = {
+      'mlops:metric:auc': '0.91',
+      'mlops:metric:logloss': ' 0.23 ',
+      'mlops:metric:tiny': '1e-7',
+      'mlops:metric:note': 'n/a',
+      'mlops:metric:blank': '',
+      'mlops:metric:inf': 'Infinity',
+      'mlops:metric:': '5',
+      'mlops:code-version': 'abc123',
+      'other': '7',
+    };
+
+    // WHEN
+    const metrics = metricsFromMetadata(metadata);
+
+    // THEN
+    expect(metrics).toEqual({ auc: 0.91, logloss: 0.23, tiny: 1e-7 });
+  });
+});
+
+describe('cachedOutcome', () => {
+  test('maps the described package to a CACHED outcome of the requested candidate', () => {
+    // WHEN
+    const outcome = cachedOutcome(request, arn(4), {
+      ModelPackageArn: arn(4),
+      InferenceSpecification: { Containers: [{ Image: 'serve:1', ModelDataUrl: 's3://models/4/model.tar.gz' }, { ModelDataUrl: 's3://other' }] },
+      ModelMetrics: { ModelQuality: { Statistics: { S3Uri: 's3://metrics/4/aggregate.json' } } },
+      CustomerMetadataProperties: {
+        'mlops:metric:auc': '0.91',
+        'mlops:training-job': 'train-job-1',
+        'mlops:evaluation-job': 'eval-job-1',
+      },
+    });
+
+    // THEN
+    expect(outcome).toEqual({
+      candidate: 'xgb-deep',
+      configHash: 'cfg-9',
+      status: 'CACHED',
+      modelPackageArn: arn(4),
+      modelDataUrl: 's3://models/4/model.tar.gz',
+      metrics: { auc: 0.91 },
+      metricsUri: 's3://metrics/4/aggregate.json',
+      trainingJobId: 'train-job-1',
+      evaluationJobId: 'eval-job-1',
+    });
+  });
+
+  test('leaves out what the package does not record', () => {
+    const outcome = cachedOutcome(request, arn(5), {});
+    expect(outcome.modelPackageArn).toBe(arn(5));
+    expect(outcome.metrics).toEqual({});
+    expect(outcome.modelDataUrl).toBeUndefined();
+    expect(outcome.metricsUri).toBeUndefined();
+    expect(outcome.trainingJobId).toBeUndefined();
+  });
+});
+
+describe('isGroupNotFound', () => {
+  const err = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+  test('recognises both ways SageMaker says a group is missing', () => {
+    expect(isGroupNotFound(err('ValidationException', 'ModelPackageGroup arn:...:model-package-group/x does not exist.'))).toBe(true);
+    expect(isGroupNotFound(err('ResourceNotFound', 'gone'))).toBe(true);
+  });
+
+  test('does not take other errors for a missing group', () => {
+    expect(isGroupNotFound(err('ValidationException', 'MaxResults must be at most 100'))).toBe(false);
+    expect(isGroupNotFound(err('AccessDeniedException', 'does not exist'))).toBe(false);
+    expect(isGroupNotFound(new ModelRegistryError('NoApprovedModelPackage', 'x'))).toBe(false);
+    expect(isGroupNotFound('does not exist')).toBe(false);
+  });
+});

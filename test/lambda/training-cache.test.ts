@@ -1,0 +1,319 @@
+import { createHash } from 'crypto';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DescribeModelPackageCommand,
+  DescribeModelPackageCommandOutput,
+  DescribeModelPackageGroupCommand,
+  ListModelPackagesCommand,
+  ModelPackageSummary,
+  SageMakerClient,
+  SageMakerServiceException,
+} from '@aws-sdk/client-sagemaker';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { checkTrainingCache, handler } from '../../lambda/training-cache.lambda';
+
+const sagemaker = mockClient(SageMakerClient);
+const s3 = mockClient(S3Client);
+// The evaluation's aggregate, which aggregate-metrics wrote and the package's model metrics point to.
+const AGGREGATE = {
+  metrics: { auc: 0.91, logloss: 0.23 },
+  slices: { 'region=eu': { auc: 0.92 }, 'region=us': { auc: 0.9 } },
+  latencyMs: { p50: 9, p95: 30, p99: 55 },
+  shards: 4,
+};
+function body(text: string) {
+  return { Body: { transformToString: async () => text } } as never;
+}
+const fastRetry = { maxAttempts: 3, baseDelayMs: 1, sleep: async () => {} };
+const GROUP = 'fraud';
+const arn = (v: number) => `arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud/${v}`;
+
+const event = { candidate: 'xgb-deep', configHash: 'cfg-9', codeVersion: 'abc123', dataVersionId: 'dv-1' };
+// The spec's key, derived here independently of the code under test.
+const KEY = createHash('sha256').update('dv-1\nabc123\ncfg-9').digest('hex');
+const MARKER = `mlops-cache:${KEY}`;
+
+function serviceError(name: string, message: string, status: number): SageMakerServiceException {
+  return new SageMakerServiceException({ name, message, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status } });
+}
+
+function summary(version: number, description: string, approval: 'Approved' | 'PendingManualApproval' | 'Rejected' = 'Approved'): ModelPackageSummary {
+  return {
+    ModelPackageArn: arn(version),
+    ModelPackageVersion: version,
+    ModelPackageDescription: description,
+    ModelApprovalStatus: approval,
+    ModelPackageStatus: 'Completed',
+    CreationTime: new Date(),
+  };
+}
+
+function described(version: number): Partial<DescribeModelPackageCommandOutput> {
+  return {
+    ModelPackageArn: arn(version),
+    ModelPackageGroupName: GROUP,
+    ModelPackageVersion: version,
+    ModelApprovalStatus: 'Approved',
+    InferenceSpecification: {
+      Containers: [{ Image: 'serve@sha256:1', ModelDataUrl: `s3://models/${version}/model.tar.gz` }],
+      SupportedContentTypes: ['application/json'],
+      SupportedResponseMIMETypes: ['application/json'],
+    },
+    ModelMetrics: { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: `s3://metrics/${version}/aggregate.json` } } },
+    CustomerMetadataProperties: {
+      'mlops:code-version': 'abc123',
+      'mlops:data-version': 'dv-1',
+      'mlops:candidate': 'xgb-deep',
+      'mlops:config-hash': 'cfg-9',
+      'mlops:training-job': `train-${version}`,
+      'mlops:evaluation-job': `eval-${version}`,
+      'mlops:execution': 'arn:aws:states:eu-west-1:111122223333:execution:train:run-1',
+      'mlops:metric:auc': '0.91',
+      'mlops:metric:logloss': '0.23',
+      'mlops:metric:comment': 'not a number',
+    },
+  };
+}
+
+beforeEach(() => {
+  s3.reset();
+  s3.on(GetObjectCommand).resolves(body(JSON.stringify(AGGREGATE)));
+  sagemaker.reset();
+  sagemaker.on(DescribeModelPackageGroupCommand).resolves({ ModelPackageGroupName: GROUP });
+  sagemaker.on(DescribeModelPackageCommand).callsFake((input: { ModelPackageName: string }) =>
+    described(Number(input.ModelPackageName.split('/').pop())),
+  );
+});
+
+describe('handler', () => {
+  const saved = process.env.MODEL_PACKAGE_GROUP_NAME;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.MODEL_PACKAGE_GROUP_NAME;
+    else process.env.MODEL_PACKAGE_GROUP_NAME = saved;
+  });
+
+  test('returns a CACHED outcome with the metrics and lineage of the package trained on the same inputs', async () => {
+    // GIVEN a group whose newest package has another key, and an older one the same key
+    process.env.MODEL_PACKAGE_GROUP_NAME = GROUP;
+    sagemaker.on(ListModelPackagesCommand).resolves({
+      ModelPackageSummaryList: [summary(5, `mlops-cache:${'0'.repeat(64)} candidate=lgbm`), summary(4, `${MARKER} candidate=xgb-deep`)],
+    });
+
+    // WHEN
+    const result = await handler(event);
+
+    // THEN
+    expect(result).toEqual({
+      hit: true,
+      cacheKey: KEY,
+      outcome: {
+        candidate: 'xgb-deep',
+        configHash: 'cfg-9',
+        status: 'CACHED',
+        modelPackageArn: arn(4),
+        modelDataUrl: 's3://models/4/model.tar.gz',
+        metrics: { auc: 0.91, logloss: 0.23 },
+        slices: AGGREGATE.slices,
+        latencyMs: AGGREGATE.latencyMs,
+        metricsUri: 's3://metrics/4/aggregate.json',
+        trainingJobId: 'train-4',
+        evaluationJobId: 'eval-4',
+      },
+    });
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: 'metrics', Key: '4/aggregate.json' });
+    expect(sagemaker).toHaveReceivedCommandWith(DescribeModelPackageGroupCommand, { ModelPackageGroupName: GROUP });
+    const listed = sagemaker.commandCalls(ListModelPackagesCommand)[0].args[0].input;
+    expect(listed).toMatchObject({ ModelPackageGroupName: GROUP, ModelPackageType: 'Versioned', SortBy: 'CreationTime', SortOrder: 'Descending' });
+    expect(listed.ModelApprovalStatus).toBeUndefined();
+    expect(sagemaker).toHaveReceivedCommandTimes(DescribeModelPackageCommand, 1);
+    expect(sagemaker).toHaveReceivedCommandWith(DescribeModelPackageCommand, { ModelPackageName: arn(4) });
+  });
+
+  test('fails with InvalidCacheRequest when MODEL_PACKAGE_GROUP_NAME is not set', async () => {
+    // GIVEN
+    delete process.env.MODEL_PACKAGE_GROUP_NAME;
+
+    // WHEN
+    const error = await handler(event).catch((e: Error) => e);
+
+    // THEN
+    expect(error).toMatchObject({ name: 'InvalidCacheRequest' });
+    expect((error as Error).message).toMatch(/MODEL_PACKAGE_GROUP_NAME environment variable is not set/);
+    expect(sagemaker.calls()).toHaveLength(0);
+  });
+});
+
+test('misses when no package carries the key, reading every page', async () => {
+  // GIVEN
+  sagemaker
+    .on(ListModelPackagesCommand)
+    .resolvesOnce({ ModelPackageSummaryList: [summary(3, 'hand-registered')], NextToken: 'page-2' })
+    .resolvesOnce({ ModelPackageSummaryList: [summary(2, `mlops-cache:${'f'.repeat(64)}`)] });
+
+  // WHEN
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry);
+
+  // THEN
+  expect(result).toEqual({ hit: false, cacheKey: KEY });
+  expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 2);
+  expect(sagemaker).not.toHaveReceivedCommand(DescribeModelPackageCommand);
+});
+
+test('misses when the evaluation aggregate of the package is gone: fairness and latency could not be judged', async () => {
+  sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [summary(4, MARKER)] });
+  s3.on(GetObjectCommand).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' }));
+
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry, new S3Client({}));
+
+  expect(result).toEqual({ hit: false, cacheKey: KEY });
+});
+
+test('fails with MalformedMetrics naming the object when the aggregate is malformed', async () => {
+  sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [summary(4, MARKER)] });
+  s3.on(GetObjectCommand).resolves(body('{"metrics": {"auc": "high"}}'));
+
+  await expect(checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry, new S3Client({}))).rejects.toMatchObject({
+    name: 'MalformedMetrics',
+    message: expect.stringContaining('s3://metrics/4/aggregate.json'),
+  });
+});
+
+test('misses in an empty group', async () => {
+  // GIVEN
+  sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [] });
+
+  // WHEN
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry);
+
+  // THEN
+  expect(result).toEqual({ hit: false, cacheKey: KEY });
+});
+
+test('follows NextToken to a hit on the second page', async () => {
+  // GIVEN
+  sagemaker
+    .on(ListModelPackagesCommand)
+    .resolvesOnce({ ModelPackageSummaryList: [summary(9, 'other'), summary(8, 'other')], NextToken: 'page-2' })
+    .resolvesOnce({ ModelPackageSummaryList: [summary(7, `${MARKER} candidate=xgb-deep`)], NextToken: 'page-3' });
+
+  // WHEN
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry);
+
+  // THEN
+  expect(result.hit).toBe(true);
+  expect(result.hit && result.outcome.modelPackageArn).toBe(arn(7));
+  expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 2);
+  expect(sagemaker).toHaveReceivedNthSpecificCommandWith(1, ListModelPackagesCommand, { NextToken: undefined });
+  expect(sagemaker).toHaveReceivedNthSpecificCommandWith(2, ListModelPackagesCommand, { NextToken: 'page-2' });
+});
+
+test('does not reuse a Rejected package, and reuses an older one that was not rejected', async () => {
+  // GIVEN
+  sagemaker.on(ListModelPackagesCommand).resolves({
+    ModelPackageSummaryList: [summary(6, MARKER, 'Rejected'), summary(5, MARKER, 'PendingManualApproval')],
+  });
+
+  // WHEN
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry);
+
+  // THEN
+  expect(result.hit && result.outcome.modelPackageArn).toBe(arn(5));
+  expect(sagemaker).not.toHaveReceivedCommandWith(DescribeModelPackageCommand, { ModelPackageName: arn(6) });
+});
+
+test('misses when the only package with the key was Rejected', async () => {
+  // GIVEN
+  sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [summary(6, MARKER, 'Rejected')] });
+
+  // WHEN
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry);
+
+  // THEN
+  expect(result).toEqual({ hit: false, cacheKey: KEY });
+  expect(sagemaker).not.toHaveReceivedCommand(DescribeModelPackageCommand);
+});
+
+test('retries a throttled call and then succeeds', async () => {
+  // GIVEN
+  sagemaker
+    .on(ListModelPackagesCommand)
+    .rejectsOnce(serviceError('ThrottlingException', 'Rate exceeded', 400))
+    .resolves({ ModelPackageSummaryList: [summary(1, MARKER)] });
+  sagemaker
+    .on(DescribeModelPackageCommand)
+    .rejectsOnce(serviceError('ThrottlingException', 'Rate exceeded', 400))
+    .resolves(described(1));
+
+  // WHEN
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry);
+
+  // THEN
+  expect(result.hit && result.outcome.modelPackageArn).toBe(arn(1));
+  expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 2);
+  expect(sagemaker).toHaveReceivedCommandTimes(DescribeModelPackageCommand, 2);
+});
+
+test('fails with the throttling error when it does not clear', async () => {
+  // GIVEN
+  sagemaker.on(ListModelPackagesCommand).rejects(serviceError('ThrottlingException', 'Rate exceeded', 400));
+
+  // WHEN
+  const error = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry).catch((e: Error) => e);
+
+  // THEN
+  expect(error).toMatchObject({ name: 'ThrottlingException' });
+  expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 3);
+});
+
+test('fails with ModelPackageGroupNotFound when the group does not exist', async () => {
+  // GIVEN
+  sagemaker
+    .on(DescribeModelPackageGroupCommand)
+    .rejects(serviceError('ValidationException', 'ModelPackageGroup arn:...:model-package-group/nope does not exist.', 400));
+
+  // WHEN
+  const error = await checkTrainingCache(new SageMakerClient({}), 'nope', event, fastRetry).catch((e: Error) => e);
+
+  // THEN
+  expect(error).toMatchObject({ name: 'ModelPackageGroupNotFound' });
+  expect((error as Error).message).toMatch(/'nope' does not exist/);
+  expect(sagemaker).not.toHaveReceivedCommand(ListModelPackagesCommand);
+});
+
+test('fails with ModelPackageGroupNotFound when the listing says ResourceNotFound', async () => {
+  // GIVEN
+  sagemaker.on(ListModelPackagesCommand).rejects(serviceError('ResourceNotFound', 'Group gone', 400));
+
+  // WHEN
+  const error = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry).catch((e: Error) => e);
+
+  // THEN
+  expect(error).toMatchObject({ name: 'ModelPackageGroupNotFound' });
+});
+
+test('passes an access error through unchanged', async () => {
+  // GIVEN
+  sagemaker.on(ListModelPackagesCommand).rejects(serviceError('AccessDeniedException', 'not authorized', 400));
+
+  // WHEN
+  const error = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry).catch((e: Error) => e);
+
+  // THEN
+  expect(error).toMatchObject({ name: 'AccessDeniedException', message: 'not authorized' });
+  expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 1);
+});
+
+test.each([
+  ['a missing configHash', { candidate: 'xgb-deep', codeVersion: 'abc123', dataVersionId: 'dv-1' }, /'configHash' is missing/],
+  ['an empty dataVersionId', { ...event, dataVersionId: '' }, /'dataVersionId' is missing or not a non-empty string/],
+  ['a numeric codeVersion', { ...event, codeVersion: 7 }, /'codeVersion' is missing or not a non-empty string \(got number\)/],
+])('fails with InvalidCacheRequest on %s, before any call', async (_, malformed, message) => {
+  // WHEN
+  const error = await checkTrainingCache(new SageMakerClient({}), GROUP, malformed as never, fastRetry).catch((e: Error) => e);
+
+  // THEN
+  expect(error).toMatchObject({ name: 'InvalidCacheRequest' });
+  expect((error as Error).message).toMatch(message);
+  expect(sagemaker.calls()).toHaveLength(0);
+});

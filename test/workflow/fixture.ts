@@ -1,0 +1,58 @@
+import { App, Duration, Size, Stack } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import {
+  BatchNetwork,
+  BucketPurpose,
+  DataVersionSnapshot,
+  MlJobDefinition,
+  ModelPackageGroup,
+  QualityGateRules,
+  SpotCpuQueue,
+  SpotGpuQueue,
+  TrainingWorkflow,
+  TrainingWorkflowProps,
+  VersionedBucket,
+} from '../../lib';
+
+export const GATE: QualityGateRules = {
+  primaryMetric: 'auc',
+  thresholds: [{ metric: 'auc', min: 0.8 }, { metric: 'logloss', max: 0.5 }],
+  fairness: [{ metric: 'auc', maxGap: 0.05 }],
+  latency: { max: Duration.millis(100) },
+  championMargin: 0.01,
+};
+
+/** A stack with everything a TrainingWorkflow needs: buckets, registry, network, queues, two candidates. */
+export function workflowStack(overrides: Partial<TrainingWorkflowProps> = {}, app: App = new App()) {
+  const stack = new Stack(app, 'Test');
+  const data = new VersionedBucket(stack, 'Data', { purpose: BucketPurpose.DATA });
+  const models = new VersionedBucket(stack, 'Models', { purpose: BucketPurpose.MODELS });
+  const checkpoints = new VersionedBucket(stack, 'Checkpoints', { purpose: BucketPurpose.CHECKPOINTS });
+  const group = new ModelPackageGroup(stack, 'Registry', { modelPackageGroupName: 'fraud' });
+  const network = new BatchNetwork(stack, 'Network');
+  const gpus = new SpotGpuQueue(stack, 'Gpus', { network });
+  const cpus = new SpotCpuQueue(stack, 'Cpus', { network });
+  const image = ecs.ContainerImage.fromRegistry('123456789012.dkr.ecr.us-east-1.amazonaws.com/train:v1');
+  const xgb = MlJobDefinition.training(stack, 'Xgb', { queue: gpus, image, reads: [{ bucket: data, prefix: 'datasets/' }] });
+  const mlp = MlJobDefinition.training(stack, 'Mlp', { queue: gpus, image, gpus: 4, vcpus: 48, memory: Size.gibibytes(160) });
+  const evaluate = MlJobDefinition.evaluation(stack, 'Evaluate', {
+    queue: cpus, image, shards: 4, vcpus: 2, memory: Size.gibibytes(4), reads: [{ bucket: data, prefix: 'datasets/' }],
+  });
+  const snapshot = new DataVersionSnapshot(stack, 'Snapshot', { bucket: data, dataPrefix: 'datasets/' });
+  const workflow = new TrainingWorkflow(stack, 'Training', {
+    candidates: [
+      { name: 'xgb', trainingJob: xgb, hyperparameters: { depth: '6', eta: '0.1' } },
+      { name: 'mlp', trainingJob: mlp, hyperparameters: { lr: '0.001' } },
+    ],
+    evaluationJob: evaluate,
+    modelPackageGroup: group,
+    dataBucket: data,
+    modelBucket: models,
+    checkpointBucket: checkpoints,
+    dataSnapshot: snapshot,
+    inferenceImageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:base-1',
+    gate: GATE,
+    ...overrides,
+  });
+  return { stack, workflow, data, models, checkpoints, group, gpus, cpus, xgb, mlp, evaluate, snapshot };
+}

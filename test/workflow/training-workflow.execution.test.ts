@@ -1,0 +1,261 @@
+/**
+ * The synthesized state machine, executed by a real Amazon States Language interpreter (aws-local-stepfunctions).
+ * Batch and Lambda tasks are replaced by local functions; the quality gate runs the real gate handler with the
+ * rules the construct wrote into its environment.
+ */
+import aslValidator from 'asl-validator';
+import { Template } from 'aws-cdk-lib/assertions';
+import { workflowStack } from './fixture';
+import { handler as qualityGate } from '../../lambda/quality-gate.lambda';
+import { stateMachineDefinition } from '../support/state-machine';
+
+// The package's types are ESM-only; its CommonJS build is what runs here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { StateMachine } = require('aws-local-stepfunctions');
+
+const { stack } = workflowStack();
+const definition = stateMachineDefinition(stack);
+const gateRules = (() => {
+  const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+  const gate = Object.values(functions).find((f: any) => f.Properties.Environment?.Variables?.GATE_RULES);
+  return (gate as any).Properties.Environment.Variables.GATE_RULES as string;
+})();
+
+type Handler = (input: any) => Promise<any>;
+interface Calls { [state: string]: any[] }
+
+const DATA_VERSION = { dataVersionId: 'dv-1234', manifestUri: 's3://data/data-versions/dv-1234.jsonl', prefix: 'datasets/fraud/' };
+
+function batchFailure(statusReason: string): Error {
+  const cause = JSON.stringify({ JobId: 'failed-job', Status: 'FAILED', StatusReason: statusReason, Attempts: [] });
+  return Object.assign(new Error(cause), { name: 'States.TaskFailed' });
+}
+
+function metricsFor(candidate: string, auc: number, extra: Partial<{ logloss: number; gap: number; p99: number }> = {}) {
+  const gap = extra.gap ?? 0.02;
+  return {
+    candidate,
+    metrics: { auc, logloss: extra.logloss ?? 0.3 },
+    slices: { 'region=eu': { auc }, 'region=us': { auc: auc - gap } },
+    latencyMs: { p50: 10, p95: 40, p99: extra.p99 ?? 80 },
+    shards: 4,
+    metricsUri: `s3://models/evaluations/exec-1/${candidate}/metrics.json`,
+    trainingMetrics: { loss: 0.1 },
+  };
+}
+
+/** Runs one execution; `handlers` override the defaults (everything trains and evaluates fine). */
+async function run(handlers: Record<string, Handler> = {}, input: any = { codeVersion: 'c0ffee', dataPrefix: 'datasets/fraud/' }) {
+  const calls: Calls = {};
+  const record = (state: string, fn: Handler): Handler => async (payload) => {
+    (calls[state] ??= []).push(payload);
+    return fn(payload);
+  };
+  const defaults: Record<string, Handler> = {
+    'Take data version': async () => ({ ...DATA_VERSION, objectCount: 10, totalBytes: 100, created: true }),
+    'Check training cache': async (p) => ({ hit: false, cacheKey: `key-${p.candidate}` }),
+    'Train on spot': async (p) => ({ JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' }),
+    'Train on demand': async (p) => ({ JobId: `ondemand-${p.JobName}`, Status: 'SUCCEEDED' }),
+    'Evaluate': async (p) => ({ JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' }),
+    'Aggregate metrics': async (p) => metricsFor(p.candidate, p.candidate === 'xgb' ? 0.93 : 0.91),
+    'Find the champion': async (p) => {
+      expect(p).toEqual({ allowNone: true });
+      return null; // the group has no approved model yet
+    },
+    'Quality gate': async (p) => {
+      process.env.GATE_RULES = gateRules;
+      return qualityGate(p);
+    },
+    'Register the winner': async (p) => ({ modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud/7', created: true, approvalStatus: 'PendingManualApproval', candidate: p.winner.candidate }),
+  };
+  const taskResourceLocalHandlers: Record<string, Handler> = {};
+  for (const [state, fn] of Object.entries({ ...defaults, ...handlers })) taskResourceLocalHandlers[state] = record(state, fn);
+
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+  const execution = machine.run(input, {
+    overrides: { taskResourceLocalHandlers },
+    context: {
+      Execution: {
+        Id: 'arn:aws:states:us-east-1:123456789012:execution:training:exec-1',
+        Name: 'exec-1',
+        Input: input,
+        StartTime: '2026-11-23T10:00:00Z',
+      },
+    },
+  });
+  try {
+    return { output: (await execution.result) as any, calls, error: undefined as any };
+  } catch (error) {
+    // The interpreter wraps the state's error (a Fail state's Error and Cause) in an ExecutionError.
+    return { output: undefined as any, calls, error: ((error as any).cause ?? error) as any };
+  }
+}
+
+test('the synthesized definition is valid Amazon States Language', () => {
+  const { isValid, errorsText } = aslValidator(definition);
+  expect(errorsText()).toBe('');
+  expect(isValid).toBe(true);
+});
+
+test('all candidates pass: both train on spot, are evaluated as 4-shard array jobs, and the best is registered', async () => {
+  const { output, calls, error } = await run();
+
+  expect(error).toBeUndefined();
+  expect(calls['Train on spot']).toHaveLength(2);
+  expect(calls['Train on demand']).toBeUndefined();
+  const xgbTraining = calls['Train on spot'].find((c) => c.JobName === 'xgb-train');
+  const env = Object.fromEntries(xgbTraining.ContainerOverrides.Environment.map((e: any) => [e.Name, e.Value]));
+  expect(env).toEqual({
+    MLOPS_DATA_URI: expect.stringMatching(/^s3:\/\/Data[A-Z0-9]+\/datasets\/fraud\/$/),
+    MLOPS_DATA_VERSION: 'dv-1234',
+    MLOPS_OUTPUT_URI: expect.stringMatching(/^s3:\/\/Models[A-Z0-9]+\/runs\/exec-1\/xgb\/$/),
+    MLOPS_CHECKPOINT_URI: expect.stringMatching(/^s3:\/\/Checkpoints[A-Z0-9]+\/runs\/exec-1\/xgb\/$/),
+    MLOPS_CANDIDATE: 'xgb',
+    MLOPS_HYPERPARAMETERS: '{"depth":"6","eta":"0.1"}',
+    MLOPS_CODE_VERSION: 'c0ffee',
+  });
+  expect(calls.Evaluate).toHaveLength(2);
+  expect(calls.Evaluate[0].ArrayProperties).toEqual({ Size: 4 });
+  expect(calls['Register the winner']).toHaveLength(1);
+  const registration = calls['Register the winner'][0];
+  expect(registration.winner).toMatchObject({
+    candidate: 'xgb',
+    status: 'EVALUATED',
+    metrics: { auc: 0.93, logloss: 0.3 },
+    trainingJobId: 'spot-xgb-train',
+    evaluationJobId: 'eval-xgb-evaluate',
+    modelDataUrl: expect.stringMatching(/runs\/exec-1\/xgb\/model.tar.gz$/),
+  });
+  expect(registration).toMatchObject({ codeVersion: 'c0ffee', dataVersion: DATA_VERSION, executionId: expect.stringContaining('exec-1') });
+  expect(output.decision.rejections).toEqual([{ candidate: 'mlp', reasons: [expect.stringMatching(/lost to xgb/)] }]);
+  expect(output.registration.modelPackageArn).toMatch(/model-package\/fraud\/7$/);
+});
+
+test('one candidate\'s code fails: it is reported, and the other is still judged and wins', async () => {
+  const { output, calls, error } = await run({
+    'Train on spot': async (p) => {
+      if (p.JobName === 'mlp-train') throw batchFailure('Essential container in task exited');
+      return { JobId: 'spot-xgb', Status: 'SUCCEEDED' };
+    },
+  });
+
+  expect(error).toBeUndefined();
+  expect(calls['Train on demand']).toBeUndefined();
+  expect(calls.Evaluate).toHaveLength(1);
+  const mlp = output.outcomes.find((o: any) => o.candidate === 'mlp');
+  expect(mlp).toMatchObject({ status: 'FAILED', failure: expect.stringContaining('Essential container in task exited') });
+  expect(output.decision.winner.candidate).toBe('xgb');
+  expect(output.decision.rejections[0].candidate).toBe('mlp');
+});
+
+test('spot reclaimed, then success: Batch retried the attempt, so the workflow just goes on', async () => {
+  const { output, calls, error } = await run({
+    'Train on spot': async (p) => ({
+      JobId: `spot-${p.JobName}`,
+      Status: 'SUCCEEDED',
+      Attempts: [{ StatusReason: 'Host EC2 (instance i-0abc) terminated.' }, { StatusReason: 'Essential container in task exited' }],
+    }),
+  });
+
+  expect(error).toBeUndefined();
+  expect(calls['Train on demand']).toBeUndefined();
+  expect(output.decision.winner.trainingJobId).toBe('spot-xgb-train');
+});
+
+test.each([
+  ['cancelled after waiting for spot capacity', 'CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested'],
+  ['reclaimed on its last attempt', 'Host EC2 (instance i-0abc) terminated.'],
+])('spot %s -> the candidate trains again on the on-demand queue', async (_case, statusReason) => {
+  const { output, calls, error } = await run({
+    'Train on spot': async (p) => {
+      if (p.JobName === 'xgb-train') throw batchFailure(statusReason);
+      return { JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' };
+    },
+  });
+
+  expect(error).toBeUndefined();
+  expect(calls['Train on demand']).toHaveLength(1);
+  expect(calls['Train on demand'][0].JobQueue).toMatch(/^GpusOnDemandJobQueue/);
+  expect(calls['Train on spot'][0].JobQueue).toMatch(/^GpusJobQueue/);
+  expect(output.decision.winner).toMatchObject({ candidate: 'xgb', trainingJobId: 'ondemand-xgb-train' });
+});
+
+test('no candidate passes the gate: the execution fails with QualityGateFailed and every reason', async () => {
+  const { calls, error } = await run({
+    'Aggregate metrics': async (p) => (p.candidate === 'xgb'
+      ? metricsFor('xgb', 0.75) // below the AUC threshold
+      : metricsFor('mlp', 0.9, { gap: 0.12, p99: 250 })), // unfair across regions, too slow
+  });
+
+  expect(error).toBeDefined();
+  expect(error.name).toBe('QualityGateFailed');
+  expect(error.message).toMatch(/xgb.*auc 0.75/);
+  expect(error.message).toMatch(/mlp.*gap/);
+  expect(error.message).toMatch(/mlp.*p99/);
+  expect(calls['Register the winner']).toBeUndefined();
+});
+
+test('a training-cache hit: no Batch job at all, and the cached model can win', async () => {
+  const { output, calls, error } = await run({
+    'Check training cache': async (p) => ({
+      hit: true,
+      cacheKey: `key-${p.candidate}`,
+      outcome: {
+        candidate: p.candidate,
+        configHash: p.configHash,
+        status: 'CACHED',
+        metrics: { auc: p.candidate === 'xgb' ? 0.92 : 0.9, logloss: 0.3 },
+        slices: { 'region=eu': { auc: 0.92 }, 'region=us': { auc: 0.9 } },
+        latencyMs: { p99: 50 },
+        modelPackageArn: `arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud/${p.candidate === 'xgb' ? 3 : 4}`,
+        modelDataUrl: 's3://models/runs/old/xgb/model.tar.gz',
+      },
+    }),
+  }, { codeVersion: 'c0ffee', dataVersion: DATA_VERSION });
+
+  expect(error).toBeUndefined();
+  expect(calls['Take data version']).toBeUndefined();
+  expect(calls['Train on spot']).toBeUndefined();
+  expect(calls['Train on demand']).toBeUndefined();
+  expect(calls.Evaluate).toBeUndefined();
+  expect(calls['Aggregate metrics']).toBeUndefined();
+  expect(calls['Check training cache'].map((c) => c.dataVersionId)).toEqual(['dv-1234', 'dv-1234']);
+  expect(output.decision.winner).toMatchObject({ candidate: 'xgb', status: 'CACHED' });
+  expect(calls['Register the winner'][0].winner.status).toBe('CACHED');
+});
+
+test('the challenger does not beat the champion by the margin: nothing is registered', async () => {
+  const { calls, error } = await run({
+    'Find the champion': async () => ({
+      modelPackageGroupName: 'fraud',
+      modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud/2',
+      modelPackageVersion: 2,
+      customerMetadata: { 'mlops:candidate': 'xgb', 'mlops:metric:auc': '0.925' },
+    }),
+  });
+
+  expect(error).toBeDefined();
+  expect(error.name).toBe('QualityGateFailed');
+  expect(error.message).toMatch(/champion/);
+  expect(error.message).toMatch(/0.925/);
+  expect(calls['Quality gate'][0].champion.modelPackageArn).toMatch(/fraud\/2$/);
+  expect(calls['Register the winner']).toBeUndefined();
+});
+
+test('a missing metrics file fails that candidate with the object named, not the execution', async () => {
+  const { output, error } = await run({
+    'Aggregate metrics': async (p) => {
+      if (p.candidate === 'mlp') {
+        throw Object.assign(new Error('s3://models/evaluations/exec-1/mlp/metrics-2.json does not exist: evaluation shard 2 wrote no metrics'), { name: 'MetricsNotFound' });
+      }
+      return metricsFor('xgb', 0.93);
+    },
+  });
+
+  expect(error).toBeUndefined();
+  expect(output.outcomes.find((o: any) => o.candidate === 'mlp')).toMatchObject({
+    status: 'FAILED',
+    failure: expect.stringContaining('metrics-2.json does not exist'),
+  });
+  expect(output.decision.winner.candidate).toBe('xgb');
+});

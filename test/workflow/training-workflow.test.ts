@@ -1,0 +1,187 @@
+import { Duration, Size } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { GATE, workflowStack } from './fixture';
+import { LatencyPercentile, MlJobDefinition, ModelApprovalStatus, TrainingWorkflow } from '../../lib';
+import { complianceFindings } from '../support/compliance';
+import { stateMachineDefinition } from '../support/state-machine';
+
+describe('TrainingWorkflow', () => {
+  const { stack, workflow } = workflowStack();
+  const template = Template.fromStack(stack);
+  const definition = stateMachineDefinition(stack);
+
+  test('a standard state machine that logs every event to an encrypted log group, with X-Ray tracing', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+    });
+    expect(definition.TimeoutSeconds).toBe(48 * 3600);
+    expect(workflow.logGroup).toBeDefined();
+  });
+
+  test('candidates run in a Map with one branch per candidate at once by default', () => {
+    const map = definition.States['Each candidate'];
+    expect(map.Type).toBe('Map');
+    expect(map.MaxConcurrency).toBe(2);
+    expect(definition.States.Candidates.Result.map((c: any) => c.name)).toEqual(['xgb', 'mlp']);
+    expect(definition.States.Candidates.Result[0].hyperparameters).toBe('{"depth":"6","eta":"0.1"}');
+    expect(definition.States.Candidates.Result[0].configHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test('training and evaluation use the Batch .sync integration; evaluation is an array job', () => {
+    const states = definition.States['Each candidate'].ItemProcessor.States;
+    expect(states['Train on spot'].Resource).toBe('arn:aws:states:::batch:submitJob.sync');
+    expect(states['Train on demand'].Resource).toBe('arn:aws:states:::batch:submitJob.sync');
+    expect(states.Evaluate.Parameters.ArrayProperties).toEqual({ Size: 4 });
+  });
+
+  test('the gate rules are data in the gate function\'s environment', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    const gate = Object.values(functions).find((f: any) => f.Properties.Environment?.Variables?.GATE_RULES) as any;
+    expect(JSON.parse(gate.Properties.Environment.Variables.GATE_RULES)).toEqual({
+      primaryMetric: 'auc',
+      higherIsBetter: true,
+      thresholds: [{ metric: 'auc', min: 0.8 }, { metric: 'logloss', max: 0.5 }],
+      fairness: [{ metric: 'auc', maxGap: 0.05 }],
+      latency: { percentile: 'p99', maxMs: 100 },
+      championMargin: 0.01,
+    });
+  });
+
+  test('winners are registered for manual approval by default, with the inference image', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          APPROVAL_STATUS: 'PendingManualApproval',
+          INFERENCE_IMAGE_URI: '123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:base-1',
+          MODEL_PACKAGE_GROUP_NAME: 'fraud',
+        }),
+      },
+    });
+  });
+
+  test('training jobs may write their run and checkpoint prefixes; evaluation may read runs and write evaluations', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const xgbPolicy = Object.entries(policies).find(([id]) => id.startsWith('XgbJobRoleDefaultPolicy'))![1] as any;
+    const json = JSON.stringify(stack.resolve(xgbPolicy.Properties.PolicyDocument));
+    expect(json).toContain('/runs/*');
+    expect(json).toMatch(/Checkpoints[A-Z0-9]+","Arn"\]\},"\/runs\/\*"/);
+    const evalPolicy = Object.entries(policies).find(([id]) => id.startsWith('EvaluateJobRoleDefaultPolicy'))![1] as any;
+    expect(JSON.stringify(evalPolicy.Properties.PolicyDocument)).toContain('/evaluations/*');
+  });
+
+  test('grantStartExecution and metrics', () => {
+    const role = new iam.Role(stack, 'Starter', { assumedBy: new iam.ServicePrincipal('codepipeline.amazonaws.com') });
+    workflow.grantStartExecution(role);
+    expect(workflow.metricFailed().metricName).toBe('ExecutionsFailed');
+    expect(workflow.metricSucceeded().metricName).toBe('ExecutionsSucceeded');
+  });
+
+  test('options: approval, concurrency, timeout, no snapshot function, no champion comparison', () => {
+    const { stack: s } = workflowStack({
+      approvalStatus: ModelApprovalStatus.APPROVED,
+      maxConcurrency: 1,
+      timeout: Duration.hours(6),
+      dataSnapshot: undefined,
+      gate: { primaryMetric: 'loss', higherIsBetter: false, compareWithChampion: false, latency: { percentile: LatencyPercentile.P95, max: Duration.millis(50) } },
+    });
+    const d = stateMachineDefinition(s);
+    expect(d.StartAt).toBe('Candidates');
+    expect(d.States['Each candidate'].MaxConcurrency).toBe(1);
+    expect(d.TimeoutSeconds).toBe(6 * 3600);
+    const fns = Template.fromStack(s).findResources('AWS::Lambda::Function');
+    const env = Object.values(fns).map((f: any) => f.Properties.Environment?.Variables ?? {});
+    expect(env.find((e) => e.APPROVAL_STATUS)!.APPROVAL_STATUS).toBe('Approved');
+    expect(JSON.parse(env.find((e) => e.GATE_RULES)!.GATE_RULES)).toEqual({
+      primaryMetric: 'loss', higherIsBetter: false, thresholds: [], fairness: [], latency: { percentile: 'p95', maxMs: 50 },
+    });
+  });
+});
+
+test('has no unacknowledged cdk-nag or Control Tower finding', () => {
+  expect(complianceFindings((app) => workflowStack({}, app), { controlTower: true })).toEqual([]);
+});
+
+describe('TrainingWorkflow fails when', () => {
+  const image = ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/python:3.12');
+
+  test.each([['XGB'], ['has space'], ['-lead'], ['a'.repeat(41)]])('a candidate name is %p', (name) => {
+    const base = workflowStack();
+    expect(() => new TrainingWorkflow(base.stack, 'Bad', {
+      ...baseProps(base), candidates: [{ name, trainingJob: base.xgb }],
+    })).toThrow(/TrainingWorkflow 'Test\/Bad': invalid candidates\[0\].name .*lowercase letters, digits and single hyphens/);
+  });
+
+  test('two candidates share a name', () => {
+    const base = workflowStack();
+    expect(() => new TrainingWorkflow(base.stack, 'Bad', {
+      ...baseProps(base), candidates: [{ name: 'a', trainingJob: base.xgb }, { name: 'a', trainingJob: base.mlp }],
+    })).toThrow(/invalid candidates\[1\].name 'a'. Candidate names must be distinct/);
+  });
+
+  test('there is no candidate', () => {
+    const base = workflowStack();
+    expect(() => new TrainingWorkflow(base.stack, 'Bad', { ...baseProps(base), candidates: [] })).toThrow(/invalid candidates '0 candidates'/);
+  });
+
+  test('candidates train on different queues', () => {
+    const base = workflowStack();
+    const onCpu = MlJobDefinition.training(base.stack, 'OnCpu', { queue: base.cpus, image, vcpus: 1, memory: Size.gibibytes(2) });
+    expect(() => new TrainingWorkflow(base.stack, 'Bad', {
+      ...baseProps(base), candidates: [{ name: 'a', trainingJob: base.xgb }, { name: 'b', trainingJob: onCpu }],
+    })).toThrow(/invalid candidates\[1\].trainingJob 'Test\/OnCpu'. All candidates train on one queue/);
+  });
+
+  test('a training candidate is given an evaluation job, or the evaluation job a training one', () => {
+    const base = workflowStack();
+    expect(() => new TrainingWorkflow(base.stack, 'Bad1', { ...baseProps(base), candidates: [{ name: 'a', trainingJob: base.evaluate }] }))
+      .toThrow(/invalid candidates\[0\].trainingJob 'Test\/Evaluate'. Give a training job definition/);
+    expect(() => new TrainingWorkflow(base.stack, 'Bad2', { ...baseProps(base), evaluationJob: base.xgb }))
+      .toThrow(/invalid evaluationJob 'Test\/Xgb'. Give an evaluation job definition/);
+  });
+
+  test.each([0, 41, 1.5])('maxConcurrency is %p', (maxConcurrency) => {
+    const base = workflowStack();
+    expect(() => new TrainingWorkflow(base.stack, 'Bad', { ...baseProps(base), maxConcurrency })).toThrow(/invalid maxConcurrency/);
+  });
+
+  test('the timeout is shorter than a minute', () => {
+    const base = workflowStack();
+    expect(() => new TrainingWorkflow(base.stack, 'Bad', { ...baseProps(base), timeout: Duration.seconds(30) }))
+      .toThrow(/invalid timeout '30 seconds'. A standard state machine runs from 1 minute up to one year/);
+  });
+
+  test('the inference image has no tag or digest', () => {
+    const base = workflowStack();
+    expect(() => new TrainingWorkflow(base.stack, 'Bad', { ...baseProps(base), inferenceImageUri: 'serving' }))
+      .toThrow(/invalid inferenceImageUri 'serving'. Give a full image URI with a tag or digest/);
+  });
+
+  test.each([
+    [{ ...GATE, primaryMetric: '' }, /gate.primaryMetric ''/],
+    [{ ...GATE, thresholds: [{ metric: 'auc', min: 0.9, max: 0.8 }] }, /gate.thresholds\[0\] 'min 0.9 > max 0.8'. No value could pass/],
+    [{ ...GATE, thresholds: [{ metric: 'auc' }] }, /gate.thresholds\[0\] 'auc'. Give min, max or both/],
+    [{ ...GATE, fairness: [{ metric: 'auc', maxGap: -0.1 }] }, /gate.fairness\[0\].maxGap -0.1. A gap is never negative/],
+    [{ ...GATE, latency: { max: Duration.millis(0) } }, /gate.latency.max .*positive budget/],
+    [{ ...GATE, championMargin: -0.01 }, /gate.championMargin -0.01. A negative margin would let a worse model replace the champion/],
+  ])('the gate rules are wrong (%#)', (gate, message) => {
+    const base = workflowStack();
+    expect(() => new TrainingWorkflow(base.stack, 'Bad', { ...baseProps(base), gate })).toThrow(message);
+  });
+});
+
+function baseProps(base: ReturnType<typeof workflowStack>) {
+  return {
+    candidates: [{ name: 'xgb', trainingJob: base.xgb }],
+    evaluationJob: base.evaluate,
+    modelPackageGroup: base.group,
+    dataBucket: base.data,
+    modelBucket: base.models,
+    checkpointBucket: base.checkpoints,
+    inferenceImageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:base-1',
+    gate: GATE,
+  };
+}
