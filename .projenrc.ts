@@ -45,6 +45,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'esbuild@^0.28.2',
     '@aws-sdk/client-sagemaker@^3.1142.0',
     '@aws-sdk/client-s3@^3.1142.0',
+    '@aws-sdk/client-sagemaker-runtime@^3.1142.0',
     '@types/aws-lambda@^8.10.150',
     'aws-sdk-client-mock@^4.1.0',
     'aws-sdk-client-mock-jest@^4.1.0',
@@ -79,6 +80,7 @@ const handlers = [
   'aggregate-metrics',
   'quality-gate',
   'register-model',
+  'endpoint-test',
 ];
 for (const handler of handlers) {
   const className = handler.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()) + 'Function';

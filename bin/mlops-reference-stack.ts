@@ -1,13 +1,15 @@
-import { Duration, Size, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Size, Stack, StackProps } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
 import {
   BatchNetwork,
   BucketPurpose,
   DataVersionSnapshot,
+  DeploymentPolicy,
   LatencyPercentile,
   LatestApprovedModelLookup,
   MlJobDefinition,
+  ModelEndpoint,
   ModelImageRepository,
   ModelPackageGroup,
   SpotCpuQueue,
@@ -90,6 +92,24 @@ export class MlOpsReferenceStack extends Stack {
         latency: { percentile: LatencyPercentile.P99, max: Duration.millis(100) },
         championMargin: 0.005,
       },
+    });
+
+    // Serving: the image the pipeline built (by digest), on a serverless staging endpoint (no idle cost) and a
+    // production endpoint with two instances, canary deployments and alarm rollback.
+    const servingImage = new CfnParameter(this, 'ServingImageUri', {
+      description: 'The serving image to deploy, by digest (<repository URI>@sha256:<digest>); the pipeline sets it.',
+      allowedPattern: '^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$',
+    }).valueAsString;
+    new ModelEndpoint(this, 'StagingEndpoint', {
+      imageUri: servingImage,
+      serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 },
+    });
+    new ModelEndpoint(this, 'ProductionEndpoint', {
+      imageUri: servingImage,
+      production: true,
+      instanceType: 'ml.c6i.large',
+      deploymentPolicy: DeploymentPolicy.canary({ canaryPercent: 10, canaryBakeTime: Duration.minutes(10) }),
+      latencyThreshold: Duration.millis(300),
     });
   }
 }

@@ -18,3 +18,6 @@ export * from './compute/ml-job-definition';
 // Workflow: train candidates in parallel, evaluate, gate, register.
 export * from './workflow/quality-gate-rules';
 export * from './workflow/training-workflow';
+// Serving: one image per model version, endpoints that update safely.
+export * from './serving/deployment-policy';
+export * from './serving/model-endpoint';

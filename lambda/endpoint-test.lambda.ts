@@ -1,0 +1,216 @@
+/**
+ * The staging test of a SageMaker endpoint: its contract and its latency budget, after a deployment.
+ *
+ * Event: `{ "endpointName": "fraud-staging", "samples": [{ "name": "typical", "body": {"amount": 12.5}, "expect":
+ * { "jsonSchema": { "type": "object", "required": ["score"] } } }], "invocations": 100, "concurrency": 4,
+ * "latencyBudget": { "p99Ms": 300 }, "timeoutMs": 10000, "maxErrorRate": 0, "targetVariant": "candidate" }` (see
+ * `EndpointTestEvent` in shared/endpoint-test.ts). `endpointName` may be omitted when the function has the
+ * `ENDPOINT_NAME` environment variable, and `samples` when it has `SAMPLES_JSON`. Calls the endpoint `invocations`
+ * times, the samples round-robin, at most `concurrency` calls in flight, and checks each response against its
+ * sample's expectation. Throttled calls are retried (their latency counts the whole time, retries included); any
+ * other failure of a call, and a call slower than `timeoutMs`, is an error.
+ *
+ * Returns the report (`EndpointTestReport`) when the endpoint passed. Fails with `EndpointTestFailed`, whose message
+ * is the report for people (reasons first, then the figures), when it did not; with `EndpointNotFound` when the
+ * endpoint does not exist; with `InvalidEndpointTest` on a malformed event (error names a Step Functions `Catch` can
+ * match). An error that keeps the test from running at all (access denied, invalid credentials) is passed on as it is.
+ */
+import { InvokeEndpointCommand, InvokeEndpointCommandOutput, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import {
+  buildReport,
+  CallOutcome,
+  checkResponse,
+  describeCallError,
+  EndpointTest,
+  EndpointTestEnvironment,
+  EndpointTestError,
+  EndpointTestEvent,
+  EndpointTestReport,
+  formatFailure,
+  parseEndpointTest,
+  PreparedSample,
+} from './shared/endpoint-test';
+import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
+
+// One retry policy: ours (see shared/retry.ts).
+const runtime = new SageMakerRuntimeClient({ maxAttempts: 1 });
+
+export interface EndpointTestOptions {
+  /** Applies to throttled calls only. */
+  readonly retry?: RetryOptions;
+  /** A monotonic clock in milliseconds; default `performance.now`. Replaced in tests. */
+  readonly now?: () => number;
+  /** Where `ENDPOINT_NAME` and `SAMPLES_JSON` are read; default `process.env`. */
+  readonly env?: EndpointTestEnvironment;
+}
+
+export async function handler(event: EndpointTestEvent = {}): Promise<EndpointTestReport> {
+  return runEndpointTest(runtime, event);
+}
+
+/** The handler's logic: runs the test, returns the report when it passed and throws `EndpointTestFailed` when not. */
+export async function runEndpointTest(
+  client: SageMakerRuntimeClient,
+  event: EndpointTestEvent,
+  options: EndpointTestOptions = {},
+): Promise<EndpointTestReport> {
+  const test = parseEndpointTest(event, options.env ?? process.env);
+  const outcomes = await invokeAll(client, test, options.retry ?? DEFAULT_RETRY, options.now ?? (() => performance.now()));
+  const report = buildReport(test, outcomes);
+  if (!report.passed) throw new EndpointTestError('EndpointTestFailed', formatFailure(report, test.targetVariant), report);
+  return report;
+}
+
+/**
+ * Makes the `invocations` calls, call i sending sample i modulo the number of samples, `concurrency` at a time.
+ * Stops at an error that ends the test (a missing endpoint, access denied): aborts the calls in flight, starts no
+ * more and throws it.
+ */
+async function invokeAll(client: SageMakerRuntimeClient, test: EndpointTest, retry: RetryOptions, now: () => number): Promise<CallOutcome[]> {
+  const outcomes: CallOutcome[] = [];
+  const inFlight = new Set<AbortController>();
+  let fatal: { error: unknown } | undefined;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < test.invocations && fatal === undefined) {
+      const index = next++;
+      const controller = new AbortController();
+      inFlight.add(controller);
+      try {
+        outcomes[index] = await invoke(client, test, test.samples[index % test.samples.length], controller, retry, now);
+      } catch (error) {
+        if (fatal === undefined) {
+          fatal = { error };
+          for (const other of inFlight) other.abort();
+        }
+      } finally {
+        inFlight.delete(controller);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(test.concurrency, test.invocations) }, worker));
+  if (fatal !== undefined) throw fatal.error;
+  return outcomes;
+}
+
+/** One call, retried while throttled, within `timeoutMs` in all. Returns its outcome; throws an error that ends the test. */
+async function invoke(
+  client: SageMakerRuntimeClient,
+  test: EndpointTest,
+  sample: PreparedSample,
+  controller: AbortController,
+  retry: RetryOptions,
+  now: () => number,
+): Promise<CallOutcome> {
+  const { signal } = controller;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, test.timeoutMs);
+  // Settles the call as soon as it is aborted, even when the request does not react to its abort signal.
+  const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new CallAborted()), { once: true }));
+  aborted.catch(() => {});
+
+  const attempt = async (): Promise<InvokeEndpointCommandOutput> => {
+    // No new attempt once the call has timed out (withRetry may still be waiting to retry it).
+    if (signal.aborted) throw new CallAborted();
+    try {
+      return await client.send(
+        new InvokeEndpointCommand({
+          EndpointName: test.endpointName,
+          Body: sample.payload,
+          ContentType: sample.contentType,
+          Accept: sample.accept,
+          ...(test.targetVariant !== undefined ? { TargetVariant: test.targetVariant } : {}),
+        }),
+        { abortSignal: signal },
+      );
+    } catch (error) {
+      // Only throttling is retried: a 5xx of the endpoint under test is what the test is there to count.
+      throw isThrottling(error) ? error : new NotRetried(error);
+    }
+  };
+
+  const start = now();
+  try {
+    const call = withRetry(attempt, retry);
+    call.catch(() => {});
+    const output = await Promise.race([call, aborted]);
+    const latencyMs = now() - start;
+    return { sample: sample.name, latencyMs, problems: checkResponse(sample, { body: bodyText(output.Body), contentType: output.ContentType }) };
+  } catch (thrown) {
+    const latencyMs = now() - start;
+    if (timedOut) return { sample: sample.name, latencyMs, error: `sample "${sample.name}": timeout after ${test.timeoutMs} ms` };
+    const error = thrown instanceof NotRetried ? thrown.error : thrown;
+    const fatal = endsTheTest(error, test.endpointName);
+    if (fatal !== undefined) throw fatal;
+    return { sample: sample.name, latencyMs, error: `sample "${sample.name}": ${describeCallError(error)}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Wraps an error that withRetry must not retry. */
+class NotRetried extends Error {
+  constructor(public readonly error: unknown) {
+    super('not retried');
+    this.name = 'NotRetried';
+  }
+}
+
+class CallAborted extends Error {
+  constructor() {
+    super('the call was aborted');
+    this.name = 'CallAborted';
+  }
+}
+
+interface AwsErrorShape {
+  readonly name?: string;
+  readonly message?: string;
+  readonly $retryable?: { readonly throttling?: boolean };
+  readonly $metadata?: { readonly httpStatusCode?: number };
+}
+
+const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException']);
+
+function isThrottling(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as AwsErrorShape;
+  return (e.name !== undefined && THROTTLING.has(e.name)) || e.$retryable?.throttling === true || e.$metadata?.httpStatusCode === 429;
+}
+
+// Errors that say the test cannot run at all, not that the endpoint failed it.
+const CANNOT_RUN = new Set([
+  'AccessDeniedException',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'MissingAuthenticationTokenException',
+]);
+
+/**
+ * The error that ends the test, when `error` is one: `EndpointNotFound` for SageMaker's answer to a missing
+ * endpoint (a ValidationError "Endpoint <name> of account <account> not found."), or an error of access or
+ * credentials, as it is. A ValidationError about the variant or the request counts as a failed call instead.
+ */
+function endsTheTest(error: unknown, endpointName: string): unknown {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as AwsErrorShape;
+  if (e.name === 'ValidationError' && /not found|does not exist|could not find/i.test(e.message ?? '') && !/variant/i.test(e.message ?? '')) {
+    return new EndpointTestError(
+      'EndpointNotFound',
+      `endpoint-test: endpoint '${endpointName}' does not exist in this account and region (SageMaker: ${e.message}). ` +
+        'Check the name, and that the deployment created the endpoint before the test runs.',
+    );
+  }
+  return e.name !== undefined && CANNOT_RUN.has(e.name) ? error : undefined;
+}
+
+/** The response body as text: the SDK gives a Uint8Array (with transformToString); a string is taken as it is. */
+function bodyText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return new TextDecoder('utf-8').decode(body);
+  return '';
+}
