@@ -13,6 +13,7 @@ import {
   ModelImageRepository,
   ModelPackageGroup,
   SpotCpuQueue,
+  ServingImageBuild,
   SpotGpuQueue,
   TrainingWorkflow,
   VersionedBucket,
@@ -36,6 +37,12 @@ export class MlOpsReferenceStack extends Stack {
     const servingImages = new ModelImageRepository(this, 'ServingImages');
     const models = new ModelPackageGroup(this, 'ModelRegistry', {
       description: 'Reference model: every registered version with its lineage',
+    });
+    // Bakes the registered model and the serving code into one image, tests its contract, pushes it by digest.
+    new ServingImageBuild(this, 'ServingImageBuild', {
+      repository: servingImages,
+      modelPackageGroup: models,
+      modelBucket: modelArtifacts,
     });
     new LatestApprovedModelLookup(this, 'Champion', { modelPackageGroup: models });
 

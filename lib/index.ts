@@ -21,3 +21,4 @@ export * from './workflow/training-workflow';
 // Serving: one image per model version, endpoints that update safely.
 export * from './serving/deployment-policy';
 export * from './serving/model-endpoint';
+export * from './serving/serving-image-build';

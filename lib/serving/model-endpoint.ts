@@ -445,7 +445,8 @@ export class ModelEndpoint extends ModelEndpointBase {
     }
 
     this.rollbackAlarms = [...this.createAlarms(props), ...(props.rollbackAlarms ?? [])];
-    const policy = (props.deploymentPolicy ?? (serverless ? DeploymentPolicy.allAtOnce() : DeploymentPolicy.canary({ canaryPercent: 10 })))._render(this);
+    const defaultPolicy = serverless ? DeploymentPolicy.allAtOnce() : DeploymentPolicy.canary({ canaryPercent: 10 });
+    const policy = (props.deploymentPolicy ?? defaultPolicy)._render(this);
     if (serverless && policy.type !== 'ALL_AT_ONCE') {
       throw new MlOpsValidationError(this, 'ModelEndpoint', 'deploymentPolicy', policy.type,
         'Serverless endpoints support only all-at-once blue/green deployments: use DeploymentPolicy.allAtOnce(), or an instance variant.');
@@ -624,7 +625,8 @@ export class ModelEndpoint extends ModelEndpointBase {
       ...INLINE_ROLE_POLICY,
     };
     if (this.dataCaptureBucket) {
-      findings[`AwsSolutions-IAM5[Resource::${nagResourceId(this, this.dataCaptureBucket.bucket.arnForObjects(`data-capture/${this.endpointName}/*`))}]`] =
+      const captures = this.dataCaptureBucket.bucket.arnForObjects(`data-capture/${this.endpointName}/*`);
+      findings[`AwsSolutions-IAM5[Resource::${nagResourceId(this, captures)}]`] =
         'Data capture writes one object per batch of captured requests under this endpoint\'s prefix.';
       findings['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'] = 'SSE-KMS data keys for the objects the endpoint writes (capture, results), that bucket\'s key only.';
       findings['AwsSolutions-IAM5[Action::kms:ReEncrypt*]'] = 'Granted with kms:Encrypt by aws-cdk-lib, on the keys of this endpoint\'s buckets and volumes only.';

@@ -1,0 +1,318 @@
+/**
+ * The buildspec of the serving image build, generated as a plain object (no CDK types): given the same options it
+ * always returns the same buildspec, so it can be read, tested and reviewed on its own.
+ *
+ * Every multi-line command starts with `set -euo pipefail`: a failing step fails the command, and with it the phase.
+ * Each phase has `on-failure: ABORT`, so a failed contract test (build phase) never reaches the push or the scan gate.
+ */
+
+/** The environment variables the build reads (set per run by the pipeline) and exports (read by the pipeline). */
+export const BUILD_VARIABLES = {
+  /** Input: the ARN of a registered model package; its ModelDataUrl and version are read from SageMaker. */
+  MODEL_PACKAGE_ARN: 'MODEL_PACKAGE_ARN',
+  /** Input (with MODEL_VERSION, when there is no model package): the S3 URL of `model.tar.gz`. */
+  MODEL_DATA_URL: 'MODEL_DATA_URL',
+  /** Input (with MODEL_DATA_URL) and output: the model version, the first part of the image tag. */
+  MODEL_VERSION: 'MODEL_VERSION',
+  /** Output: `repositoryUri@sha256:...`. */
+  IMAGE_URI: 'IMAGE_URI',
+  /** Output: `<model version>-<first 12 characters of the commit>`. */
+  IMAGE_TAG: 'IMAGE_TAG',
+  /** Output: `sha256:...`. */
+  IMAGE_DIGEST: 'IMAGE_DIGEST',
+  /** Set by the construct on the project: the repository's URI, `ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME`. */
+  REPOSITORY_URI: 'REPOSITORY_URI',
+  /** Set by the construct on the project: the repository's name. */
+  REPOSITORY_NAME: 'REPOSITORY_NAME',
+} as const;
+
+/** The file the build writes as its output artifact. */
+export const IMAGE_DETAIL_FILE = 'imageDetail.json';
+
+/** The name of the container the contract test runs. */
+export const CONTRACT_TEST_CONTAINER = 'mlops-contract-test';
+
+/** ECR's severities, most severe first. */
+export const SEVERITY_ORDER = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL'];
+
+/** What varies between serving image builds. */
+export interface ServingBuildSpecOptions {
+  /** The `BASE_IMAGE` build argument. */
+  readonly baseImage: string;
+  /** The Dockerfile, relative to the source root (the build context). */
+  readonly dockerfile: string;
+  /** The directory of golden requests, relative to the source root, without a trailing `/`. */
+  readonly goldenDirectory: string;
+  /** How long the container may take to answer `GET /ping` with 200. */
+  readonly startupTimeoutSeconds: number;
+  /** The scan severities that fail the build; empty for no scan gate. */
+  readonly blockingSeverities: string[];
+}
+
+const STRICT = 'set -euo pipefail';
+
+/** One buildspec command: a bash script that stops at the first failing line. */
+function script(...lines: string[]): string {
+  return [STRICT, ...lines].join('\n');
+}
+
+/** An ECR call with the repository's registry and region: the repository may be in another account or region. */
+function ecr(operation: string): string {
+  return `aws ecr ${operation} --registry-id "$REGISTRY_ID" --region "$ECR_REGION"`;
+}
+
+const TAG_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$';
+
+/** A scratch directory outside the build context, for this build only. */
+const SCRATCH = script('BUILD_TMP="$(mktemp -d)"', 'export BUILD_TMP');
+
+/** The model package (or MODEL_DATA_URL + MODEL_VERSION) to bake in. */
+const RESOLVE_MODEL = script(
+  'if [ -n "${MODEL_PACKAGE_ARN:-}" ]; then',
+  '  echo "Resolving the model package $MODEL_PACKAGE_ARN"',
+  '  aws sagemaker describe-model-package --model-package-name "$MODEL_PACKAGE_ARN" --output json > "$BUILD_TMP"/model-package.json',
+  '  MODEL_DATA_URL="$(jq -r \'.InferenceSpecification.Containers[0].ModelDataUrl // empty\' "$BUILD_TMP"/model-package.json)"',
+  '  MODEL_VERSION="$(jq -r \'.ModelPackageVersion // empty\' "$BUILD_TMP"/model-package.json)"',
+  'elif [ -z "${MODEL_DATA_URL:-}" ] || [ -z "${MODEL_VERSION:-}" ]; then',
+  '  echo "ERROR: no model to package. Set MODEL_PACKAGE_ARN (a registered model package), or both MODEL_DATA_URL' +
+    ' (s3://.../model.tar.gz) and MODEL_VERSION, as environment variables of the build."',
+  '  exit 1',
+  'fi',
+  'case "$MODEL_DATA_URL" in',
+  '  s3://*) ;;',
+  '  *) echo "ERROR: the model data URL must be the s3:// URL of model.tar.gz, got \'$MODEL_DATA_URL\'."; exit 1 ;;',
+  'esac',
+  'if ! [[ "$MODEL_VERSION" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,114}$ ]]; then',
+  '  echo "ERROR: the model version \'$MODEL_VERSION\' cannot start an image tag: use up to 115 letters, digits, _ . -."',
+  '  exit 1',
+  'fi',
+  'export MODEL_DATA_URL MODEL_VERSION',
+  'echo "Model version $MODEL_VERSION from $MODEL_DATA_URL"',
+);
+
+/** The image tag, from the content: model version and commit. Never `latest`, never mutable. */
+const IMAGE_TAG = script(
+  'COMMIT="${CODEBUILD_RESOLVED_SOURCE_VERSION:-}"',
+  'if [ -z "$COMMIT" ]; then',
+  '  echo "ERROR: CODEBUILD_RESOLVED_SOURCE_VERSION is empty: run this project from the pipeline, on its source artifact."',
+  '  exit 1',
+  'fi',
+  'IMAGE_TAG="${MODEL_VERSION}-${COMMIT:0:12}"',
+  `if ! [[ "$IMAGE_TAG" =~ ${TAG_PATTERN} ]]; then`,
+  '  echo "ERROR: \'$IMAGE_TAG\' is not a valid image tag (the source version is \'$COMMIT\')."',
+  '  exit 1',
+  'fi',
+  'export COMMIT IMAGE_TAG',
+  'echo "Image tag $IMAGE_TAG"',
+);
+
+/** A retried build finds the tag pushed: it reuses the image, since the repository's tags are immutable. */
+const REUSE_EXISTING = script(
+  'REGISTRY="${REPOSITORY_URI%%/*}"',
+  'REGISTRY_ID="${REGISTRY%%.*}"',
+  'ECR_REGION="$(echo "$REGISTRY" | cut -d. -f4)"',
+  'export REGISTRY REGISTRY_ID ECR_REGION',
+  `if IMAGE_DIGEST="$(${ecr('describe-images')} --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$IMAGE_TAG" \\`,
+  '    --query \'imageDetails[0].imageDigest\' --output text 2>"$BUILD_TMP"/describe-images.err)"; then',
+  '  IMAGE_EXISTS=true',
+  '  echo "$REPOSITORY_URI:$IMAGE_TAG already exists ($IMAGE_DIGEST): reusing it, skipping the build, test and push."',
+  'elif grep -q ImageNotFoundException "$BUILD_TMP"/describe-images.err; then',
+  '  IMAGE_EXISTS=false',
+  '  IMAGE_DIGEST=""',
+  'else',
+  '  cat "$BUILD_TMP"/describe-images.err',
+  '  exit 1',
+  'fi',
+  'export IMAGE_EXISTS IMAGE_DIGEST',
+);
+
+const LOGIN = script('aws ecr get-login-password --region "$ECR_REGION" | docker login --username AWS --password-stdin "$REGISTRY"');
+
+/** The model goes into the build context, unpacked as SageMaker would unpack it into /opt/ml/model. */
+const DOWNLOAD_MODEL = script(
+  'if [ "$IMAGE_EXISTS" = true ]; then',
+  '  echo "Image exists: no model download."',
+  'else',
+  '  if [ -e model ]; then',
+  '    echo "ERROR: the source already has a model/ path: the build puts the model there. Rename it in the serving code."',
+  '    exit 1',
+  '  fi',
+  '  mkdir model',
+  '  aws s3 cp --no-progress "$MODEL_DATA_URL" "$BUILD_TMP"/model.tar.gz',
+  '  tar -xzf "$BUILD_TMP"/model.tar.gz -C model --no-same-owner',
+  '  rm -f "$BUILD_TMP"/model.tar.gz',
+  '  echo "Model unpacked into model/:"',
+  '  ls -la model',
+  'fi',
+);
+
+const DOCKER_BUILD = script(
+  'if [ "$IMAGE_EXISTS" = true ]; then',
+  '  echo "Image exists: no build."',
+  'else',
+  '  if [ ! -f "$DOCKERFILE" ]; then',
+  '    echo "ERROR: no Dockerfile at \'$DOCKERFILE\' in the source."',
+  '    exit 1',
+  '  fi',
+  '  docker build --file "$DOCKERFILE" \\',
+  '    --build-arg BASE_IMAGE="$BASE_IMAGE" \\',
+  '    --build-arg MODEL_VERSION="$MODEL_VERSION" \\',
+  '    --label org.opencontainers.image.revision="$COMMIT" \\',
+  '    --label cdk-mlops.model-version="$MODEL_VERSION" \\',
+  '    --label cdk-mlops.model-data-url="$MODEL_DATA_URL" \\',
+  '    --tag "$REPOSITORY_URI:$IMAGE_TAG" .',
+  'fi',
+);
+
+/**
+ * The SageMaker serving contract, before anything is pushed: `serve` starts the server on port 8080, `GET /ping`
+ * answers 200, and every golden request gets 200 from `POST /invocations` (and the expected body, when given).
+ */
+const CONTRACT_TEST = script(
+  'if [ "$IMAGE_EXISTS" = true ]; then',
+  '  echo "Image exists: it passed the contract test before it was pushed."',
+  'else',
+  `  docker rm -f ${CONTRACT_TEST_CONTAINER} >/dev/null 2>&1 || true`,
+  '  fail() {',
+  '    echo "CONTRACT TEST FAILED: $1"',
+  `    echo "--- container logs ---"; docker logs ${CONTRACT_TEST_CONTAINER} 2>&1 || true`,
+  `    docker rm -f ${CONTRACT_TEST_CONTAINER} >/dev/null 2>&1 || true`,
+  '    exit 1',
+  '  }',
+  `  docker run -d --name ${CONTRACT_TEST_CONTAINER} -p 8080:8080 "$REPOSITORY_URI:$IMAGE_TAG" serve`,
+  '  deadline=$((SECONDS + STARTUP_TIMEOUT_SECONDS))',
+  '  until [ "$(curl -s -o /dev/null -w \'%{http_code}\' --max-time 5 http://localhost:8080/ping || true)" = 200 ]; do',
+  `    if [ "$(docker inspect -f '{{.State.Running}}' ${CONTRACT_TEST_CONTAINER})" != true ]; then fail "the container exited"; fi`,
+  '    if [ "$SECONDS" -ge "$deadline" ]; then fail "GET /ping did not answer 200 within ${STARTUP_TIMEOUT_SECONDS}s"; fi',
+  '    sleep 2',
+  '  done',
+  '  echo "GET /ping: 200"',
+  '  shopt -s nullglob',
+  '  requests=0',
+  '  for request in "$GOLDEN_DIRECTORY"/*.json; do',
+  '    case "$request" in *.expected.json) continue ;; esac',
+  '    requests=$((requests + 1))',
+  '    status="$(curl -s -o "$BUILD_TMP"/response.json -w \'%{http_code}\' --max-time 60 -X POST \\',
+  '      -H \'Content-Type: application/json\' --data-binary "@$request" http://localhost:8080/invocations || true)"',
+  '    if [ "$status" != 200 ]; then fail "POST /invocations with $request answered HTTP $status"; fi',
+  '    expected="${request%.json}.expected.json"',
+  '    if [ -f "$expected" ]; then',
+  '      jq -S . "$expected" > "$BUILD_TMP"/expected.json || fail "$expected is not JSON"',
+  '      jq -S . "$BUILD_TMP"/response.json > "$BUILD_TMP"/actual.json || fail "the response to $request is not JSON"',
+  '      diff -u "$BUILD_TMP"/expected.json "$BUILD_TMP"/actual.json || fail "the response to $request differs from $expected"',
+  '      result="200, equal to $expected"',
+  '    fi',
+  '    echo "POST /invocations with $request: $result"',
+  '  done',
+  '  if [ "$requests" -eq 0 ]; then',
+  '    fail "no golden request in $GOLDEN_DIRECTORY/: add at least one <name>.json request body (and <name>.expected.json)"',
+  '  fi',
+  `  docker rm -f ${CONTRACT_TEST_CONTAINER} >/dev/null`,
+  '  echo "Contract test passed: $requests golden request(s)."',
+  'fi',
+);
+
+/** A concurrent build of the same model and commit may push the tag first: then its image is used. */
+const PUSH = script(
+  'if [ "$IMAGE_EXISTS" != true ]; then',
+  '  if ! docker push "$REPOSITORY_URI:$IMAGE_TAG"; then',
+  '    echo "docker push failed: checking whether another build pushed $IMAGE_TAG meanwhile."',
+  '  fi',
+  `  IMAGE_DIGEST="$(${ecr('describe-images')} --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$IMAGE_TAG" \\`,
+  '    --query \'imageDetails[0].imageDigest\' --output text)"',
+  '  export IMAGE_DIGEST',
+  'fi',
+  'if ! [[ "$IMAGE_DIGEST" =~ ^sha256:[a-f0-9]{64}$ ]]; then',
+  '  echo "ERROR: no image digest for $REPOSITORY_URI:$IMAGE_TAG (got \'$IMAGE_DIGEST\')."',
+  '  exit 1',
+  'fi',
+  'echo "Image $REPOSITORY_URI@$IMAGE_DIGEST"',
+);
+
+/** Waits for the scan on push and fails on findings at or above the threshold (also for a reused image). */
+function scanGate(blocking: string[]): string {
+  const threshold = blocking[blocking.length - 1];
+  return script(
+    'scanned=false',
+    'for attempt in 1 2 3; do',
+    `  if ${ecr('wait image-scan-complete')} --repository-name "$REPOSITORY_NAME" --image-id imageDigest="$IMAGE_DIGEST"; then`,
+    '    scanned=true; break',
+    '  fi',
+    `  status="$(${ecr('describe-image-scan-findings')} --repository-name "$REPOSITORY_NAME" --image-id imageDigest="$IMAGE_DIGEST" \\`,
+    '    --query imageScanStatus.status --output text 2>/dev/null || echo UNKNOWN)"',
+    '  # Enhanced scanning (Amazon Inspector) reports ACTIVE, not COMPLETE, once its findings are available.',
+    '  if [ "$status" = ACTIVE ]; then scanned=true; break; fi',
+    '  if [ "$status" = FAILED ]; then break; fi',
+    '  sleep 15',
+    'done',
+    'if [ "$scanned" != true ]; then',
+    '  echo "ERROR: the ECR image scan of $IMAGE_DIGEST did not complete (status ${status:-unknown}): the image cannot be gated."',
+    '  exit 1',
+    'fi',
+    `counts="$(${ecr('describe-image-scan-findings')} --repository-name "$REPOSITORY_NAME" --image-id imageDigest="$IMAGE_DIGEST" \\`,
+    '  --query imageScanFindings.findingSeverityCounts --output json)"',
+    'echo "Scan findings by severity: $counts"',
+    'blocking=0',
+    `for level in ${blocking.join(' ')}; do`,
+    '  count="$(echo "$counts" | jq -r --arg level "$level" \'.[$level] // 0\')"',
+    '  blocking=$((blocking + count))',
+    'done',
+    'if [ "$blocking" -gt 0 ]; then',
+    `  echo "ERROR: the image has $blocking scan finding(s) at or above ${threshold}: see the ECR console for $IMAGE_DIGEST."`,
+    '  exit 1',
+    'fi',
+    `echo "Scan gate passed: no finding at or above ${threshold}."`,
+  );
+}
+
+const OUTPUTS = script(
+  'IMAGE_URI="$REPOSITORY_URI@$IMAGE_DIGEST"',
+  'export IMAGE_URI',
+  'jq -n --arg uri "$IMAGE_URI" --arg tag "$IMAGE_TAG" --arg digest "$IMAGE_DIGEST" --arg version "$MODEL_VERSION" \\',
+  '  --arg data "$MODEL_DATA_URL" --arg package "${MODEL_PACKAGE_ARN:-}" --arg commit "$COMMIT" \\',
+  '  \'{ImageURI: $uri, ImageTag: $tag, ImageDigest: $digest, ModelVersion: $version, ModelDataUrl: $data,' +
+    ' ModelPackageArn: $package, SourceVersion: $commit}\' \\',
+  `  > ${IMAGE_DETAIL_FILE}`,
+  `cat ${IMAGE_DETAIL_FILE}`,
+);
+
+/** The buildspec (version 0.2) of a serving image build. */
+export function servingBuildSpec(options: ServingBuildSpecOptions): Record<string, unknown> {
+  const postBuild = options.blockingSeverities.length > 0 ? [scanGate(options.blockingSeverities), OUTPUTS] : [OUTPUTS];
+  return {
+    version: '0.2',
+    env: {
+      'shell': 'bash',
+      'variables': {
+        BASE_IMAGE: options.baseImage,
+        DOCKERFILE: options.dockerfile,
+        GOLDEN_DIRECTORY: options.goldenDirectory,
+        STARTUP_TIMEOUT_SECONDS: String(options.startupTimeoutSeconds),
+      },
+      'exported-variables': [
+        BUILD_VARIABLES.IMAGE_URI,
+        BUILD_VARIABLES.IMAGE_TAG,
+        BUILD_VARIABLES.IMAGE_DIGEST,
+        BUILD_VARIABLES.MODEL_VERSION,
+      ],
+    },
+    phases: {
+      pre_build: {
+        'on-failure': 'ABORT',
+        'commands': [SCRATCH, RESOLVE_MODEL, IMAGE_TAG, REUSE_EXISTING, LOGIN, DOWNLOAD_MODEL],
+      },
+      build: {
+        'on-failure': 'ABORT',
+        'commands': [DOCKER_BUILD, CONTRACT_TEST, PUSH],
+        'finally': [`docker rm -f ${CONTRACT_TEST_CONTAINER} >/dev/null 2>&1 || true`],
+      },
+      post_build: {
+        'on-failure': 'ABORT',
+        'commands': postBuild,
+      },
+    },
+    artifacts: {
+      files: [IMAGE_DETAIL_FILE],
+    },
+  };
+}
