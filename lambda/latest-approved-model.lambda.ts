@@ -12,7 +12,7 @@ import {
   ListModelPackagesCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { ApprovedModel, ModelRegistryError, newestApproved, toApprovedModel } from './shared/model-registry';
+import { ApprovedModel, isGroupNotFound, ModelRegistryError, newestApproved, toApprovedModel } from './shared/model-registry';
 import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
 
 // One retry policy: ours (see shared/retry.ts).
@@ -91,7 +91,7 @@ async function assertGroupExists(client: SageMakerClient, groupName: string, ret
   try {
     await withRetry(() => client.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: groupName })), retry);
   } catch (error) {
-    if (isNotFound(error)) {
+    if (isGroupNotFound(error)) {
       throw new ModelRegistryError(
         'ModelPackageGroupNotFound',
         `Model package group '${groupName}' does not exist in this account and region. ` +
@@ -100,11 +100,4 @@ async function assertGroupExists(client: SageMakerClient, groupName: string, ret
     }
     throw error;
   }
-}
-
-// SageMaker answers a missing group with ValidationException "... does not exist", some APIs with ResourceNotFound.
-function isNotFound(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error.name === 'ResourceNotFound' || error.name === 'ResourceNotFoundException') return true;
-  return error.name === 'ValidationException' && /does not exist|not found/i.test(error.message);
 }

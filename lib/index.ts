@@ -10,6 +10,7 @@ export * from './registry/latest-approved-model-lookup';
 export * from './compute/batch-network';
 export * from './compute/instance-catalog';
 export * from './compute/ml-job-queue';
+export * from './compute/spot-queue-options';
 export * from './compute/spot-gpu-queue';
 export * from './compute/spot-cpu-queue';
 export * from './compute/container-contract';

@@ -82,3 +82,10 @@ export function toApprovedModel(groupName: string, description: ModelPackageDesc
     customerMetadata: { ...(description.CustomerMetadataProperties ?? {}) },
   };
 }
+
+/** SageMaker answers a missing group with ValidationException "... does not exist", some APIs with ResourceNotFound. */
+export function isGroupNotFound(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'ResourceNotFound' || error.name === 'ResourceNotFoundException') return true;
+  return error.name === 'ValidationException' && /does not exist|not found/i.test(error.message);
+}

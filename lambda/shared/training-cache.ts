@@ -9,7 +9,7 @@
  */
 import { createHash } from 'crypto';
 import { DescribeModelPackageGroupCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { ModelPackageDescriptionLike, ModelPackageSummaryLike, ModelRegistryError } from './model-registry';
+import { isGroupNotFound, ModelPackageDescriptionLike, ModelPackageSummaryLike, ModelRegistryError } from './model-registry';
 import { DEFAULT_RETRY, RetryOptions, withRetry } from './retry';
 import { CACHE_KEY_PREFIX, CandidateOutcome, LINEAGE_KEYS } from './workflow-types';
 
@@ -153,13 +153,6 @@ export function cachedOutcome(request: TrainingCacheRequest, modelPackageArn: st
     trainingJobId: metadata[LINEAGE_KEYS.trainingJob],
     evaluationJobId: metadata[LINEAGE_KEYS.evaluationJob],
   };
-}
-
-/** SageMaker answers a missing group with ValidationException "... does not exist", some APIs with ResourceNotFound. */
-export function isGroupNotFound(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error.name === 'ResourceNotFound' || error.name === 'ResourceNotFoundException') return true;
-  return error.name === 'ValidationException' && /does not exist|not found/i.test(error.message);
 }
 
 /**

@@ -1,10 +1,9 @@
-import { ModelRegistryError } from '../../../lambda/shared/model-registry';
+import { isGroupNotFound, ModelRegistryError } from '../../../lambda/shared/model-registry';
 import {
   cachedOutcome,
   cacheKey,
   cacheMarker,
   cacheRequestOf,
-  isGroupNotFound,
   metricsFromMetadata,
   reusablePackage,
   TrainingCacheError,
