@@ -10,6 +10,13 @@
 export const BUILD_VARIABLES = {
   /** Input: the ARN of a registered model package; its ModelDataUrl and version are read from SageMaker. */
   MODEL_PACKAGE_ARN: 'MODEL_PACKAGE_ARN',
+  /**
+   * Input, when MODEL_PACKAGE_ARN is not set: the ARN of a TrainingWorkflow execution; the model package it
+   * registered (or reused) is read from its output (`.registration.modelPackageArn`).
+   */
+  TRAINING_EXECUTION_ARN: 'TRAINING_EXECUTION_ARN',
+  /** Output: the data version the model was trained on (lineage metadata of the package; "unknown" without one). */
+  DATA_VERSION_ID: 'DATA_VERSION_ID',
   /** Input (with MODEL_VERSION, when there is no model package): the S3 URL of `model.tar.gz`. */
   MODEL_DATA_URL: 'MODEL_DATA_URL',
   /** Input (with MODEL_DATA_URL) and output: the model version, the first part of the image tag. */
@@ -68,11 +75,18 @@ const SCRATCH = script('BUILD_TMP="$(mktemp -d)"', 'export BUILD_TMP');
 
 /** The model package (or MODEL_DATA_URL + MODEL_VERSION) to bake in. */
 const RESOLVE_MODEL = script(
+  'if [ -z "${MODEL_PACKAGE_ARN:-}" ] && [ -n "${TRAINING_EXECUTION_ARN:-}" ]; then',
+  '  echo "Reading the model package registered by $TRAINING_EXECUTION_ARN"',
+  '  MODEL_PACKAGE_ARN="$(aws stepfunctions describe-execution --execution-arn "$TRAINING_EXECUTION_ARN" --query output --output text' +
+    ' | jq -r \'.registration.modelPackageArn // empty\')"',
+  '  if [ -z "$MODEL_PACKAGE_ARN" ]; then echo "ERROR: $TRAINING_EXECUTION_ARN registered no model package."; exit 1; fi',
+  'fi',
   'if [ -n "${MODEL_PACKAGE_ARN:-}" ]; then',
   '  echo "Resolving the model package $MODEL_PACKAGE_ARN"',
   '  aws sagemaker describe-model-package --model-package-name "$MODEL_PACKAGE_ARN" --output json > "$BUILD_TMP"/model-package.json',
   '  MODEL_DATA_URL="$(jq -r \'.InferenceSpecification.Containers[0].ModelDataUrl // empty\' "$BUILD_TMP"/model-package.json)"',
   '  MODEL_VERSION="$(jq -r \'.ModelPackageVersion // empty\' "$BUILD_TMP"/model-package.json)"',
+  '  DATA_VERSION_ID="$(jq -r \'.CustomerMetadataProperties["mlops:data-version"] // "unknown"\' "$BUILD_TMP"/model-package.json)"',
   'elif [ -z "${MODEL_DATA_URL:-}" ] || [ -z "${MODEL_VERSION:-}" ]; then',
   '  echo "ERROR: no model to package. Set MODEL_PACKAGE_ARN (a registered model package), or both MODEL_DATA_URL' +
     ' (s3://.../model.tar.gz) and MODEL_VERSION, as environment variables of the build."',
@@ -86,7 +100,9 @@ const RESOLVE_MODEL = script(
   '  echo "ERROR: the model version \'$MODEL_VERSION\' cannot start an image tag: use up to 115 letters, digits, _ . -."',
   '  exit 1',
   'fi',
-  'export MODEL_DATA_URL MODEL_VERSION',
+  'DATA_VERSION_ID="${DATA_VERSION_ID:-unknown}"',
+  'MODEL_PACKAGE_ARN="${MODEL_PACKAGE_ARN:-none}"',
+  'export MODEL_DATA_URL MODEL_VERSION DATA_VERSION_ID MODEL_PACKAGE_ARN',
   'echo "Model version $MODEL_VERSION from $MODEL_DATA_URL"',
 );
 
@@ -294,6 +310,8 @@ export function servingBuildSpec(options: ServingBuildSpecOptions): Record<strin
         BUILD_VARIABLES.IMAGE_TAG,
         BUILD_VARIABLES.IMAGE_DIGEST,
         BUILD_VARIABLES.MODEL_VERSION,
+        BUILD_VARIABLES.MODEL_PACKAGE_ARN,
+        BUILD_VARIABLES.DATA_VERSION_ID,
       ],
     },
     phases: {

@@ -249,12 +249,12 @@ describe('ServingImageBuild defaults', () => {
     ]);
   });
 
-  test('exports IMAGE_URI, IMAGE_TAG, IMAGE_DIGEST and MODEL_VERSION, and writes imageDetail.json', () => {
-    expect(spec.env['exported-variables']).toEqual(['IMAGE_URI', 'IMAGE_TAG', 'IMAGE_DIGEST', 'MODEL_VERSION']);
+  test('exports IMAGE_URI, IMAGE_TAG, IMAGE_DIGEST, MODEL_VERSION and the lineage, and writes imageDetail.json', () => {
+    expect(spec.env['exported-variables']).toEqual(['IMAGE_URI', 'IMAGE_TAG', 'IMAGE_DIGEST', 'MODEL_VERSION', 'MODEL_PACKAGE_ARN', 'DATA_VERSION_ID']);
     expect(spec.artifacts).toEqual({ files: ['imageDetail.json'] });
     expect(spec.phases.post_build.commands[1]).toContain('export IMAGE_URI');
     expect([ServingImageBuild.IMAGE_URI_VARIABLE, ServingImageBuild.IMAGE_TAG_VARIABLE, ServingImageBuild.IMAGE_DIGEST_VARIABLE,
-      ServingImageBuild.MODEL_VERSION_VARIABLE]).toEqual(spec.env['exported-variables']);
+      ServingImageBuild.MODEL_VERSION_VARIABLE]).toEqual(spec.env['exported-variables'].slice(0, 4));
     expect(ServingImageBuild.MODEL_PACKAGE_ARN_VARIABLE).toBe('MODEL_PACKAGE_ARN');
     expect(ServingImageBuild.MODEL_DATA_URL_VARIABLE).toBe('MODEL_DATA_URL');
     expect(ServingImageBuild.IMAGE_DETAIL_FILE).toBe('imageDetail.json');
@@ -504,7 +504,8 @@ if (spawnSync('jq', ['--version']).status !== 0) throw new Error('These tests ru
 const FAKE_AWS = `#!/usr/bin/env bash
 echo "aws $*" >> "$FAKE_LOG"
 case "$1 $2" in
-  "sagemaker describe-model-package") echo '{"ModelPackageVersion": 7, "InferenceSpecification": {"Containers": [{"ModelDataUrl": "s3://models/runs/7/model.tar.gz"}]}}' ;;
+  "sagemaker describe-model-package") echo '{"ModelPackageVersion": 7, "InferenceSpecification": {"Containers": [{"ModelDataUrl": "s3://models/runs/7/model.tar.gz"}]}, "CustomerMetadataProperties": {"mlops:data-version": "dv-42"}}' ;;
+  "stepfunctions describe-execution") echo '{"registration": {"modelPackageArn": "arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud/7"}}' ;;
   "s3 cp") cp "$FAKE_MODEL_TAR" "\${@: -1}" ;;
   "ecr get-login-password") echo token ;;
   "ecr describe-images")
@@ -624,6 +625,16 @@ function runBuildSpec(options: RunOptions = {}): RunResult {
 describe('the generated buildspec, run with fake aws, docker and curl', () => {
   const URI = '111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/serving';
   const PACKAGE = { MODEL_PACKAGE_ARN: 'arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud/7' };
+
+  test('takes the model package from the training execution the pipeline passes, and exports the lineage', () => {
+    const execution = 'arn:aws:states:eu-west-1:111122223333:execution:training:run-1';
+    const run = runBuildSpec({ env: { TRAINING_EXECUTION_ARN: execution } });
+    expect(run.status).toBe(0);
+    expect(run.calls).toContain(`aws stepfunctions describe-execution --execution-arn ${execution} --query output --output text`);
+    expect(run.calls).toContain('aws sagemaker describe-model-package --model-package-name arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud/7');
+    expect(run.output).toContain('EXPORTED MODEL_PACKAGE_ARN=arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud/7');
+    expect(run.output).toContain('EXPORTED DATA_VERSION_ID=dv-42');
+  });
 
   test('builds, tests, pushes, gates and exports a model package\'s image', () => {
     const run = runBuildSpec({ env: PACKAGE });
