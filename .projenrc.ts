@@ -130,6 +130,12 @@ pythonCheck.spawn(project.tasks.tryFind('bundle')!);
 pythonCheck.spawn(project.compileTask);
 pythonCheck.exec('jsii-pacmak --target python --code-only --outdir dist/python-check');
 
+// The README's architecture picture, from the synthesized reference app (needs Graphviz: apt-get install graphviz).
+project.addTask('diagram', {
+  description: 'Draw docs/architecture.png from cdk.out/tree.json (run `npx cdk synth` first)',
+  exec: 'npx --yes cdk-dia@0.12.3 --tree cdk.out/tree.json --target docs/architecture.png',
+});
+
 project.addTask('bench', {
   description: 'Print synth, test, bundle-size and cold-init figures',
   exec: 'ts-node -T -P bin/tsconfig.json bench/run.ts',

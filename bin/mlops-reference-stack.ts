@@ -5,13 +5,18 @@ import {
   BatchNetwork,
   BucketPurpose,
   DataVersionSnapshot,
+  DeploymentLedger,
   DeploymentPolicy,
+  EndpointDeployment,
+  EndpointTestRunner,
   LatencyPercentile,
   LatestApprovedModelLookup,
   MlJobDefinition,
+  MlPipeline,
   ModelEndpoint,
   ModelImageRepository,
   ModelPackageGroup,
+  PipelineSource,
   SpotCpuQueue,
   ServingImageBuild,
   SpotGpuQueue,
@@ -39,7 +44,7 @@ export class MlOpsReferenceStack extends Stack {
       description: 'Reference model: every registered version with its lineage',
     });
     // Bakes the registered model and the serving code into one image, tests its contract, pushes it by digest.
-    new ServingImageBuild(this, 'ServingImageBuild', {
+    const imageBuild = new ServingImageBuild(this, 'ServingImageBuild', {
       repository: servingImages,
       modelPackageGroup: models,
       modelBucket: modelArtifacts,
@@ -80,7 +85,7 @@ export class MlOpsReferenceStack extends Stack {
     });
 
     // Workflow: train both in parallel, evaluate on 8 shards, gate, register the winner.
-    new TrainingWorkflow(this, 'Training', {
+    const training = new TrainingWorkflow(this, 'Training', {
       candidates: [
         { name: 'xgboost', trainingJob: gradientBoosting, hyperparameters: { max_depth: '6', eta: '0.1' } },
         { name: 'mlp', trainingJob: neuralNetwork, hyperparameters: { hidden: '256,128', lr: '0.001' } },
@@ -107,16 +112,38 @@ export class MlOpsReferenceStack extends Stack {
       description: 'The serving image to deploy, by digest (<repository URI>@sha256:<digest>); the pipeline sets it.',
       allowedPattern: '^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$',
     }).valueAsString;
-    new ModelEndpoint(this, 'StagingEndpoint', {
+    const staging = new ModelEndpoint(this, 'StagingEndpoint', {
       imageUri: servingImage,
       serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 },
     });
-    new ModelEndpoint(this, 'ProductionEndpoint', {
+    const production = new ModelEndpoint(this, 'ProductionEndpoint', {
       imageUri: servingImage,
       production: true,
       instanceType: 'ml.c6i.large',
       deploymentPolicy: DeploymentPolicy.canary({ canaryPercent: 10, canaryBakeTime: Duration.minutes(10) }),
       latencyThreshold: Duration.millis(300),
+    });
+
+    // The pipeline: commit or new data version -> checks -> training -> image -> staging test -> approval ->
+    // production canary -> ledger.
+    const connectionArn = new CfnParameter(this, 'CodeConnectionArn', {
+      description: 'The AWS CodeConnections connection to the repository of the training and serving code.',
+      allowedPattern: '^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[a-f0-9-]+$',
+    }).valueAsString;
+    new MlPipeline(this, 'Pipeline', {
+      source: PipelineSource.connection({ connectionArn, owner: 'example-org', repository: 'reference-model' }),
+      training,
+      imageBuild,
+      stagingDeployment: new EndpointDeployment(this, 'StagingDeployment', { endpoint: staging }),
+      stagingTest: new EndpointTestRunner(this, 'StagingTest', {
+        endpoint: staging,
+        samples: [{ name: 'typical', body: '{"features": [0.1, 0.2, 0.3]}' }],
+        latencyBudget: { p99: Duration.millis(500) },
+      }),
+      productionDeployment: new EndpointDeployment(this, 'ProductionDeployment', { endpoint: production }),
+      ledger: new DeploymentLedger(this, 'DeploymentLedger', { endpoints: [production] }),
+      dataPrefix: 'datasets/',
+      dataTriggerBucket: data,
     });
   }
 }

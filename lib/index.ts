@@ -23,3 +23,9 @@ export * from './workflow/training-workflow';
 export * from './serving/deployment-policy';
 export * from './serving/model-endpoint';
 export * from './serving/serving-image-build';
+export * from './serving/endpoint-deployment';
+export * from './serving/endpoint-test-runner';
+// Pipeline: from a commit or a new data version to production.
+export * from './pipeline/pipeline-source';
+export * from './pipeline/deployment-ledger';
+export * from './pipeline/ml-pipeline';

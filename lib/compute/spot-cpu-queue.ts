@@ -6,11 +6,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { DEFAULT_CPU_INSTANCE_TYPES, InstanceSpec, instanceSpec, knownFamilies } from './instance-catalog';
 import { ComputePlatform, IMlJobQueue, QueueCapacity } from './ml-job-queue';
-import { SpotQueueOptions } from './spot-queue-options';
 import { acknowledgeInstanceRole, secureLaunchTemplate } from './private/compute-hygiene';
 import { queuePair } from './private/queue-pair';
 import { RunnableWatchdog } from './private/runnable-watchdog';
 import { validateCapacityTimeout, validateMaxvCpus, validateOneArchitecture } from './spot-gpu-queue';
+import { SpotQueueOptions } from './spot-queue-options';
 import { alertsTopic } from '../private/alerts-topic';
 import { MlOpsValidationError } from '../private/validation';
 

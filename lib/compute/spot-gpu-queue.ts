@@ -6,10 +6,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { DEFAULT_GPU_INSTANCE_TYPES, InstanceSpec, instanceSpec, knownFamilies } from './instance-catalog';
 import { ComputePlatform, IMlJobQueue, QueueCapacity } from './ml-job-queue';
-import { SpotQueueOptions } from './spot-queue-options';
 import { acknowledgeInstanceRole, MISCONFIGURATION_TIMEOUT, secureLaunchTemplate } from './private/compute-hygiene';
 import { queuePair } from './private/queue-pair';
 import { RunnableWatchdog } from './private/runnable-watchdog';
+import { SpotQueueOptions } from './spot-queue-options';
 import { alertsTopic } from '../private/alerts-topic';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 

@@ -291,6 +291,28 @@ abstract class ModelEndpointBase extends Resource implements IModelEndpoint {
 const NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 
 /**
+ * The L1 properties of a ModelEndpoint that a new model version must repeat (see `ModelEndpoint._deploymentSpec`).
+ * Not exported from the library: internal to cdk-mlops.
+ * @internal
+ */
+export interface _ModelEndpointDeploymentSpec {
+  /** The Model's properties (the image is replaced per version). */
+  readonly model: sagemaker.CfnModelProps;
+  /** The one production variant (its model name is replaced per version). */
+  readonly variant: sagemaker.CfnEndpointConfig.ProductionVariantProperty;
+  /** The key of the instances' volumes, if any. */
+  readonly kmsKey?: kms.IKey;
+  /** Data capture, if enabled. */
+  readonly dataCaptureConfig?: sagemaker.CfnEndpointConfig.DataCaptureConfigProperty;
+  /** Asynchronous inference, if configured. */
+  readonly asyncInferenceConfig?: sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty;
+  /** The blue/green policy and the rollback alarms. */
+  readonly deploymentConfig: sagemaker.CfnEndpoint.DeploymentConfigProperty;
+  /** The longest a deployment may take before SageMaker rolls it back, in seconds. */
+  readonly maximumDeploymentSeconds?: number;
+}
+
+/**
  * A SageMaker endpoint that updates safely: a new Model and EndpointConfig per model version (CloudFormation
  * replaces them, creating the new ones before it deletes the old), a stable endpoint name and variant name, the
  * autoscaled instance count kept across updates (`RetainAllVariantProperties`), and blue/green deployments (canary,
@@ -345,6 +367,7 @@ export class ModelEndpoint extends ModelEndpointBase {
   /** Where data capture writes, if enabled. */
   public readonly dataCaptureBucket?: IVersionedBucket;
   protected readonly variant: string;
+  private readonly deploymentSpec: _ModelEndpointDeploymentSpec;
 
   constructor(scope: Construct, id: string, props: ModelEndpointProps) {
     super(scope, id);
@@ -367,7 +390,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     this.grantImagePull(role, props.imageUri);
     this.grantLogs(role);
 
-    const model = new sagemaker.CfnModel(this, 'Model', {
+    const modelProps: sagemaker.CfnModelProps = {
       executionRoleArn: role.roleArn,
       primaryContainer: {
         image: props.imageUri,
@@ -376,7 +399,8 @@ export class ModelEndpoint extends ModelEndpointBase {
       },
       enableNetworkIsolation: props.networkIsolation ?? true,
       vpcConfig: props.vpc ? this.vpcConfig(props) : undefined,
-    });
+    };
+    const model = new sagemaker.CfnModel(this, 'Model', modelProps);
     model.node.addDependency(role);
 
     // Storage encryption: a key, except where SageMaker rejects one (local NVMe storage, serverless).
@@ -419,15 +443,16 @@ export class ModelEndpoint extends ModelEndpointBase {
 
     // No names: each model version replaces the Model and the EndpointConfig, and CloudFormation deletes the old
     // ones only after the endpoint has moved to the new configuration.
+    const variant: sagemaker.CfnEndpointConfig.ProductionVariantProperty = {
+      variantName: this.variantName,
+      modelName: model.attrModelName,
+      initialVariantWeight: 1,
+      ...(serverless
+        ? { serverlessConfig: { memorySizeInMb: serverless.memory.toMebibytes(), maxConcurrency: serverless.maxConcurrency } }
+        : { instanceType, initialInstanceCount }),
+    };
     const config = new sagemaker.CfnEndpointConfig(this, 'Config', {
-      productionVariants: [{
-        variantName: this.variantName,
-        modelName: model.attrModelName,
-        initialVariantWeight: 1,
-        ...(serverless
-          ? { serverlessConfig: { memorySizeInMb: serverless.memory.toMebibytes(), maxConcurrency: serverless.maxConcurrency } }
-          : { instanceType, initialInstanceCount }),
-      }],
+      productionVariants: [variant],
       kmsKeyId: key?.keyArn,
       dataCaptureConfig,
       asyncInferenceConfig,
@@ -452,16 +477,26 @@ export class ModelEndpoint extends ModelEndpointBase {
         'Serverless endpoints support only all-at-once blue/green deployments: use DeploymentPolicy.allAtOnce(), or an instance variant.');
     }
 
+    const deploymentConfig: sagemaker.CfnEndpoint.DeploymentConfigProperty = {
+      blueGreenUpdatePolicy: policy.blueGreenUpdatePolicy,
+      autoRollbackConfiguration: { alarms: this.rollbackAlarms.map((a) => ({ alarmName: a.alarmName })) },
+    };
     const endpoint = new sagemaker.CfnEndpoint(this, 'Resource', {
       endpointName: this.endpointName,
       endpointConfigName: config.attrEndpointConfigName,
       // Keep the instance count autoscaling chose when the configuration changes.
       retainAllVariantProperties: true,
-      deploymentConfig: {
-        blueGreenUpdatePolicy: policy.blueGreenUpdatePolicy,
-        autoRollbackConfiguration: { alarms: this.rollbackAlarms.map((a) => ({ alarmName: a.alarmName })) },
-      },
+      deploymentConfig,
     });
+    this.deploymentSpec = {
+      model: modelProps,
+      variant,
+      kmsKey: key,
+      dataCaptureConfig,
+      asyncInferenceConfig,
+      deploymentConfig,
+      maximumDeploymentSeconds: policy.blueGreenUpdatePolicy.maximumExecutionTimeoutInSeconds,
+    };
     // An endpoint holds no data (its captures are in a retained bucket) and costs money while it exists.
     endpoint.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
@@ -469,6 +504,15 @@ export class ModelEndpoint extends ModelEndpointBase {
       this.autoScale(endpoint, initialInstanceCount, props.autoScaling ?? {});
     }
     this.acknowledgeRole(role, props);
+  }
+
+  /**
+   * What a deployment outside CloudFormation (EndpointDeployment) must repeat to give the endpoint a new image: the
+   * L1 properties this construct gave its Model, EndpointConfig and Endpoint.
+   * @internal
+   */
+  public _deploymentSpec(): _ModelEndpointDeploymentSpec {
+    return this.deploymentSpec;
   }
 
   private validate(props: ModelEndpointProps, instanceType: string, count: number, production: boolean): void {

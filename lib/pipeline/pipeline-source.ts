@@ -1,0 +1,85 @@
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+
+/** A repository reached through an AWS CodeConnections connection (GitHub, GitLab, Bitbucket). */
+export interface ConnectionSourceOptions {
+  /** The connection's ARN (`arn:aws:codeconnections:...` or `arn:aws:codestar-connections:...`). */
+  readonly connectionArn: string;
+  /** The repository's owner (user or organization). */
+  readonly owner: string;
+  /** The repository's name. */
+  readonly repository: string;
+  /**
+   * The branch that starts the pipeline.
+   * @default 'main'
+   */
+  readonly branch?: string;
+}
+
+/** A zip of the code in S3 (versioned bucket). */
+export interface S3SourceOptions {
+  /** The bucket; versioning must be on. */
+  readonly bucket: s3.IBucket;
+  /** The key of the zip. */
+  readonly objectKey: string;
+}
+
+/**
+ * Where the pipeline takes the code from: a CodeConnections repository or S3. CodeCommit is not offered: it is
+ * closed to new customers since July 2024.
+ */
+export class PipelineSource {
+  /** A GitHub / GitLab / Bitbucket repository through a CodeConnections connection. */
+  public static connection(options: ConnectionSourceOptions): PipelineSource {
+    return new PipelineSource('connection', options, undefined);
+  }
+
+  /** A zip in a versioned S3 bucket. */
+  public static s3(options: S3SourceOptions): PipelineSource {
+    return new PipelineSource('s3', undefined, options);
+  }
+
+  private constructor(
+    /** 'connection' or 's3'. */
+    public readonly kind: string,
+    private readonly connectionOptions: ConnectionSourceOptions | undefined,
+    private readonly s3Options: S3SourceOptions | undefined,
+  ) {}
+
+  /**
+   * The source action, and the pipeline variable that names the code version (the commit, or the S3 version).
+   * @internal
+   */
+  public _bind(output: codepipeline.Artifact, namespace: string): { action: codepipeline.IAction; codeVersion: string } {
+    if (this.connectionOptions) {
+      const o = this.connectionOptions;
+      return {
+        action: new actions.CodeStarConnectionsSourceAction({
+          actionName: 'Code',
+          connectionArn: o.connectionArn,
+          owner: o.owner,
+          repo: o.repository,
+          branch: o.branch ?? 'main',
+          output,
+          variablesNamespace: namespace,
+          // Full clone: the checks and the image build may need the history (tags, commit metadata).
+          codeBuildCloneOutput: true,
+        }),
+        codeVersion: `#{${namespace}.CommitId}`,
+      };
+    }
+    const o = this.s3Options!;
+    return {
+      action: new actions.S3SourceAction({
+        actionName: 'Code',
+        bucket: o.bucket,
+        bucketKey: o.objectKey,
+        output,
+        variablesNamespace: namespace,
+        trigger: actions.S3Trigger.EVENTS,
+      }),
+      codeVersion: `#{${namespace}.VersionId}`,
+    };
+  }
+}

@@ -1,0 +1,52 @@
+import { Aspects, IAspect, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { IConstruct } from 'constructs';
+import { acknowledge } from './acknowledge';
+import { nagResourceId } from './nag-resource';
+
+/** Why a kind of wildcard, in actions or resources, is acceptable. */
+export interface WildcardReason {
+  /** Matched against the action (`s3:GetObject*`) or the resource as cdk-nag renders it. */
+  readonly pattern: RegExp;
+  readonly reason: string;
+}
+
+/**
+ * Acknowledges, on every IAM policy below `scope`, the AwsSolutions-IAM5 findings of wildcards that aws-cdk-lib's
+ * own grants write (pipeline actions, artifact access), one finding id each, with the reason of the first pattern
+ * that matches. A wildcard no pattern matches is left for cdk-nag to report. Runs as an aspect, when every grant
+ * of the app has been made.
+ */
+export function acknowledgeGrantWildcards(scope: IConstruct, reasons: WildcardReason[], onEveryPolicy: Record<string, string> = {}): void {
+  Aspects.of(scope).add(new GrantWildcards(reasons, onEveryPolicy));
+}
+
+class GrantWildcards implements IAspect {
+  constructor(private readonly reasons: WildcardReason[], private readonly onEveryPolicy: Record<string, string>) {}
+
+  public visit(node: IConstruct): void {
+    if (!(node instanceof iam.CfnPolicy)) return;
+    const document = Stack.of(node).resolve(node.policyDocument) as { Statement?: Array<{ Action?: unknown; Resource?: unknown }> };
+    const findings: Record<string, string> = {};
+    for (const statement of document.Statement ?? []) {
+      for (const action of asList(statement.Action)) {
+        if (typeof action === 'string' && action.includes('*')) this.add(findings, `Action::${action}`, action);
+      }
+      for (const resource of asList(statement.Resource)) {
+        const rendered = nagResourceId(node, resource as string);
+        if (rendered.includes('*')) this.add(findings, `Resource::${rendered}`, rendered);
+      }
+    }
+    acknowledge(node, { ...this.onEveryPolicy, ...findings });
+  }
+
+  private add(findings: Record<string, string>, finding: string, value: string): void {
+    const match = this.reasons.find((r) => r.pattern.test(value));
+    if (match) findings[`AwsSolutions-IAM5[${finding}]`] = match.reason;
+  }
+}
+
+function asList(value: unknown): unknown[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}

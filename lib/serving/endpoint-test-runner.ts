@@ -1,0 +1,267 @@
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { IModelEndpoint } from './model-endpoint';
+import { EndpointTestFunction } from '../handlers/endpoint-test-function';
+import { acknowledge } from '../private/acknowledge';
+import { INLINE_ROLE_POLICY } from '../private/common-findings';
+import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
+import { encryptedLogGroup } from '../private/log-group';
+import { isConcrete, MlOpsValidationError } from '../private/validation';
+
+/** One request the test sends, round-robin with the others, and what its response must be. */
+export interface EndpointSample {
+  /** A name, unique among the samples: the report's figures and problems are per sample. */
+  readonly name: string;
+  /**
+   * The request body as JSON text, for example `'{"amount": 12.5}'`. It is parsed at synthesis (it must be valid
+   * JSON) and sent serialized with a JSON content type; with another content type it must be a JSON string, sent as it is.
+   */
+  readonly body: string;
+  /**
+   * The request's content type.
+   * @default 'application/json'
+   */
+  readonly contentType?: string;
+  /**
+   * The response must equal this JSON text exactly (parsed, compared value by value).
+   * @default - any successful response
+   */
+  readonly expectedJson?: string;
+}
+
+/** Latency budgets of the successful calls (nearest-rank percentiles). */
+export interface LatencyBudgetOptions {
+  /**
+   * The median may not exceed this.
+   * @default - no budget
+   */
+  readonly p50?: Duration;
+  /**
+   * The 95th percentile may not exceed this.
+   * @default - no budget
+   */
+  readonly p95?: Duration;
+  /**
+   * The 99th percentile may not exceed this.
+   * @default - no budget
+   */
+  readonly p99?: Duration;
+}
+
+/** Props for {@link EndpointTestRunner}. */
+export interface EndpointTestRunnerProps {
+  /** The endpoint under test (typically the staging endpoint). */
+  readonly endpoint: IModelEndpoint;
+  /** The requests to send: at least one, with distinct names. */
+  readonly samples: EndpointSample[];
+  /**
+   * Total calls, 1 to 10000; the samples are sent round-robin, so at least as many calls as samples.
+   * @default 100
+   */
+  readonly invocations?: number;
+  /**
+   * Calls in flight at most, 1 to 50.
+   * @default 4
+   */
+  readonly concurrency?: number;
+  /**
+   * Latency budgets the successful calls must meet.
+   * @default - none: only the responses and the error rate are checked
+   */
+  readonly latencyBudget?: LatencyBudgetOptions;
+  /**
+   * The fraction of calls that may fail, 0 to 1.
+   * @default 0
+   */
+  readonly maxErrorRate?: number;
+  /**
+   * The longest the test may run. The function runs at most 15 minutes (the Lambda maximum); the state machine allows
+   * 5 minutes more, for Lambda's own retries of service errors.
+   * @default Duration.minutes(15)
+   */
+  readonly timeout?: Duration;
+  /**
+   * How long the function's and the executions' logs are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+const MAX_LAMBDA_TIMEOUT = Duration.minutes(15);
+
+/**
+ * The staging test a pipeline runs after a deployment: a Step Functions standard state machine that invokes the
+ * endpoint-test function once with the test defined here (the execution input is ignored). The function calls the
+ * endpoint `invocations` times, checks each response and the latency budget, and fails with `EndpointTestFailed`
+ * (the report for people in the cause) when the endpoint did not pass; the execution then fails with that error, and a
+ * CodePipeline `StepFunctionInvokeAction` fails its stage.
+ *
+ * All execution events are logged to an encrypted log group, with X-Ray tracing.
+ *
+ * @example
+ * const test = new EndpointTestRunner(this, 'StagingTest', {
+ *   endpoint: staging,
+ *   samples: [{ name: 'typical', body: '{"amount": 12.5}' }],
+ *   latencyBudget: { p99: Duration.millis(300) },
+ * });
+ * // new codepipeline_actions.StepFunctionInvokeAction({ actionName: 'Test', stateMachine: test.stateMachine })
+ */
+export class EndpointTestRunner extends Construct {
+  /** The state machine; an execution fails when the endpoint does not pass. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** The function that runs the test. */
+  public readonly function: lambda.IFunction;
+
+  constructor(scope: Construct, id: string, props: EndpointTestRunnerProps) {
+    super(scope, id);
+    const event = this.renderEvent(props);
+    const timeout = props.timeout ?? MAX_LAMBDA_TIMEOUT;
+    const timeoutSeconds = timeout.toSeconds();
+    const functionTimeout = !Token.isUnresolved(timeoutSeconds) && timeoutSeconds > MAX_LAMBDA_TIMEOUT.toSeconds() ? MAX_LAMBDA_TIMEOUT : timeout;
+
+    const fn = new EndpointTestFunction(this, 'Function', handlerOptions(this, {
+      description: 'cdk-mlops: the staging test of a SageMaker endpoint (responses, error rate, latency budget)',
+      memorySize: 512,
+      timeout: functionTimeout,
+      environment: { ENDPOINT_NAME: props.endpoint.endpointName },
+      logRetention: props.logRetention,
+      logGroupId: 'FunctionLogs',
+    }));
+    props.endpoint.grantInvoke(fn);
+    acknowledgeHandler(fn, false, {});
+    this.function = fn;
+
+    const test = new tasks.LambdaInvoke(this, 'Test the endpoint', {
+      lambdaFunction: fn,
+      payload: sfn.TaskInput.fromObject(event),
+      payloadResponseOnly: true,
+    });
+
+    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
+      definitionBody: sfn.DefinitionBody.fromChainable(test),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      timeout: timeout.plus(Duration.minutes(5)),
+      tracingEnabled: true,
+      logs: {
+        destination: encryptedLogGroup(this, 'Logs', { retention: props.logRetention }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
+    });
+    const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
+    if (policy) {
+      const logicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
+      acknowledge(policy, {
+        [`AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`]:
+          'aws-cdk-lib grants the versions and aliases of the one function the state machine invokes (ARN:*), not other functions.',
+        'AwsSolutions-IAM5[Resource::*]': 'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing accept only "*".',
+        ...INLINE_ROLE_POLICY,
+      });
+    }
+  }
+
+  /** Permits the grantee to start executions (a CodePipeline StepFunctionInvokeAction's role, for example). */
+  public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
+  }
+
+  /** The handler's event (`EndpointTestEvent` of lambda/shared/endpoint-test.ts), validated. */
+  private renderEvent(props: EndpointTestRunnerProps): Record<string, unknown> {
+    const fail = (prop: string, value: unknown, fix: string): never => {
+      throw new MlOpsValidationError(this, 'EndpointTestRunner', prop, value, fix);
+    };
+    if (props.samples.length === 0) fail('samples', [], 'Give at least one sample: the test sends them round-robin.');
+    const names = new Set<string>();
+    const samples = props.samples.map((s, i) => {
+      if (s.name.trim() === '') fail(`samples[${i}].name`, s.name, 'Give each sample a name.');
+      if (names.has(s.name)) fail(`samples[${i}].name`, s.name, 'Sample names must be distinct: the report is per sample.');
+      names.add(s.name);
+      const body = parseJson(s.body, (message) => fail(`samples[${i}].body`, s.body, `Give JSON text, for example '{"amount": 12.5}' (${message}).`));
+      checkKeys(body, (key) => fail(`samples[${i}].body`, s.body, `Step Functions reads a key ending in ".$" ("${key}") as a path: rename it.`));
+      if (s.contentType !== undefined && s.contentType.trim() === '') fail(`samples[${i}].contentType`, s.contentType, 'Give a content type like "text/csv".');
+      if (s.contentType !== undefined && !isJsonContentType(s.contentType) && typeof body !== 'string') {
+        fail(`samples[${i}].body`, s.body, `With contentType "${s.contentType}" the body is sent as it is: give a JSON string, for example '"1,2,3"'.`);
+      }
+      let expected: unknown;
+      if (s.expectedJson !== undefined) {
+        expected = parseJson(s.expectedJson, (message) => fail(`samples[${i}].expectedJson`, s.expectedJson, `Give JSON text (${message}).`));
+        checkKeys(expected, (key) => fail(`samples[${i}].expectedJson`, s.expectedJson, `Step Functions reads a key ending in ".$" ("${key}") as a path.`));
+      }
+      return {
+        name: s.name,
+        body,
+        ...(s.contentType !== undefined ? { contentType: s.contentType } : {}),
+        ...(s.expectedJson !== undefined ? { expect: { equals: expected } } : {}),
+      };
+    });
+
+    const invocations = props.invocations ?? 100;
+    if (isConcrete(invocations) && (!Number.isInteger(invocations) || invocations < 1 || invocations > 10000)) {
+      fail('invocations', invocations, 'Give a whole number of calls from 1 to 10000.');
+    }
+    if (isConcrete(invocations) && invocations < samples.length) {
+      fail('invocations', invocations, `Give at least one call per sample (${samples.length}): the samples are sent round-robin.`);
+    }
+    const concurrency = props.concurrency ?? 4;
+    if (isConcrete(concurrency) && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 50)) {
+      fail('concurrency', concurrency, 'Give a whole number of calls in flight from 1 to 50.');
+    }
+    const maxErrorRate = props.maxErrorRate ?? 0;
+    if (isConcrete(maxErrorRate) && (!Number.isFinite(maxErrorRate) || maxErrorRate < 0 || maxErrorRate > 1)) {
+      fail('maxErrorRate', maxErrorRate, 'Give a fraction of the calls from 0 to 1, for example 0.01.');
+    }
+    const timeout = props.timeout;
+    if (timeout && !Token.isUnresolved(timeout.toSeconds()) && timeout.toSeconds() < 1) {
+      fail('timeout', timeout.toHumanString(), 'Give at least 1 second.');
+    }
+
+    const latencyBudget: Record<string, number> = {};
+    for (const p of ['p50', 'p95', 'p99'] as const) {
+      const budget = props.latencyBudget?.[p];
+      if (budget === undefined) continue;
+      const ms = budget.toMilliseconds();
+      if (isConcrete(ms) && ms <= 0) fail(`latencyBudget.${p}`, budget.toHumanString(), 'Give a latency above 0, for example Duration.millis(300).');
+      latencyBudget[`${p}Ms`] = ms;
+    }
+
+    return {
+      endpointName: props.endpoint.endpointName,
+      samples,
+      invocations,
+      concurrency,
+      ...(Object.keys(latencyBudget).length > 0 ? { latencyBudget } : {}),
+      maxErrorRate,
+    };
+  }
+}
+
+function parseJson(text: string, fail: (message: string) => never): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+}
+
+/** Step Functions treats a key ending in ".$" anywhere in a task's parameters as a path, not as a literal. */
+function checkKeys(value: unknown, fail: (key: string) => never): void {
+  if (Array.isArray(value)) {
+    value.forEach((v) => checkKeys(v, fail));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, v] of Object.entries(value)) {
+      if (key.endsWith('.$')) fail(key);
+      checkKeys(v, fail);
+    }
+  }
+}
+
+/** As the handler decides (lambda/shared/endpoint-test.ts): application/json and any application/...+json type. */
+function isJsonContentType(contentType: string): boolean {
+  const media = contentType.split(';')[0].trim().toLowerCase();
+  return media === 'application/json' || /^application\/[^/]+\+json$/.test(media);
+}

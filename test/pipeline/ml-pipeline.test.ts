@@ -1,0 +1,181 @@
+import { App, Size, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import {
+  DeploymentLedger,
+  EndpointDeployment,
+  EndpointTestRunner,
+  MlPipeline,
+  MlPipelineProps,
+  ModelEndpoint,
+  ModelImageRepository,
+  PipelineSource,
+  ServingImageBuild,
+} from '../../lib';
+import { complianceFindings } from '../support/compliance';
+import { workflowStack } from '../workflow/fixture';
+
+const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/serving@sha256:${'a'.repeat(64)}`;
+const CONNECTION = 'arn:aws:codeconnections:us-east-1:123456789012:connection/0123abcd-4567-89ef-0123-456789abcdef';
+
+/** Everything the pipeline wires: the training workflow fixture plus serving, staging, production and ledger. */
+function pipelineStack(overrides: Partial<MlPipelineProps> = {}, app: App = new App()) {
+  const base = workflowStack({}, app);
+  const { stack } = base;
+  const images = new ModelImageRepository(stack, 'ServingImages');
+  const imageBuild = new ServingImageBuild(stack, 'ImageBuild', { repository: images, modelPackageGroup: base.group, modelBucket: base.models });
+  const staging = new ModelEndpoint(stack, 'Staging', { imageUri: IMAGE, serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 } });
+  const production = new ModelEndpoint(stack, 'Production', { imageUri: IMAGE, production: true });
+  const stagingDeployment = new EndpointDeployment(stack, 'StagingDeployment', { endpoint: staging });
+  const productionDeployment = new EndpointDeployment(stack, 'ProductionDeployment', { endpoint: production });
+  const stagingTest = new EndpointTestRunner(stack, 'StagingTest', {
+    endpoint: staging,
+    samples: [{ name: 'fraud', body: '{"amount": 1200}', expectedJson: '{"label": "fraud"}' }],
+  });
+  const ledger = new DeploymentLedger(stack, 'Ledger', { endpoints: [production] });
+  const pipeline = new MlPipeline(stack, 'Pipeline', {
+    source: PipelineSource.connection({ connectionArn: CONNECTION, owner: 'acme', repository: 'fraud-model' }),
+    training: base.workflow,
+    imageBuild,
+    stagingDeployment,
+    stagingTest,
+    productionDeployment,
+    ledger,
+    dataPrefix: 'datasets/fraud/',
+    dataTriggerBucket: base.data,
+    ...overrides,
+  });
+  return { ...base, pipeline, imageBuild, staging, production, stagingDeployment, productionDeployment, stagingTest, ledger };
+}
+
+describe('MlPipeline', () => {
+  const { stack } = pipelineStack();
+  const template = Template.fromStack(stack);
+  const pipeline = Object.values(template.findResources('AWS::CodePipeline::Pipeline'))[0] as any;
+  const stages = pipeline.Properties.Stages as any[];
+  const stage = (name: string) => stages.find((s) => s.Name === name);
+
+  test('a V2 pipeline, queued executions, with the stages in order', () => {
+    expect(pipeline.Properties.PipelineType).toBe('V2');
+    expect(pipeline.Properties.ExecutionMode).toBe('QUEUED');
+    expect(stages.map((s) => s.Name)).toEqual(['Source', 'Check', 'Train', 'Package', 'Staging', 'Approval', 'Production']);
+  });
+
+  test('the source is a CodeConnections repository (no CodeCommit) with its variables', () => {
+    expect(stage('Source').Actions[0]).toMatchObject({
+      ActionTypeId: { Category: 'Source', Owner: 'AWS', Provider: 'CodeStarSourceConnection' },
+      Configuration: expect.objectContaining({ ConnectionArn: CONNECTION, FullRepositoryId: 'acme/fraud-model', BranchName: 'main' }),
+      Namespace: 'Source',
+    });
+    expect(JSON.stringify(pipeline)).not.toContain('CodeCommit');
+  });
+
+  test('check, train and package retry failed actions; staging and production roll back', () => {
+    for (const name of ['Check', 'Train', 'Package']) expect(stage(name).OnFailure).toEqual({ Result: 'RETRY', RetryConfiguration: { RetryMode: 'FAILED_ACTIONS' } });
+    for (const name of ['Staging', 'Production']) expect(stage(name).OnFailure).toEqual({ Result: 'ROLLBACK' });
+    expect(stage('Source').OnFailure).toBeUndefined();
+  });
+
+  test('train starts the workflow with the commit and the data prefix variable; package reads its execution', () => {
+    const train = stage('Train').Actions[0];
+    expect(train.ActionTypeId).toMatchObject({ Category: 'Invoke', Provider: 'StepFunctions' });
+    expect(JSON.parse(train.Configuration.Input)).toEqual({ codeVersion: '#{Source.CommitId}', dataPrefix: '#{variables.DATA_PREFIX}' });
+    expect(train.Namespace).toBe('Train');
+    const build = stage('Package').Actions[0];
+    expect(build.ActionTypeId).toMatchObject({ Category: 'Build', Provider: 'CodeBuild' });
+    expect(JSON.parse(build.Configuration.EnvironmentVariables)).toEqual([{ name: 'TRAINING_EXECUTION_ARN', type: 'PLAINTEXT', value: '#{Train.ExecutionArn}' }]);
+    expect(build.Namespace).toBe('Package');
+    expect(pipeline.Properties.Variables).toEqual([expect.objectContaining({ Name: 'DATA_PREFIX', DefaultValue: 'datasets/fraud/' })]);
+  });
+
+  test('staging deploys the image by digest, then tests it; production deploys, then records the lineage', () => {
+    const [deploy, test] = stage('Staging').Actions;
+    expect(JSON.parse(deploy.Configuration.Input)).toEqual({ imageUri: '#{Package.IMAGE_URI}', modelVersion: '#{Package.MODEL_VERSION}' });
+    expect(deploy.RunOrder).toBe(1);
+    expect(test.RunOrder).toBe(2);
+    const [prodDeploy, record] = stage('Production').Actions;
+    expect(prodDeploy.RunOrder).toBe(1);
+    expect(record.ActionTypeId).toMatchObject({ Category: 'Invoke', Provider: 'Lambda' });
+    expect(JSON.parse(record.Configuration.UserParameters)).toEqual({
+      endpointName: expect.any(String),
+      modelPackageArn: '#{Package.MODEL_PACKAGE_ARN}',
+      imageUri: '#{Package.IMAGE_URI}',
+      commit: '#{Source.CommitId}',
+      dataVersionId: '#{Package.DATA_VERSION_ID}',
+      pipelineExecutionId: '#{codepipeline.PipelineExecutionId}',
+    });
+  });
+
+  test('a manual approval announced on the encrypted alerts topic', () => {
+    expect(stage('Approval').Actions[0]).toMatchObject({
+      ActionTypeId: { Category: 'Approval', Provider: 'Manual' },
+      Configuration: expect.objectContaining({ NotificationArn: { Ref: expect.stringMatching(/^MlOpsAlertsTopic/) } }),
+    });
+  });
+
+  test('the artifact bucket is KMS-encrypted, versioned and retained', () => {
+    expect(pipeline.Properties.ArtifactStore).toMatchObject({ Type: 'S3', EncryptionKey: { Type: 'KMS' } });
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ VersioningConfiguration: { Status: 'Enabled' }, LifecycleConfiguration: Match.objectLike({ Rules: [Match.objectLike({ Id: 'pipeline-artifacts-noncurrent-versions' })] }) }),
+    });
+  });
+
+  test('a complete new data version (its _SUCCESS marker) starts the pipeline', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.s3'],
+        'detail-type': ['Object Created'],
+        'detail': { bucket: { name: [{ Ref: Match.stringLikeRegexp('^Data') }] }, object: { key: [{ wildcard: 'datasets/fraud/*_SUCCESS' }] } },
+      },
+      Targets: [Match.objectLike({ Arn: Match.anyValue() })],
+    });
+  });
+
+  test('failures, approvals and successes are announced', () => {
+    template.hasResourceProperties('AWS::CodeStarNotifications::NotificationRule', {
+      EventTypeIds: ['codepipeline-pipeline-pipeline-execution-failed', 'codepipeline-pipeline-manual-approval-needed', 'codepipeline-pipeline-pipeline-execution-succeeded'],
+    });
+  });
+});
+
+describe('MlPipeline options', () => {
+  test('an S3 source uses the object version as the code version; no approval stage when turned off', () => {
+    const app = new App();
+    const source = new s3.Bucket(new Stack(app, 'Sources'), 'Code', { versioned: true });
+    const { stack } = pipelineStack({ source: PipelineSource.s3({ bucket: source, objectKey: 'fraud.zip' }), manualApproval: false }, app);
+    const pipeline = Object.values(Template.fromStack(stack).findResources('AWS::CodePipeline::Pipeline'))[0] as any;
+    const names = pipeline.Properties.Stages.map((s: any) => s.Name);
+    expect(names).not.toContain('Approval');
+    const train = pipeline.Properties.Stages.find((s: any) => s.Name === 'Train').Actions[0];
+    expect(JSON.parse(train.Configuration.Input).codeVersion).toBe('#{Source.VersionId}');
+  });
+});
+
+test('has no unacknowledged cdk-nag or Control Tower finding', () => {
+  expect(complianceFindings((app) => pipelineStack({}, app), { controlTower: true })).toEqual([]);
+});
+
+describe('MlPipeline fails when', () => {
+  test('staging and production are the same endpoint', () => {
+    const base = pipelineStack();
+    expect(() => new MlPipeline(base.stack, 'Bad', {
+      source: PipelineSource.connection({ connectionArn: CONNECTION, owner: 'acme', repository: 'x' }),
+      training: base.workflow,
+      imageBuild: base.imageBuild,
+      stagingDeployment: base.productionDeployment,
+      stagingTest: base.stagingTest,
+      productionDeployment: base.productionDeployment,
+      ledger: base.ledger,
+      dataPrefix: 'datasets/',
+    })).toThrow(/MlPipeline 'Test\/Bad': invalid stagingDeployment .*Staging and production must be different endpoints/);
+  });
+
+  test.each(['', '*.csv'])('the data trigger suffix is %p', (dataTriggerSuffix) => {
+    expect(() => pipelineStack({ dataTriggerSuffix })).toThrow(/invalid dataTriggerSuffix .*marker object/);
+  });
+
+  test('the data prefix has a wildcard', () => {
+    expect(() => pipelineStack({ dataPrefix: 'datasets/*' })).toThrow(/invalid dataPrefix 'datasets\/\*'/);
+  });
+});

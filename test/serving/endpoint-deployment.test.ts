@@ -1,0 +1,225 @@
+import { App, Duration, Size, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { DeploymentPolicy, ModelEndpoint, ModelEndpointProps, VersionedBucket } from '../../lib';
+import { EndpointDeployment } from '../../lib/serving/endpoint-deployment';
+import { stackFindings } from '../support/compliance';
+import { stateMachineDefinition } from '../support/state-machine';
+
+const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'a'.repeat(64)}`;
+
+function deployment(props: Partial<ModelEndpointProps> = {}) {
+  const stack = new Stack(new App(), 'Test');
+  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, endpointName: 'fraud-prod', ...props });
+  const deploy = new EndpointDeployment(stack, 'Deploy', { endpoint });
+  return { stack, endpoint, deploy, template: Template.fromStack(stack), definition: stateMachineDefinition(stack) };
+}
+
+function policyStatements(template: Template): any[] {
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^DeployRole') }] },
+  });
+  return Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+}
+
+describe('EndpointDeployment of an instance endpoint', () => {
+  const { stack, template, definition, endpoint, deploy } = deployment({ production: true, instanceType: 'ml.c6i.xlarge' });
+
+  test('a standard state machine that logs everything to an encrypted log group, traced, with a 2 hour timeout', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeployLogs'), 'Arn'] } } }],
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: Match.anyValue() });
+    expect(definition.TimeoutSeconds).toBe(7200);
+    expect(deploy.stateMachine.node.id).toBe('Resource');
+  });
+
+  test('AWS SDK integrations of SageMaker, no Lambda', () => {
+    const resources = Object.values(definition.States).map((s: any) => s.Resource).filter(Boolean);
+    expect(resources).toEqual([
+      'arn:aws:states:::aws-sdk:sagemaker:createModel',
+      'arn:aws:states:::aws-sdk:sagemaker:createEndpointConfig',
+      'arn:aws:states:::aws-sdk:sagemaker:updateEndpoint',
+      'arn:aws:states:::aws-sdk:sagemaker:describeEndpoint',
+    ]);
+    template.resourceCountIs('AWS::Lambda::Function', 0);
+  });
+
+  test('one name per execution: the endpoint name and a hash of the execution ARN', () => {
+    expect(definition.States['Name the deployment'].Parameters['name.$']).toBe("States.Format('fraud-prod-{}', States.Hash($$.Execution.Id, 'MD5'))");
+  });
+
+  test('the model: the new image, the endpoint\'s role, network isolation', () => {
+    const p = definition.States['Create the model'].Parameters;
+    expect(p).toMatchObject({
+      'ModelName.$': '$.name',
+      'ExecutionRoleArn': expect.stringContaining('EndpointRole'),
+      'PrimaryContainer': { 'Image.$': '$.request.imageUri' },
+      'EnableNetworkIsolation': true,
+    });
+    expect(p.VpcConfig).toBeUndefined();
+  });
+
+  test('the endpoint config mirrors the endpoint\'s: variant, instance type and count, volume key, data capture', () => {
+    const cfn = Object.values(template.findResources('AWS::SageMaker::EndpointConfig'))[0] as any;
+    const p = definition.States['Create the endpoint config'].Parameters;
+    expect(p.ProductionVariants).toEqual([{
+      'VariantName': 'AllTraffic', 'ModelName.$': '$.name', 'InitialVariantWeight': 1, 'InstanceType': 'ml.c6i.xlarge', 'InitialInstanceCount': 2,
+    }]);
+    expect(cfn.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^EndpointKey/), 'Arn'] });
+    expect(p.KmsKeyId).toMatch(/EndpointKey/);
+    expect(p['EndpointConfigName.$']).toBe('$.name');
+    expect(p.DataCaptureConfig).toEqual({
+      EnableCapture: true,
+      InitialSamplingPercentage: cfn.Properties.DataCaptureConfig.InitialSamplingPercentage,
+      DestinationS3Uri: expect.stringMatching(/^s3:\/\/EndpointDataCapture[A-Z0-9]+\/data-capture\/fraud-prod$/),
+      KmsKeyId: expect.stringMatching(/EndpointDataCaptureKey/),
+      CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+      CaptureContentTypeHeader: { JsonContentTypes: ['application/json'] },
+    });
+    expect(p.AsyncInferenceConfig).toBeUndefined();
+  });
+
+  test('the update keeps the variant properties and uses the endpoint\'s blue/green policy and rollback alarms', () => {
+    const cfn = Object.values(template.findResources('AWS::SageMaker::Endpoint'))[0] as any;
+    const p = definition.States['Update the endpoint'].Parameters;
+    expect(p).toMatchObject({ 'EndpointName': 'fraud-prod', 'EndpointConfigName.$': '$.name', 'RetainAllVariantProperties': true });
+    expect(p.DeploymentConfig.BlueGreenUpdatePolicy).toEqual(cfn.Properties.DeploymentConfig.BlueGreenUpdatePolicy);
+    expect(p.DeploymentConfig.AutoRollbackConfiguration.Alarms).toEqual([
+      { AlarmName: expect.stringMatching(/^EndpointErrors5xx/) },
+      { AlarmName: expect.stringMatching(/^EndpointLatencyP99/) },
+    ]);
+    expect(endpoint.rollbackAlarms).toHaveLength(2);
+  });
+
+  test('the wait loop is bounded by the deployment\'s maximum duration plus a grace', () => {
+    expect(definition.States['Wait for the deployment'].Seconds).toBe(60);
+    expect(definition.States['Out of time?'].Choices[0]).toMatchObject({ Variable: '$.poll.count', NumericGreaterThanEquals: 60 + 15 });
+  });
+
+  test('IAM: names with the endpoint\'s prefix only, PassRole on the endpoint\'s role only to SageMaker', () => {
+    const statements = stack.resolve(policyStatements(template));
+    const find = (action: string) => statements.filter((s: any) => [s.Action].flat().includes(action));
+    const json = (v: unknown) => JSON.stringify(v);
+    expect(json(find('sagemaker:createModel')[0].Resource)).toMatch(/:model\/fraud-prod-\*/);
+    expect(json(find('sagemaker:createEndpointConfig')[0].Resource)).toMatch(/:endpoint-config\/fraud-prod-\*/);
+    expect(json(find('sagemaker:updateEndpoint')[0].Resource)).toMatch(/:endpoint\/fraud-prod"/);
+    expect(json(find('sagemaker:describeEndpoint')[0].Resource)).toMatch(/:endpoint\/fraud-prod"/);
+    const passRole = find('iam:PassRole');
+    expect(passRole).toHaveLength(1);
+    expect(passRole[0]).toMatchObject({
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^EndpointRole/), 'Arn'] },
+      Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    });
+    expect(json(find('sagemaker:AddTags')[0].Resource)).toMatch(/model\/fraud-prod-\*.*endpoint-config\/fraud-prod-\*/);
+    expect(find('kms:CreateGrant')[0]).toMatchObject({
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^EndpointKey/), 'Arn'] },
+      Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    });
+    expect(find('kms:DescribeKey')[0].Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^EndpointKey/), 'Arn'] });
+    expect(find('cloudwatch:DescribeAlarms')[0].Resource).toHaveLength(2);
+    expect(statements.filter((s: any) => s.Resource === '*').flatMap((s: any) => [s.Action].flat())
+      .every((a: string) => /^(logs|xray):/.test(a))).toBe(true);
+  });
+
+  test('grantStartExecution', () => {
+    const s = new Stack(new App(), 'Grant');
+    const ep = new ModelEndpoint(s, 'Endpoint', { imageUri: IMAGE });
+    const d = new EndpointDeployment(s, 'Deploy', { endpoint: ep });
+    const pipelineRole = new iam.Role(s, 'Pipeline', { assumedBy: new iam.ServicePrincipal('codepipeline.amazonaws.com') });
+    d.grantStartExecution(pipelineRole);
+    Template.fromStack(s).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Pipeline') }],
+      PolicyDocument: { Statement: [{ Action: 'states:StartExecution', Resource: { Ref: Match.stringLikeRegexp('^Deploy') } }] },
+    });
+  });
+});
+
+describe('EndpointDeployment of other endpoints', () => {
+  test('serverless: the serverless config, no volume key, no capture, no KMS grant', () => {
+    const { template, definition, stack } = deployment({ serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 } });
+    const p = definition.States['Create the endpoint config'].Parameters;
+    expect(p.ProductionVariants).toEqual([{
+      'VariantName': 'AllTraffic',
+      'ModelName.$': '$.name',
+      'InitialVariantWeight': 1,
+      'ServerlessConfig': { MemorySizeInMB: 2048, MaxConcurrency: 5 },
+    }]);
+    expect(p.KmsKeyId).toBeUndefined();
+    expect(p.DataCaptureConfig).toBeUndefined();
+    expect(definition.States['Update the endpoint'].Parameters.DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration)
+      .toEqual({ Type: 'ALL_AT_ONCE' });
+    const actions = stack.resolve(policyStatements(template)).flatMap((s: any) => [s.Action].flat());
+    expect(actions).not.toContain('kms:CreateGrant');
+  });
+
+  test('asynchronous inference and a VPC are carried over; a long endpoint name is cut to fit 63 characters', () => {
+    const stack = new Stack(new App(), 'Test');
+    const outputBucket = new VersionedBucket(stack, 'Results');
+    const vpc = new ec2.Vpc(stack, 'Vpc');
+    const name = 'a-very-long-endpoint-name-for-fraud-scoring-in-production';
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', {
+      imageUri: IMAGE,
+      endpointName: name,
+      vpc,
+      asyncInference: { outputBucket, maxConcurrentInvocationsPerInstance: 4 },
+    });
+    new EndpointDeployment(stack, 'Deploy', { endpoint });
+    const definition = stateMachineDefinition(stack);
+    expect(definition.States['Create the endpoint config'].Parameters.AsyncInferenceConfig).toEqual({
+      OutputConfig: { S3OutputPath: expect.stringMatching(/^s3:\/\/Results[A-Z0-9]+\/async-results\/$/), KmsKeyId: expect.stringMatching(/Results/) },
+      ClientConfig: { MaxConcurrentInvocationsPerInstance: 4 },
+    });
+    expect(definition.States['Create the model'].Parameters.VpcConfig).toEqual({
+      SecurityGroupIds: [expect.stringMatching(/EndpointSecurityGroup/)],
+      Subnets: [expect.stringMatching(/^VpcPrivateSubnet1/), expect.stringMatching(/^VpcPrivateSubnet2/)],
+    });
+    const format = definition.States['Name the deployment'].Parameters['name.$'];
+    const prefix = /^States\.Format\('([^']*)-\{\}'/.exec(format)![1];
+    expect(prefix).toBe(name.slice(0, 30).replace(/-+$/, ''));
+    expect(prefix.length + 1 + 32).toBeLessThanOrEqual(63);
+  });
+
+  test('a custom deployment maximum bounds the wait loop', () => {
+    const { definition } = deployment({ deploymentPolicy: DeploymentPolicy.linear({ stepPercent: 20, maximumDuration: Duration.hours(3) }) });
+    expect(definition.States['Out of time?'].Choices[0].NumericGreaterThanEquals).toBe(180 + 15);
+  });
+});
+
+test('no unacknowledged cdk-nag or Control Tower finding', () => {
+  expect(stackFindings((stack) => {
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, production: true });
+    new EndpointDeployment(stack, 'Deploy', { endpoint });
+  }, { controlTower: true })).toEqual([]);
+});
+
+test('no unacknowledged finding for a serverless endpoint', () => {
+  expect(stackFindings((stack) => {
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, serverless: { memory: Size.gibibytes(1), maxConcurrency: 2 } });
+    new EndpointDeployment(stack, 'Deploy', { endpoint });
+  }, { controlTower: true })).toEqual([]);
+});
+
+describe('EndpointDeployment fails when', () => {
+  test('the endpoint is imported', () => {
+    const stack = new Stack(new App(), 'Test');
+    const imported = ModelEndpoint.fromEndpointName(stack, 'Imported', 'fraud-prod');
+    expect(() => new EndpointDeployment(stack, 'Deploy', { endpoint: imported as any }))
+      .toThrow(/EndpointDeployment 'Test\/Deploy': invalid endpoint .*ModelEndpoint built in this app/);
+  });
+
+  test('the timeout is below 10 minutes', () => {
+    const stack = new Stack(new App(), 'Test');
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE });
+    expect(() => new EndpointDeployment(stack, 'Deploy', { endpoint, timeout: Duration.minutes(9) }))
+      .toThrow(/invalid timeout '9 minutes'. Give at least 10 minutes/);
+    expect(() => new EndpointDeployment(stack, 'Deploy10', { endpoint, timeout: Duration.minutes(10) })).not.toThrow();
+  });
+});

@@ -1,0 +1,212 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { parseEndpointTest } from '../../lambda/shared/endpoint-test';
+import { EndpointTestRunner, EndpointTestRunnerProps } from '../../lib/serving/endpoint-test-runner';
+import { ModelEndpoint } from '../../lib/serving/model-endpoint';
+import { stackFindings } from '../support/compliance';
+import { stateMachineDefinition } from '../support/state-machine';
+
+// The package's types are ESM-only; its CommonJS build is what runs here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { StateMachine } = require('aws-local-stepfunctions');
+
+const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/s@sha256:${'a'.repeat(64)}`;
+const TASK = 'Test the endpoint';
+
+function setup(props: Partial<EndpointTestRunnerProps> = {}) {
+  const stack = new Stack(new App(), 'Test');
+  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, endpointName: 'fraud-staging' });
+  const runner = new EndpointTestRunner(stack, 'Runner', {
+    endpoint,
+    samples: [
+      { name: 'typical', body: '{"amount": 12.5, "tags": ["a", "$.b"]}', expectedJson: '{"score": 0.1}' },
+      { name: 'csv', body: '"1,2,3"', contentType: 'text/csv' },
+    ],
+    invocations: 200,
+    concurrency: 8,
+    latencyBudget: { p50: Duration.millis(50), p99: Duration.millis(300) },
+    maxErrorRate: 0.01,
+    ...props,
+  });
+  return { stack, endpoint, runner };
+}
+
+const EXPECTED_EVENT = {
+  endpointName: 'fraud-staging',
+  samples: [
+    { name: 'typical', body: { amount: 12.5, tags: ['a', '$.b'] }, expect: { equals: { score: 0.1 } } },
+    { name: 'csv', body: '1,2,3', contentType: 'text/csv' },
+  ],
+  invocations: 200,
+  concurrency: 8,
+  latencyBudget: { p50Ms: 50, p99Ms: 300 },
+  maxErrorRate: 0.01,
+};
+
+describe('EndpointTestRunner', () => {
+  const { stack, runner } = setup();
+  const role = new iam.Role(stack, 'Pipeline', { assumedBy: new iam.ServicePrincipal('codepipeline.amazonaws.com') });
+  runner.grantStartExecution(role);
+  const template = Template.fromStack(stack);
+  const definition = stateMachineDefinition(stack);
+
+  test('a pre-bundled function with the runner\'s timeout, 512 MiB, tracing and the endpoint in its environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Timeout: 900,
+      MemorySize: 512,
+      TracingConfig: { Mode: 'Active' },
+      Environment: { Variables: Match.objectLike({ ENDPOINT_NAME: 'fraud-staging' }) },
+    });
+  });
+
+  test('the function may invoke the endpoint under test and nothing else', () => {
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^RunnerFunctionServiceRole') }] } });
+    const statements = stack.resolve(Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement));
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: expect.arrayContaining(['sagemaker:InvokeEndpoint']),
+      Resource: expect.objectContaining({ 'Fn::Join': ['', expect.arrayContaining([':endpoint/fraud-staging'])] }),
+    }));
+    expect(JSON.stringify(statements)).not.toMatch(/"sagemaker:\*"|sagemaker:(Create|Update|Delete)|s3:/);
+  });
+
+  test('a standard state machine with one task whose payload is the handler\'s event, logs ALL (encrypted) and tracing', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: Match.anyValue() });
+    expect(Object.keys(definition.States)).toEqual([TASK]);
+    expect(definition.TimeoutSeconds).toBe(20 * 60);
+    const task = definition.States[TASK];
+    expect(task.Resource).toMatch(/^arn:aws:lambda:us-east-1:123456789012:function:RunnerFunction/);
+    expect(task.Parameters).toEqual(EXPECTED_EVENT);
+    // The handler accepts it as it is, and sends what the props said.
+    const parsed = parseEndpointTest(task.Parameters);
+    expect(parsed).toMatchObject({
+      endpointName: 'fraud-staging',
+      invocations: 200,
+      concurrency: 8,
+      maxErrorRate: 0.01,
+      latencyBudget: { p50Ms: 50, p99Ms: 300 },
+    });
+    expect(parsed.samples.map((s) => [s.name, s.payload, s.contentType])).toEqual([
+      ['typical', '{"amount":12.5,"tags":["a","$.b"]}', 'application/json'],
+      ['csv', '1,2,3', 'text/csv'],
+    ]);
+  });
+
+  test('grantStartExecution lets a pipeline start it', () => {
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Pipeline') }] } });
+    expect(JSON.stringify(Object.values(policies))).toContain('states:StartExecution');
+  });
+
+  describe('executed by aws-local-stepfunctions', () => {
+    async function run(handler: (payload: any) => Promise<any>) {
+      const calls: any[] = [];
+      const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+      const execution = machine.run({ ignored: true }, {
+        overrides: { taskResourceLocalHandlers: { [TASK]: async (p: any) => { calls.push(p); return handler(p); } } },
+      });
+      try {
+        return { output: await execution.result, calls, error: undefined as any };
+      } catch (error) {
+        return { output: undefined, calls, error: ((error as any).cause ?? error) as any };
+      }
+    }
+
+    test('the endpoint passes: the execution succeeds with the report', async () => {
+      const report = { passed: true, endpointName: 'fraud-staging' };
+      const { output, calls, error } = await run(async () => report);
+      expect(error).toBeUndefined();
+      expect(calls).toEqual([EXPECTED_EVENT]);
+      expect(output).toEqual(report);
+    });
+
+    test('the endpoint fails: the execution fails with EndpointTestFailed', async () => {
+      const { output, error, calls } = await run(async () => {
+        throw Object.assign(new Error('p99 412 ms > budget 300 ms'), { name: 'EndpointTestFailed' });
+      });
+      expect(calls).toHaveLength(1);
+      expect(output).toBeUndefined();
+      expect(error).toMatchObject({ name: 'EndpointTestFailed', message: expect.stringContaining('p99 412 ms') });
+    });
+  });
+});
+
+test('defaults: 100 invocations, 4 in flight, no budget, no error allowed; the function never exceeds 15 minutes', () => {
+  const { stack } = setup({
+    invocations: undefined,
+    concurrency: undefined,
+    latencyBudget: undefined,
+    maxErrorRate: undefined,
+    timeout: Duration.minutes(30),
+  });
+  const definition = stateMachineDefinition(stack);
+  const { latencyBudget: _none, ...event } = EXPECTED_EVENT;
+  expect(definition.States[TASK].Parameters).toStrictEqual({ ...event, invocations: 100, concurrency: 4, maxErrorRate: 0 });
+  expect(definition.TimeoutSeconds).toBe(35 * 60);
+  Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { Timeout: 900, MemorySize: 512 });
+});
+
+test('a shorter timeout is the function\'s timeout', () => {
+  const { stack } = setup({ timeout: Duration.minutes(5) });
+  Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { Timeout: 300, MemorySize: 512 });
+});
+
+test('has no unacknowledged cdk-nag or Control Tower finding', () => {
+  expect(stackFindings((stack) => {
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE });
+    new EndpointTestRunner(stack, 'Runner', { endpoint, samples: [{ name: 'typical', body: '{"amount": 12.5}' }] });
+  }, { controlTower: true })).toEqual([]);
+});
+
+describe('fails when', () => {
+  test('there is no sample', () => {
+    expect(() => setup({ samples: [] })).toThrow(/EndpointTestRunner 'Test\/Runner': invalid samples \[\]\. Give at least one sample/);
+  });
+
+  test.each(['{amount: 1}', '', '{"a": 1'])('a sample body is not JSON: %p', (body) => {
+    expect(() => setup({ samples: [{ name: 'bad', body }] })).toThrow(/invalid samples\[0\]\.body .*Give JSON text/);
+  });
+
+  test('an expected response is not JSON', () => {
+    expect(() => setup({ samples: [{ name: 'x', body: '{}', expectedJson: 'score' }] })).toThrow(/invalid samples\[0\]\.expectedJson/);
+  });
+
+  test('a body has a key Step Functions would read as a path', () => {
+    expect(() => setup({ samples: [{ name: 'x', body: '{"a": {"b.$": "$.c"}}' }] })).toThrow(/invalid samples\[0\]\.body .*"b\.\$"/);
+  });
+
+  test('a body with a non-JSON content type is not a string', () => {
+    expect(() => setup({ samples: [{ name: 'x', body: '{"a": 1}', contentType: 'text/csv' }] })).toThrow(/sent as it is: give a JSON string/);
+  });
+
+  test.each([0, 10001, 2.5])('invocations is %p', (invocations) => {
+    expect(() => setup({ invocations })).toThrow(/invalid invocations .*from 1 to 10000/);
+  });
+
+  test('invocations are fewer than the samples', () => {
+    expect(() => setup({ invocations: 1 })).toThrow(/invalid invocations 1\. Give at least one call per sample \(2\)/);
+  });
+
+  test.each([0, 51, 1.5])('concurrency is %p', (concurrency) => {
+    expect(() => setup({ concurrency })).toThrow(/invalid concurrency .*from 1 to 50/);
+  });
+
+  test('two samples have the same name', () => {
+    expect(() => setup({ samples: [{ name: 'a', body: '1' }, { name: 'a', body: '2' }] })).toThrow(
+      /invalid samples\[1\]\.name 'a'\. Sample names must be distinct/,
+    );
+  });
+
+  test.each([-0.1, 1.5])('maxErrorRate is %p', (maxErrorRate) => {
+    expect(() => setup({ maxErrorRate })).toThrow(/invalid maxErrorRate .*from 0 to 1/);
+  });
+
+  test('a latency budget is 0', () => {
+    expect(() => setup({ latencyBudget: { p95: Duration.millis(0) } })).toThrow(/invalid latencyBudget\.p95/);
+  });
+});
