@@ -4,12 +4,12 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { DEFAULT_CPU_INSTANCE_TYPES, InstanceSpec, instanceSpec, knownFamilies } from './instance-catalog';
+import { DEFAULT_CPU_INSTANCE_TYPES, InstanceSpec } from './instance-catalog';
 import { ComputePlatform, IMlJobQueue, QueueCapacity } from './ml-job-queue';
 import { acknowledgeInstanceRole, secureLaunchTemplate } from './private/compute-hygiene';
 import { queuePair } from './private/queue-pair';
+import { knownSpecs, validateCapacityTimeout, validateMaxvCpus, validateOneArchitecture } from './private/queue-validation';
 import { RunnableWatchdog } from './private/runnable-watchdog';
-import { validateCapacityTimeout, validateMaxvCpus, validateOneArchitecture } from './spot-gpu-queue';
 import { SpotQueueOptions } from './spot-queue-options';
 import { alertsTopic } from '../private/alerts-topic';
 import { MlOpsValidationError } from '../private/validation';
@@ -158,17 +158,7 @@ export class SpotCpuQueue extends Construct implements IMlJobQueue {
   }
 
   private cpuSpecs(instanceTypes: ec2.InstanceType[]): InstanceSpec[] {
-    if (instanceTypes.length === 0) {
-      throw new MlOpsValidationError(this, 'SpotCpuQueue', 'instanceTypes', [], 'Give at least one instance type.');
-    }
-    const specs = instanceTypes.map((type) => {
-      const spec = instanceSpec(type);
-      if (!spec) {
-        throw new MlOpsValidationError(this, 'SpotCpuQueue', 'instanceTypes', type.toString(),
-          `Its size is unknown to cdk-mlops, so jobs could not be checked against it: use a size of ${knownFamilies().join(', ')}.`);
-      }
-      return spec;
-    });
+    const specs = knownSpecs(this, 'SpotCpuQueue', instanceTypes, 'Give at least one instance type.');
     const gpuTypes = specs.filter((s) => s.gpus > 0).map((s) => s.name);
     if (gpuTypes.length > 0) {
       throw new MlOpsValidationError(this, 'SpotCpuQueue', 'instanceTypes', gpuTypes,
@@ -177,4 +167,5 @@ export class SpotCpuQueue extends Construct implements IMlJobQueue {
     validateOneArchitecture(this, 'SpotCpuQueue', specs);
     return specs;
   }
+
 }

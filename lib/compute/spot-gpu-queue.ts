@@ -1,17 +1,18 @@
-import { Duration, Size, Token } from 'aws-cdk-lib';
+import { Duration, Size } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { DEFAULT_GPU_INSTANCE_TYPES, InstanceSpec, instanceSpec, knownFamilies } from './instance-catalog';
+import { DEFAULT_GPU_INSTANCE_TYPES, InstanceSpec } from './instance-catalog';
 import { ComputePlatform, IMlJobQueue, QueueCapacity } from './ml-job-queue';
-import { acknowledgeInstanceRole, MISCONFIGURATION_TIMEOUT, secureLaunchTemplate } from './private/compute-hygiene';
+import { acknowledgeInstanceRole, secureLaunchTemplate } from './private/compute-hygiene';
 import { queuePair } from './private/queue-pair';
+import { knownSpecs, validateCapacityTimeout, validateMaxvCpus, validateOneArchitecture } from './private/queue-validation';
 import { RunnableWatchdog } from './private/runnable-watchdog';
 import { SpotQueueOptions } from './spot-queue-options';
 import { alertsTopic } from '../private/alerts-topic';
-import { isConcrete, MlOpsValidationError } from '../private/validation';
+import { MlOpsValidationError } from '../private/validation';
 
 const NVIDIA_IMAGE_TYPES = [batch.EcsMachineImageType.ECS_AL2023_NVIDIA, batch.EcsMachineImageType.ECS_AL2_NVIDIA];
 
@@ -146,18 +147,8 @@ export class SpotGpuQueue extends Construct implements IMlJobQueue {
   }
 
   private gpuSpecs(instanceTypes: ec2.InstanceType[]): InstanceSpec[] {
-    if (instanceTypes.length === 0) {
-      throw new MlOpsValidationError(this, 'SpotGpuQueue', 'instanceTypes', [],
-        'Give at least one GPU instance type; several types and sizes find spot capacity more often.');
-    }
-    const specs = instanceTypes.map((type) => {
-      const spec = instanceSpec(type);
-      if (!spec) {
-        throw new MlOpsValidationError(this, 'SpotGpuQueue', 'instanceTypes', type.toString(),
-          `Its size is unknown to cdk-mlops, so jobs could not be checked against it: use a size of ${knownFamilies().join(', ')}.`);
-      }
-      return spec;
-    });
+    const specs = knownSpecs(this, 'SpotGpuQueue', instanceTypes,
+      'Give at least one GPU instance type; several types and sizes find spot capacity more often.');
     const withoutGpus = specs.filter((s) => s.gpus === 0).map((s) => s.name);
     if (withoutGpus.length > 0) {
       throw new MlOpsValidationError(this, 'SpotGpuQueue', 'instanceTypes', withoutGpus,
@@ -167,33 +158,5 @@ export class SpotGpuQueue extends Construct implements IMlJobQueue {
     validateOneArchitecture(this, 'SpotGpuQueue', specs);
     return specs;
   }
-}
 
-/** One compute environment launches one AMI family: x86_64 and arm64 cannot be mixed. */
-export function validateOneArchitecture(scope: Construct, construct: string, specs: InstanceSpec[]): void {
-  const architectures = new Set(specs.map((s) => s.architecture));
-  if (architectures.size > 1) {
-    const listed = specs.map((s) => `${s.name} (${s.architecture})`);
-    throw new MlOpsValidationError(scope, construct, 'instanceTypes', listed,
-      'One compute environment runs one AMI, so all its instance types must share an architecture: make a queue per architecture.');
-  }
-}
-
-/** maxvCpus below the smallest instance (or below one Fargate vCPU) would never start anything. */
-export function validateMaxvCpus(scope: Construct, construct: string, prop: string, value: number, smallestInstance: number): void {
-  if (!isConcrete(value)) return;
-  if (!Number.isInteger(value) || value < smallestInstance) {
-    throw new MlOpsValidationError(scope, construct, prop, value,
-      `It must be a whole number of at least ${smallestInstance}, the vCPUs of the smallest instance type; below that no instance can start.`);
-  }
-}
-
-/** Batch accepts job state time limits from 10 minutes to 24 hours. */
-export function validateCapacityTimeout(scope: Construct, construct: string, timeout: Duration): void {
-  if (Token.isUnresolved(timeout.toSeconds())) return;
-  const minutes = timeout.toMinutes({ integral: false });
-  if (minutes < MISCONFIGURATION_TIMEOUT.toMinutes() || minutes > 24 * 60) {
-    throw new MlOpsValidationError(scope, construct, 'capacityTimeout', timeout.toHumanString(),
-      'AWS Batch accepts job state time limits from 10 minutes to 24 hours.');
-  }
 }

@@ -118,7 +118,7 @@ export class MlPipeline extends Construct {
     });
 
     const source = new codepipeline.Artifact('Source');
-    const { action: sourceAction, codeVersion } = props.source._bind(source, 'Source');
+    const { action: sourceAction, codeVersion } = props.source._bind(this, source, 'Source');
 
     this.checkProject = new codebuild.PipelineProject(this, 'Check', {
       description: 'cdk-mlops: fail fast on the training and serving code (tests, lint, data validation)',

@@ -1,6 +1,12 @@
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { isConcrete, MlOpsValidationError } from '../private/validation';
+
+const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[a-f0-9-]+$/;
+// GitHub / GitLab / Bitbucket owner and repository names: letters, digits, '.', '_', '-' (GitLab groups may nest with '/').
+const REPOSITORY_PART = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 
 /** A repository reached through an AWS CodeConnections connection (GitHub, GitLab, Bitbucket). */
 export interface ConnectionSourceOptions {
@@ -51,9 +57,23 @@ export class PipelineSource {
    * The source action, and the pipeline variable that names the code version (the commit, or the S3 version).
    * @internal
    */
-  public _bind(output: codepipeline.Artifact, namespace: string): { action: codepipeline.IAction; codeVersion: string } {
+  public _bind(scope: Construct, output: codepipeline.Artifact, namespace: string): { action: codepipeline.IAction; codeVersion: string } {
     if (this.connectionOptions) {
       const o = this.connectionOptions;
+      const fail = (prop: string, value: string, fix: string) => {
+        throw new MlOpsValidationError(scope, 'MlPipeline', `source.${prop}`, value, fix);
+      };
+      if (isConcrete(o.connectionArn) && !CONNECTION_ARN.test(o.connectionArn)) {
+        fail('connectionArn', o.connectionArn, 'Give the ARN of an AWS CodeConnections connection: arn:aws:codeconnections:<region>:<account>:connection/<id>.');
+      }
+      for (const [prop, value] of [['owner', o.owner], ['repository', o.repository]] as const) {
+        if (isConcrete(value) && !REPOSITORY_PART.test(value)) {
+          fail(prop, value, 'Give the name as the Git host shows it (letters, digits, ".", "_", "-"), without a URL or ".git".');
+        }
+      }
+      if (o.branch !== undefined && isConcrete(o.branch) && (o.branch === '' || /\s|\.\.|[~^:?*\[\\]/.test(o.branch))) {
+        fail('branch', o.branch, 'Give a Git branch name, for example "main".');
+      }
       return {
         action: new actions.CodeStarConnectionsSourceAction({
           actionName: 'Code',
@@ -70,6 +90,10 @@ export class PipelineSource {
       };
     }
     const o = this.s3Options!;
+    if (isConcrete(o.objectKey) && (o.objectKey === '' || o.objectKey.startsWith('/') || !o.objectKey.endsWith('.zip'))) {
+      throw new MlOpsValidationError(scope, 'MlPipeline', 'source.objectKey', o.objectKey,
+        'Give the key of a zip of the code, without a leading "/" (CodePipeline reads S3 sources as zips), e.g. "fraud-model.zip".');
+    }
     return {
       action: new actions.S3SourceAction({
         actionName: 'Code',

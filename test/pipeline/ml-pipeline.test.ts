@@ -175,6 +175,23 @@ describe('MlPipeline fails when', () => {
     expect(() => pipelineStack({ dataTriggerSuffix })).toThrow(/invalid dataTriggerSuffix .*marker object/);
   });
 
+  test.each([
+    [{ connectionArn: 'arn:aws:codecommit:us-east-1:123456789012:fraud', owner: 'acme', repository: 'x' }, /invalid source.connectionArn .*CodeConnections connection/],
+    [{ connectionArn: CONNECTION, owner: 'https://github.com/acme', repository: 'x' }, /invalid source.owner 'https:\/\/github.com\/acme'. .*without a URL/],
+    [{ connectionArn: CONNECTION, owner: 'acme', repository: 'fraud model' }, /invalid source.repository 'fraud model'/],
+    [{ connectionArn: CONNECTION, owner: 'acme', repository: 'x', branch: 'feature..x' }, /invalid source.branch 'feature..x'/],
+  ])('the connection source is wrong (%#)', (options, message) => {
+    expect(() => pipelineStack({ source: PipelineSource.connection(options) })).toThrow(message);
+  });
+
+  test('the S3 source key is not a zip', () => {
+    const app = new App();
+    const bucket = new s3.Bucket(new Stack(app, 'Sources'), 'Code', { versioned: true });
+    expect(() => pipelineStack({ source: PipelineSource.s3({ bucket, objectKey: 'code/' }) }, app)).toThrow(
+      /MlPipeline 'Test\/Pipeline': invalid source.objectKey 'code\/'. Give the key of a zip/,
+    );
+  });
+
   test('the data prefix has a wildcard', () => {
     expect(() => pipelineStack({ dataPrefix: 'datasets/*' })).toThrow(/invalid dataPrefix 'datasets\/\*'/);
   });

@@ -2,15 +2,11 @@
  * The synthesized deployment state machine, executed by a real Amazon States Language interpreter
  * (aws-local-stepfunctions). The SageMaker SDK tasks are replaced by local functions, by state name.
  */
-import aslValidator from 'asl-validator';
 import { App, Stack } from 'aws-cdk-lib';
 import { ModelEndpoint } from '../../lib';
 import { EndpointDeployment } from '../../lib/serving/endpoint-deployment';
+import { aslErrors, runLocally, TaskHandler } from '../support/local-execution';
 import { stateMachineDefinition } from '../support/state-machine';
-
-// The package's types are ESM-only; its CommonJS build is what runs here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { StateMachine } = require('aws-local-stepfunctions');
 
 const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'a'.repeat(64)}`;
 const NEW_IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'b'.repeat(64)}`;
@@ -25,8 +21,7 @@ new EndpointDeployment(stack, 'Deploy', { endpoint });
 const definition = stateMachineDefinition(stack);
 const MAX_CHECKS = definition.States['Out of time?'].Choices[0].NumericGreaterThanEquals;
 
-type Handler = (input: any) => Promise<any>;
-interface Calls { [state: string]: any[] }
+type Handler = TaskHandler;
 
 /** DescribeEndpoint answers, one per call; the last one repeats. */
 function statuses(...answers: Array<(p: any) => any>): Handler {
@@ -36,11 +31,6 @@ function statuses(...answers: Array<(p: any) => any>): Handler {
 const updating = () => ({ EndpointName: 'fraud-prod', EndpointStatus: 'Updating', EndpointConfigName: OLD_CONFIG });
 
 async function run(handlers: Record<string, Handler>, input: any = { imageUri: NEW_IMAGE, modelVersion: '7' }) {
-  const calls: Calls = {};
-  const record = (state: string, fn: Handler): Handler => async (payload) => {
-    (calls[state] ??= []).push(payload);
-    return fn(payload);
-  };
   const defaults: Record<string, Handler> = {
     'Create the model': async (p) => ({ ModelArn: `arn:aws:sagemaker:us-east-1:123456789012:model/${p.ModelName}` }),
     'Create the endpoint config': async (p) => {
@@ -48,32 +38,16 @@ async function run(handlers: Record<string, Handler>, input: any = { imageUri: N
       return { EndpointConfigArn: `arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/${p.EndpointConfigName}` };
     },
     'Update the endpoint': async () => ({ EndpointArn: 'arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud-prod' }),
-  };
-  const taskResourceLocalHandlers: Record<string, Handler> = {};
-  for (const [state, fn] of Object.entries({ ...defaults, ...handlers })) taskResourceLocalHandlers[state] = record(state, fn);
-
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
-  const execution = machine.run(input, {
-    overrides: {
-      taskResourceLocalHandlers,
-      waitTimeOverrides: { 'Wait for the deployment': 0 },
-      retryIntervalOverrides: { 'Describe the endpoint': 0 },
-    },
-    context: {
-      Execution: { Id: EXECUTION_ID, Name: '0f8e2c1a-5b7d-4c3e-9a1f-2d6b8e4c7a90', Input: input, StartTime: '2026-11-23T10:00:00Z' },
-    },
+  }; return runLocally(definition, input, { ...defaults, ...handlers }, {
+    executionId: EXECUTION_ID,
+    executionName: '0f8e2c1a-5b7d-4c3e-9a1f-2d6b8e4c7a90',
+    waitTimeOverrides: { 'Wait for the deployment': 0 },
+    retryIntervalOverrides: { 'Describe the endpoint': 0 },
   });
-  try {
-    return { output: (await execution.result) as any, calls, error: undefined as any };
-  } catch (error) {
-    return { output: undefined as any, calls, error: ((error as any).cause ?? error) as any };
-  }
 }
 
 test('the synthesized definition is valid Amazon States Language', () => {
-  const { isValid, errorsText } = aslValidator(definition);
-  expect(errorsText()).toBe('');
-  expect(isValid).toBe(true);
+  expect(aslErrors(definition)).toBe('');
 });
 
 test('success after a few Updating checks: one consistent name for the model, the config and the update', async () => {
@@ -119,9 +93,11 @@ test('names differ between executions', async () => {
   const names = new Set<string>();
   const { Next: _next, ...naming } = definition.States['Name the deployment'];
   for (const id of ['exec-a', 'exec-b']) {
-    const machine = new StateMachine({ StartAt: 'Name', States: { Name: { ...naming, End: true } } }, { validationOptions: { checkArn: false } });
-    const out = await machine.run({}, { context: { Execution: { Id: `arn:aws:states:us-east-1:123456789012:execution:deploy:${id}` } } }).result;
-    names.add(out.name);
+    const { output } = await runLocally({ StartAt: 'Name', States: { Name: { ...naming, End: true } } }, {}, {}, {
+      executionId: `arn:aws:states:us-east-1:123456789012:execution:deploy:${id}`,
+      executionName: id,
+    });
+    names.add(output.name);
   }
   expect(names.size).toBe(2);
   for (const n of names) expect(n).toMatch(/^fraud-prod-[a-f0-9]{32}$/);

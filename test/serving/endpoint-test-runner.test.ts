@@ -5,11 +5,9 @@ import { parseEndpointTest } from '../../lambda/shared/endpoint-test';
 import { EndpointTestRunner, EndpointTestRunnerProps } from '../../lib/serving/endpoint-test-runner';
 import { ModelEndpoint } from '../../lib/serving/model-endpoint';
 import { stackFindings } from '../support/compliance';
+import { runLocally, TaskHandler } from '../support/local-execution';
 import { stateMachineDefinition } from '../support/state-machine';
 
-// The package's types are ESM-only; its CommonJS build is what runs here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { StateMachine } = require('aws-local-stepfunctions');
 
 const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/s@sha256:${'a'.repeat(64)}`;
 const TASK = 'Test the endpoint';
@@ -104,17 +102,9 @@ describe('EndpointTestRunner', () => {
   });
 
   describe('executed by aws-local-stepfunctions', () => {
-    async function run(handler: (payload: any) => Promise<any>) {
-      const calls: any[] = [];
-      const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
-      const execution = machine.run({ ignored: true }, {
-        overrides: { taskResourceLocalHandlers: { [TASK]: async (p: any) => { calls.push(p); return handler(p); } } },
-      });
-      try {
-        return { output: await execution.result, calls, error: undefined as any };
-      } catch (error) {
-        return { output: undefined, calls, error: ((error as any).cause ?? error) as any };
-      }
+    async function run(handler: TaskHandler) {
+      const result = await runLocally(definition, { ignored: true }, { [TASK]: handler }, { executionId: 'test-run', executionName: 'test-run' });
+      return { ...result, calls: result.calls[TASK] ?? [] };
     }
 
     test('the endpoint passes: the execution succeeds with the report', async () => {

@@ -73,9 +73,16 @@ describe('TrainingWorkflow', () => {
     expect(JSON.stringify(evalPolicy.Properties.PolicyDocument)).toContain('/evaluations/*');
   });
 
-  test('grantStartExecution and metrics', () => {
-    const role = new iam.Role(stack, 'Starter', { assumedBy: new iam.ServicePrincipal('codepipeline.amazonaws.com') });
-    workflow.grantStartExecution(role);
+  test('grantStartExecution lets a principal start this state machine, and metrics', () => {
+    const fresh = workflowStack();
+    const role = new iam.Role(fresh.stack, 'Starter', { assumedBy: new iam.ServicePrincipal('codepipeline.amazonaws.com') });
+    fresh.workflow.grantStartExecution(role);
+    Template.fromStack(fresh.stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Starter') }],
+      PolicyDocument: {
+        Statement: [{ Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: Match.stringLikeRegexp('^Training[A-F0-9]+$') } }],
+      },
+    });
     expect(workflow.metricFailed().metricName).toBe('ExecutionsFailed');
     expect(workflow.metricSucceeded().metricName).toBe('ExecutionsSucceeded');
   });
