@@ -6,13 +6,9 @@
  * `NoApprovedModelPackage` (error names a Step Functions `Catch` can match), or, with `"allowNone": true`,
  * returns null when the group has no approved package yet (the first model of a group has no champion).
  */
-import {
-  DescribeModelPackageCommand,
-  DescribeModelPackageGroupCommand,
-  ListModelPackagesCommand,
-  SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
-import { ApprovedModel, isGroupNotFound, ModelRegistryError, newestApproved, toApprovedModel } from './shared/model-registry';
+import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { assertGroupExists, modelPackagePages } from './shared/model-package-pages';
+import { ApprovedModel, ModelRegistryError, newestApproved, toApprovedModel } from './shared/model-registry';
 import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
 
 // One retry policy: ours (see shared/retry.ts).
@@ -49,27 +45,11 @@ export async function findLatestApprovedModel(
   groupName: string,
   retry: RetryOptions = DEFAULT_RETRY,
 ): Promise<ApprovedModel> {
-  await assertGroupExists(client, groupName, retry);
-
-  let nextToken: string | undefined;
-  do {
-    const page = await withRetry(
-      () =>
-        client.send(
-          new ListModelPackagesCommand({
-            ModelPackageGroupName: groupName,
-            // A group holds versioned packages; say so rather than rely on the API's default type filter.
-            ModelPackageType: 'Versioned',
-            ModelApprovalStatus: 'Approved',
-            SortBy: 'CreationTime',
-            SortOrder: 'Descending',
-            NextToken: nextToken,
-          }),
-        ),
-      retry,
-    );
+  await assertGroupExists(client, groupName, retry,
+    'Check the name, or create the group (ModelPackageGroup construct) before looking up its models.');
+  for await (const page of modelPackagePages(client, groupName, retry, 'Approved')) {
     // Sorted newest first: the first page that holds an approved package holds the newest one.
-    const newest = newestApproved(page.ModelPackageSummaryList ?? []);
+    const newest = newestApproved(page);
     if (newest) {
       const description = await withRetry(
         () => client.send(new DescribeModelPackageCommand({ ModelPackageName: newest.ModelPackageArn })),
@@ -77,27 +57,11 @@ export async function findLatestApprovedModel(
       );
       return toApprovedModel(groupName, description);
     }
-    nextToken = page.NextToken;
-  } while (nextToken);
+  }
 
   throw new ModelRegistryError(
     'NoApprovedModelPackage',
     `Model package group '${groupName}' has no model package with status Approved. ` +
       'Approve one (UpdateModelPackage ModelApprovalStatus=Approved) or register a new one as Approved.',
   );
-}
-
-async function assertGroupExists(client: SageMakerClient, groupName: string, retry: RetryOptions): Promise<void> {
-  try {
-    await withRetry(() => client.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: groupName })), retry);
-  } catch (error) {
-    if (isGroupNotFound(error)) {
-      throw new ModelRegistryError(
-        'ModelPackageGroupNotFound',
-        `Model package group '${groupName}' does not exist in this account and region. ` +
-          'Check the name, or create the group (ModelPackageGroup construct) before looking up its models.',
-      );
-    }
-    throw error;
-  }
 }

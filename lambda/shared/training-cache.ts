@@ -8,9 +8,10 @@
  * already?) make; the lookup takes its client and retry options, so it is tested with a mocked client.
  */
 import { createHash } from 'crypto';
-import { DescribeModelPackageGroupCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { isGroupNotFound, ModelPackageDescriptionLike, ModelPackageSummaryLike, ModelRegistryError } from './model-registry';
-import { DEFAULT_RETRY, RetryOptions, withRetry } from './retry';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { assertGroupExists, modelPackagePages } from './model-package-pages';
+import { ModelPackageDescriptionLike, ModelPackageSummaryLike } from './model-registry';
+import { DEFAULT_RETRY, RetryOptions } from './retry';
 import { CACHE_KEY_PREFIX, CandidateOutcome, LINEAGE_KEYS } from './workflow-types';
 
 /** What the `training-cache` handler is asked: the inputs of one candidate's training. */
@@ -169,42 +170,15 @@ export async function findCachedPackage(
   retry: RetryOptions = DEFAULT_RETRY,
 ): Promise<CachedPackage | undefined> {
   const marker = cacheMarker(key);
-  try {
-    await withRetry(() => client.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: groupName })), retry);
-    let nextToken: string | undefined;
-    do {
-      const page = await withRetry(
-        () =>
-          client.send(
-            new ListModelPackagesCommand({
-              ModelPackageGroupName: groupName,
-              // A group holds versioned packages; say so rather than rely on the API's default type filter.
-              ModelPackageType: 'Versioned',
-              SortBy: 'CreationTime',
-              SortOrder: 'Descending',
-              MaxResults: 100,
-              NextToken: nextToken,
-            }),
-          ),
-        retry,
-      );
-      const found = reusablePackage(page.ModelPackageSummaryList ?? [], marker);
-      if (found?.ModelPackageArn) {
-        return { modelPackageArn: found.ModelPackageArn, approvalStatus: found.ModelApprovalStatus ?? 'unknown' };
-      }
-      nextToken = page.NextToken;
-    } while (nextToken);
-    return undefined;
-  } catch (error) {
-    if (isGroupNotFound(error)) {
-      throw new ModelRegistryError(
-        'ModelPackageGroupNotFound',
-        `Model package group '${groupName}' does not exist in this account and region. ` +
-          'Check MODEL_PACKAGE_GROUP_NAME, or create the group (ModelPackageGroup construct) before training.',
-      );
+  await assertGroupExists(client, groupName, retry,
+    'Check MODEL_PACKAGE_GROUP_NAME, or create the group (ModelPackageGroup construct) before training.');
+  for await (const page of modelPackagePages(client, groupName, retry)) {
+    const found = reusablePackage(page, marker);
+    if (found?.ModelPackageArn) {
+      return { modelPackageArn: found.ModelPackageArn, approvalStatus: found.ModelApprovalStatus ?? 'unknown' };
     }
-    throw error;
   }
+  return undefined;
 }
 
 function describeValue(value: unknown): string {
