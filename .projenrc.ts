@@ -84,6 +84,7 @@ const handlers = [
   'endpoint-test',
   'record-deployment',
   'query-ledger',
+  'start-pipeline-on-data',
 ];
 for (const handler of handlers) {
   const className = handler.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()) + 'Function';

@@ -27,5 +27,6 @@ export * from './serving/endpoint-deployment';
 export * from './serving/endpoint-test-runner';
 // Pipeline: from a commit or a new data version to production.
 export * from './pipeline/pipeline-source';
+export * from './pipeline/data-version-trigger';
 export * from './pipeline/deployment-ledger';
 export * from './pipeline/ml-pipeline';

@@ -3,20 +3,20 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as notifications from 'aws-cdk-lib/aws-codestarnotifications';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { DataVersionTrigger } from './data-version-trigger';
 import { DeploymentLedger } from './deployment-ledger';
 import { PipelineSource } from './pipeline-source';
+import { validateDataLocation } from './private/data-location';
 import { acknowledge } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { acknowledgeGrantWildcards, WildcardReason } from '../private/grant-wildcards';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagResourceId } from '../private/nag-resource';
-import { isConcrete, MlOpsValidationError } from '../private/validation';
+import { MlOpsValidationError } from '../private/validation';
 import { EndpointDeployment } from '../serving/endpoint-deployment';
 import { EndpointTestRunner } from '../serving/endpoint-test-runner';
 import { ServingImageBuild } from '../serving/serving-image-build';
@@ -43,7 +43,9 @@ export interface MlPipelineProps {
   /** The data to train on: the `DATA_PREFIX` pipeline variable's default (a prefix of the data bucket). */
   readonly dataPrefix: string;
   /**
-   * A bucket whose new objects under `dataPrefix` (ending in `dataTriggerSuffix`) start the pipeline.
+   * A bucket whose new data versions under `dataPrefix` start the pipeline: a marker object (ending in
+   * `dataTriggerSuffix`) starts a run that trains on the marker's folder (the `DATA_PREFIX` variable).
+   * See {@link DataVersionTrigger}.
    * @default - only code changes start the pipeline
    */
   readonly dataTriggerBucket?: IVersionedBucket;
@@ -107,6 +109,8 @@ export class MlPipeline extends Construct {
   public readonly artifactBucket: IVersionedBucket;
   /** The Check stage's build project. */
   public readonly checkProject: codebuild.PipelineProject;
+  /** What starts a run on a new data version, when `dataTriggerBucket` is set. */
+  public readonly dataTrigger?: DataVersionTrigger;
 
   constructor(scope: Construct, id: string, props: MlPipelineProps) {
     super(scope, id);
@@ -241,21 +245,13 @@ export class MlPipeline extends Construct {
     }
 
     if (props.dataTriggerBucket) {
-      const trigger = new events.Rule(this, 'NewDataVersion', {
-        description: 'cdk-mlops: a complete new data version starts the ML pipeline',
-        eventPattern: {
-          source: ['aws.s3'],
-          detailType: ['Object Created'],
-          detail: {
-            bucket: { name: [props.dataTriggerBucket.bucketName] },
-            object: { key: [{ wildcard: `${props.dataPrefix}*${props.dataTriggerSuffix ?? '_SUCCESS'}` }] },
-          },
-        },
-        targets: [new targets.CodePipeline(this.pipeline)],
-      });
-      acknowledge(trigger, {
-        'Serverless-EventBusDLQ': 'A start that fails is retried by EventBridge for 24 hours; the next marker or commit starts a run ' +
-          'that takes the newest data anyway, so a dead-letter queue would hold nothing to replay.',
+      this.dataTrigger = new DataVersionTrigger(this, 'NewDataVersion', {
+        bucket: props.dataTriggerBucket,
+        prefix: props.dataPrefix,
+        markerSuffix: props.dataTriggerSuffix,
+        pipeline: this.pipeline,
+        variableName: PipelineVariables.DATA_PREFIX,
+        alarmTopic: topic,
       });
     }
 
@@ -274,16 +270,9 @@ export class MlPipeline extends Construct {
   }
 
   private validate(props: MlPipelineProps): void {
-    if (isConcrete(props.dataPrefix) && (props.dataPrefix.startsWith('/') || props.dataPrefix.includes('*'))) {
-      throw new MlOpsValidationError(this, 'MlPipeline', 'dataPrefix', props.dataPrefix,
-        'Give a key prefix of the data bucket without a leading "/" or wildcards, e.g. "datasets/fraud/".');
-    }
-    const suffix = props.dataTriggerSuffix;
-    if (suffix !== undefined && isConcrete(suffix) && (suffix === '' || suffix.includes('*'))) {
-      throw new MlOpsValidationError(this, 'MlPipeline', 'dataTriggerSuffix', suffix,
-        'Give the suffix of a marker object written once per data version (e.g. "_SUCCESS" or ".manifest.json"): ' +
-        'without one, every uploaded file would start a pipeline run.');
-    }
+    validateDataLocation(this, {
+      construct: 'MlPipeline', prefixProp: 'dataPrefix', prefix: props.dataPrefix, suffixProp: 'dataTriggerSuffix', suffix: props.dataTriggerSuffix,
+    });
     if (props.stagingDeployment.endpoint === props.productionDeployment.endpoint) {
       throw new MlOpsValidationError(this, 'MlPipeline', 'stagingDeployment', props.stagingDeployment.endpoint.endpointName,
         'Staging and production must be different endpoints: a staging test on the production endpoint tests nothing.');

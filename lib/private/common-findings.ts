@@ -28,6 +28,13 @@ export const LAMBDA_OUTSIDE_VPC = inCompliancePacks('LambdaInsideVPC', LAMBDA_OU
 export const LAMBDA_TRACING_REASON =
   'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) have no resource-level permissions: IAM accepts only "*".';
 
+/** On every Lambda function of this library: none reserves concurrency. */
+export const LAMBDA_CONCURRENCY = inCompliancePacks(
+  'LambdaConcurrency',
+  'Reserved concurrency is taken from the account pool (10 in all on new accounts) and would break deployments ' +
+    'there; calls are rare and bounded by the caller.',
+);
+
 /** On a Lambda function invoked synchronously (Step Functions, CodePipeline, a person). */
 export const LAMBDA_SYNCHRONOUS = {
   ...inCompliancePacks(
@@ -35,11 +42,7 @@ export const LAMBDA_SYNCHRONOUS = {
     'Invoked synchronously: the caller receives the error; a dead-letter queue only receives failed asynchronous events.',
     ['Serverless'],
   ),
-  ...inCompliancePacks(
-    'LambdaConcurrency',
-    'Reserved concurrency is taken from the account pool (10 in all on new accounts) and would break deployments ' +
-      'there; calls are rare and bounded by the caller.',
-  ),
+  ...LAMBDA_CONCURRENCY,
 };
 
 /** On a Lambda function with the default execution role. */

@@ -8,6 +8,7 @@ import { acknowledge, exemptFromControlTower } from './acknowledge';
 import {
   INLINE_ROLE_POLICY,
   LAMBDA_BASIC_EXECUTION_ROLE,
+  LAMBDA_CONCURRENCY,
   LAMBDA_OUTSIDE_VPC,
   LAMBDA_OUTSIDE_VPC_REASON,
   LAMBDA_SYNCHRONOUS,
@@ -49,10 +50,11 @@ export function handlerOptions(scope: Construct, settings: HandlerSettings): lam
 }
 
 /**
- * The acknowledgements every synchronously invoked handler needs, on the function and its role's policy, plus
- * those the caller adds for the wildcards of its own grants (`policyFindings`).
+ * The acknowledgements every handler needs, on the function and its role's policy, plus those the caller adds for
+ * the wildcards of its own grants (`policyFindings`). A synchronously invoked handler has no dead-letter queue (its
+ * caller receives the error); an asynchronously invoked one must have one (`asynchronous`).
  */
-export function acknowledgeHandler(fn: lambda.Function, inVpc: boolean, policyFindings: Record<string, string>): void {
+export function acknowledgeHandler(fn: lambda.Function, inVpc: boolean, policyFindings: Record<string, string>, asynchronous = false): void {
   const policy = fn.role?.node.tryFindChild('DefaultPolicy');
   if (policy) {
     acknowledge(policy, {
@@ -61,7 +63,7 @@ export function acknowledgeHandler(fn: lambda.Function, inVpc: boolean, policyFi
       ...policyFindings,
     });
   }
-  acknowledge(fn, { ...LAMBDA_BASIC_EXECUTION_ROLE, ...(inVpc ? {} : LAMBDA_OUTSIDE_VPC), ...LAMBDA_SYNCHRONOUS });
+  acknowledge(fn, { ...LAMBDA_BASIC_EXECUTION_ROLE, ...(inVpc ? {} : LAMBDA_OUTSIDE_VPC), ...(asynchronous ? LAMBDA_CONCURRENCY : LAMBDA_SYNCHRONOUS) });
   if (!inVpc) {
     exemptFromControlTower(fn.node.defaultChild as lambda.CfnFunction, { lambda_inside_vpc_check: LAMBDA_OUTSIDE_VPC_REASON });
   }

@@ -121,15 +121,29 @@ describe('MlPipeline', () => {
     });
   });
 
-  test('a complete new data version (its _SUCCESS marker) starts the pipeline', () => {
+  test('a complete new data version (its _SUCCESS marker) starts the pipeline with its location in DATA_PREFIX', () => {
+    const { pipeline: ml } = pipelineStack();
+    expect(ml.dataTrigger).toBeDefined();
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         'source': ['aws.s3'],
         'detail-type': ['Object Created'],
         'detail': { bucket: { name: [{ Ref: Match.stringLikeRegexp('^Data') }] }, object: { key: [{ wildcard: 'datasets/fraud/*_SUCCESS' }] } },
       },
-      Targets: [Match.objectLike({ Arn: Match.anyValue() })],
+      // A function, not EventBridge's CodePipeline target: that one cannot set pipeline variables.
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PipelineNewDataVersionFunction'), 'Arn'] } })],
     });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DATA_PREFIX: 'datasets/fraud/', MARKER_SUFFIX: '_SUCCESS', VARIABLE_NAME: 'DATA_PREFIX', PIPELINE_NAME: { Ref: Match.stringLikeRegexp('^Pipeline') } }) },
+    });
+  });
+
+  test('without a data trigger bucket only commits start the pipeline', () => {
+    const { pipeline: ml, stack: other } = pipelineStack({ dataTriggerBucket: undefined });
+    expect(ml.dataTrigger).toBeUndefined();
+    expect(Template.fromStack(other).findResources('AWS::Events::Rule', {
+      Properties: { EventPattern: Match.objectLike({ 'detail-type': ['Object Created'] }) },
+    })).toEqual({});
   });
 
   test('failures, approvals and successes are announced', () => {

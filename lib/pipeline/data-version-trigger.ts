@@ -1,0 +1,180 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { validateDataLocation } from './private/data-location';
+import { StartPipelineOnDataFunction } from '../handlers/start-pipeline-on-data-function';
+import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
+import { alertsTopic } from '../private/alerts-topic';
+import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
+import { isConcrete, MlOpsValidationError } from '../private/validation';
+import { IVersionedBucket } from '../storage/versioned-bucket';
+
+/** Props for {@link DataVersionTrigger}. */
+export interface DataVersionTriggerProps {
+  /**
+   * The data bucket. It must send its events to EventBridge (a VersionedBucket does, unless created with
+   * `eventBridgeEnabled: false`).
+   */
+  readonly bucket: IVersionedBucket;
+  /** The key prefix new data versions are written under, e.g. `datasets/fraud/`. Empty: the whole bucket. */
+  readonly prefix: string;
+  /** The pipeline to start. */
+  readonly pipeline: codepipeline.IPipeline;
+  /**
+   * The pipeline variable (declared by the pipeline) that receives the new data version's location: the marker's
+   * folder, e.g. `datasets/fraud/2026-11-23/` for the marker `datasets/fraud/2026-11-23/_SUCCESS`.
+   * @default 'DATA_PREFIX'
+   */
+  readonly variableName?: string;
+  /**
+   * The key suffix of the object that marks a complete data version. A marker, not every data file, or each file of
+   * an upload would start a run.
+   * @default '_SUCCESS'
+   */
+  readonly markerSuffix?: string;
+  /**
+   * Where events go that could not start a run (after EventBridge's and Lambda's retries), to be replayed.
+   * @default - a queue is created (SQS-managed encryption, TLS only, messages kept 14 days)
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * Where the alarm on the dead-letter queue notifies.
+   * @default - the stack's cdk-mlops alerts topic (KMS-encrypted)
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * How long the function's logs are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** CodePipeline's rule for a variable name. */
+const VARIABLE_NAME = /^[A-Za-z0-9@\-_]{1,128}$/;
+
+/**
+ * Starts a pipeline when a complete new data version lands, with the data's location in a pipeline variable.
+ *
+ * An EventBridge rule matches S3 "Object Created" events of marker objects (`<prefix>*<markerSuffix>`) and invokes a
+ * small function that calls StartPipelineExecution with the variable set to the marker's folder. (EventBridge's
+ * CodePipeline target starts a run but cannot set variables.) Each marker object version starts one run: the call's
+ * idempotency token is derived from it, so retries never start two. Events that still fail (after 24 hours of
+ * EventBridge retries, or Lambda's two retries) land in a dead-letter queue; an alarm tells when it holds any.
+ *
+ * @example
+ * new DataVersionTrigger(this, 'OnNewData', { bucket: data, prefix: 'datasets/fraud/', pipeline: mlPipeline.pipeline });
+ * // Write the data under datasets/fraud/2026-11-23/, then datasets/fraud/2026-11-23/_SUCCESS: one run trains on it.
+ */
+export class DataVersionTrigger extends Construct {
+  /** The EventBridge rule on the marker objects. */
+  public readonly rule: events.Rule;
+  /** The function that starts the pipeline. */
+  public readonly function: lambda.IFunction;
+  /** Events that could not start a run. */
+  public readonly deadLetterQueue: sqs.IQueue;
+  /** In alarm when the dead-letter queue holds events. */
+  public readonly deadLetterAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: DataVersionTriggerProps) {
+    super(scope, id);
+    const variableName = props.variableName ?? 'DATA_PREFIX';
+    const markerSuffix = props.markerSuffix ?? '_SUCCESS';
+    this.validate(props, variableName, markerSuffix);
+
+    this.deadLetterQueue = props.deadLetterQueue ?? this.createDeadLetterQueue();
+
+    const fn = new StartPipelineOnDataFunction(this, 'Function', {
+      ...handlerOptions(this, {
+        description: 'cdk-mlops: starts the ML pipeline on a new data version, with its location as a pipeline variable',
+        memorySize: 256,
+        timeout: Duration.seconds(30),
+        environment: {
+          DATA_BUCKET: props.bucket.bucketName,
+          DATA_PREFIX: props.prefix,
+          MARKER_SUFFIX: markerSuffix,
+          PIPELINE_NAME: props.pipeline.pipelineName,
+          VARIABLE_NAME: variableName,
+        },
+        logRetention: props.logRetention,
+      }),
+      // Lambda retries a failed asynchronous event twice (its default), then sends it here.
+      deadLetterQueue: this.deadLetterQueue,
+    });
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['codepipeline:StartPipelineExecution'], resources: [props.pipeline.pipelineArn] }));
+    acknowledgeHandler(fn, false, {}, true);
+    this.function = fn;
+
+    this.rule = new events.Rule(this, 'Rule', {
+      description: 'cdk-mlops: a complete new data version starts the ML pipeline',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [props.bucket.bucketName] },
+          object: { key: [{ wildcard: `${props.prefix}*${markerSuffix}` }] },
+        },
+      },
+      targets: [new targets.LambdaFunction(fn, {
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+      })],
+    });
+
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetters', {
+      alarmDescription: `New data versions of s3://${props.bucket.bucketName}/${props.prefix} did not start the pipeline: ` +
+        'see the dead-letter queue\'s messages and the function\'s logs, then start the pipeline by hand.',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.deadLetterAlarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic ?? alertsTopic(this)));
+  }
+
+  private createDeadLetterQueue(): sqs.Queue {
+    const queue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      // Only EventBridge and Lambda write here; no queue may redrive into it.
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+    });
+    acknowledge(queue, {
+      'Serverless-SQSRedrivePolicy': 'This queue is the dead-letter queue: its messages are read by people (or replayed), ' +
+        'not processed by a consumer that could fail.',
+    });
+    exemptFromControlTower(queue.node.defaultChild as sqs.CfnQueue, {
+      sqs_dlq_check: 'The dead-letter queue of a Lambda function and an EventBridge target, not of an SQS queue: its redrive ' +
+        'allow policy denies all SQS source queues, which the rule does not count as a dead-letter queue mark.',
+    });
+    return queue;
+  }
+
+  private validate(props: DataVersionTriggerProps, variableName: string, markerSuffix: string): void {
+    validateDataLocation(this, {
+      construct: 'DataVersionTrigger', prefixProp: 'prefix', prefix: props.prefix, suffixProp: 'markerSuffix', suffix: markerSuffix,
+    });
+    if (isConcrete(variableName) && !VARIABLE_NAME.test(variableName)) {
+      throw new MlOpsValidationError(this, 'DataVersionTrigger', 'variableName', variableName,
+        'Give the name of a variable the pipeline declares: 1-128 letters, digits, "@", "-" or "_".');
+    }
+    // The function starts the pipeline by name, in its own region.
+    const region = Stack.of(this).region;
+    const pipelineRegion = props.pipeline.env.region;
+    if (isConcrete(region) && isConcrete(pipelineRegion) && region !== pipelineRegion) {
+      throw new MlOpsValidationError(this, 'DataVersionTrigger', 'pipeline', pipelineRegion,
+        `Put the trigger in the pipeline's region (${pipelineRegion}), not ${region}: it starts the pipeline by name in its own region.`);
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { BucketPurpose, DataVersionTrigger, DataVersionTriggerProps, VersionedBucket } from '../../lib';
+import { complianceFindings } from '../support/compliance';
+
+const PIPELINE_ARN = 'arn:aws:codepipeline:us-east-1:123456789012:fraud-ml';
+
+function triggerStack(overrides: Partial<DataVersionTriggerProps> = {}, app = new App()) {
+  const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'us-east-1' } });
+  const bucket = new VersionedBucket(stack, 'Data', { purpose: BucketPurpose.DATA });
+  const pipeline = codepipeline.Pipeline.fromPipelineArn(stack, 'Pipeline', PIPELINE_ARN);
+  const trigger = new DataVersionTrigger(stack, 'OnNewData', { bucket, prefix: 'datasets/fraud/', pipeline, ...overrides });
+  return { stack, bucket, pipeline, trigger };
+}
+
+describe('DataVersionTrigger', () => {
+  const { stack } = triggerStack();
+  const template = Template.fromStack(stack);
+
+  test('matches only the markers under the prefix and invokes the function, with retries and a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.s3'],
+        'detail-type': ['Object Created'],
+        'detail': { bucket: { name: [{ Ref: Match.stringLikeRegexp('^Data') }] }, object: { key: [{ wildcard: 'datasets/fraud/*_SUCCESS' }] } },
+      },
+      Targets: [Match.objectLike({
+        Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OnNewDataFunction'), 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OnNewDataDeadLetterQueue'), 'Arn'] } },
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+      })],
+    });
+  });
+
+  test('the function knows what to accept and which variable to set, and has the dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { DATA_BUCKET: { Ref: Match.stringLikeRegexp('^Data') }, DATA_PREFIX: 'datasets/fraud/', MARKER_SUFFIX: '_SUCCESS', PIPELINE_NAME: 'fraud-ml', VARIABLE_NAME: 'DATA_PREFIX' } },
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OnNewDataDeadLetterQueue'), 'Arn'] } },
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+    });
+    // Lambda's default asynchronous retries (two), no separate configuration to get wrong.
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
+  });
+
+  test('may start this one pipeline only', () => {
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^OnNewDataFunction') } });
+    const statements = Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(statements.filter((s: any) => JSON.stringify(s.Action).includes('codepipeline'))).toEqual([
+      { Action: 'codepipeline:StartPipelineExecution', Effect: 'Allow', Resource: PIPELINE_ARN },
+    ]);
+  });
+
+  test('the dead-letter queue is encrypted, TLS only, refuses redrives into it, and alarms when it holds events', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+      RedriveAllowPolicy: { redrivePermission: 'denyAll' },
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Threshold: 1,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^MlOpsAlertsTopic') }],
+    });
+  });
+
+  test('a given dead-letter queue and variable name are used', () => {
+    const s = new Stack(new App(), 'Own', { env: { account: '123456789012', region: 'us-east-1' } });
+    new DataVersionTrigger(s, 'OnNewData', {
+      bucket: new VersionedBucket(s, 'Data', { purpose: BucketPurpose.DATA }),
+      prefix: 'datasets/fraud/',
+      pipeline: codepipeline.Pipeline.fromPipelineArn(s, 'Pipeline', PIPELINE_ARN),
+      deadLetterQueue: sqs.Queue.fromQueueArn(s, 'Mine', 'arn:aws:sqs:us-east-1:123456789012:failed-starts'),
+      variableName: 'NEW_DATA',
+      markerSuffix: '.manifest.json',
+    });
+    const t = Template.fromStack(s);
+    t.resourceCountIs('AWS::SQS::Queue', 0);
+    t.hasResourceProperties('AWS::Lambda::Function', { DeadLetterConfig: { TargetArn: 'arn:aws:sqs:us-east-1:123456789012:failed-starts' } });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ VARIABLE_NAME: 'NEW_DATA', MARKER_SUFFIX: '.manifest.json' }) },
+    });
+  });
+
+  test('has no unacknowledged cdk-nag or Control Tower finding', () => {
+    expect(complianceFindings((app) => triggerStack({}, app), { controlTower: true })).toEqual([]);
+  });
+});
+
+describe('DataVersionTrigger fails when', () => {
+  test.each([
+    [{ prefix: '/datasets/' }, /DataVersionTrigger 'Test\/OnNewData': invalid prefix '\/datasets\/'.*without a leading/],
+    [{ prefix: 'datasets/*/' }, /invalid prefix 'datasets\/\*\/'/],
+    [{ markerSuffix: '' }, /invalid markerSuffix ''.*marker object/],
+    [{ markerSuffix: '*.json' }, /invalid markerSuffix '\*.json'/],
+    [{ variableName: 'DATA PREFIX' }, /invalid variableName 'DATA PREFIX'.*1-128 letters/],
+  ])('%p', (overrides, message) => {
+    expect(() => triggerStack(overrides)).toThrow(message);
+  });
+
+  test('the pipeline is in another region', () => {
+    expect(() => triggerStack({
+      pipeline: codepipeline.Pipeline.fromPipelineArn(new Stack(new App(), 'X'), 'P', 'arn:aws:codepipeline:eu-west-1:123456789012:fraud-ml'),
+    })).toThrow(/invalid pipeline 'eu-west-1'.*pipeline's region \(eu-west-1\), not us-east-1/);
+  });
+});
