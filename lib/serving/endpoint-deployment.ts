@@ -1,4 +1,4 @@
-import { Duration, IResolvable, Names, Stack, Token } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
@@ -6,6 +6,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ModelEndpoint } from './model-endpoint';
+import { compact, DeploymentNames, deploymentNames, deploymentTags, modelAndConfigTasks, namingStates, plain } from './private/deployment-tasks';
 import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { encryptedLogGroup } from '../private/log-group';
@@ -34,18 +35,6 @@ const POLL_SECONDS = 60;
 const GRACE_POLLS = 15;
 /** The longest blue/green deployment SageMaker accepts (8 hours), used when the policy's maximum is a token. */
 const MAX_DEPLOYMENT_SECONDS = 28800;
-/** Room for the endpoint name in a model or endpoint-config name: 63 - '-' - 32 hex characters of an MD5. */
-const PREFIX_LENGTH = 30;
-
-/** Keeps the keys whose value is defined. */
-function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
-/** ModelEndpoint builds its L1 properties from plain objects, never from IResolvables. */
-function plain<T>(value: T | IResolvable | undefined): T | undefined {
-  return value as T | undefined;
-}
 
 /**
  * Deploys a new serving image to an existing {@link ModelEndpoint} without CloudFormation: a Step Functions standard
@@ -98,12 +87,10 @@ export class EndpointDeployment extends Construct {
         'Give at least 10 minutes: SageMaker\'s shortest blue/green deployment lasts 10 minutes.');
     }
 
-    const stack = Stack.of(this);
-    const prefix = namePrefix(this, endpoint.endpointName);
-    const modelArns = stack.formatArn({ service: 'sagemaker', resource: 'model', resourceName: `${prefix.toLowerCase()}-*` });
-    const configArns = stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: `${prefix.toLowerCase()}-*` });
+    const names = deploymentNames(this, endpoint);
+    const { modelArns, configArns } = names;
 
-    const definition = this.definition(endpoint, prefix, modelArns, configArns);
+    const definition = this.definition(endpoint, names);
     this.logGroup = encryptedLogGroup(this, 'Logs', { retention: props.logRetention });
     this.stateMachine = new sfn.StateMachine(this, 'Resource', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
@@ -133,86 +120,12 @@ export class EndpointDeployment extends Construct {
     return this.stateMachine.grantStartExecution(grantee);
   }
 
-  private definition(endpoint: ModelEndpoint, prefix: string, modelArns: string, configArns: string): sfn.IChainable {
+  private definition(endpoint: ModelEndpoint, names: DeploymentNames): sfn.IChainable {
     const spec = endpoint._deploymentSpec();
-    const model = spec.model;
-    const container = plain(model.primaryContainer as sagemaker.CfnModel.ContainerDefinitionProperty)!;
-    const vpc = plain(model.vpcConfig as sagemaker.CfnModel.VpcConfigProperty);
     const name = sfn.JsonPath.stringAt('$.name');
-    const tags = [
-      { Key: 'mlops:endpoint', Value: endpoint.endpointName },
-      { Key: 'mlops:model-version', Value: sfn.JsonPath.stringAt('$.request.modelVersion') },
-      { Key: 'mlops:model-package', Value: sfn.JsonPath.stringAt('$.request.modelPackageArn') },
-      { Key: 'mlops:deployment', Value: sfn.JsonPath.executionId },
-    ];
+    const { start, defaults } = namingStates(this, names.prefix);
+    const { createModel, createConfig, keyStatements } = modelAndConfigTasks(this, { endpoint, name, names, tags: deploymentTags(endpoint) });
 
-    const start = new sfn.Pass(this, 'Name the deployment', {
-      comment: 'One name per execution for the model and the endpoint configuration: the endpoint name and a hash of the execution ARN.',
-      parameters: {
-        request: sfn.JsonPath.entirePayload,
-        defaults: { modelPackageArn: 'none' },
-        name: sfn.JsonPath.format(`${prefix}-{}`, sfn.JsonPath.hash(sfn.JsonPath.executionId, 'MD5')),
-      },
-    });
-    const defaults = new sfn.Pass(this, 'Apply the defaults', {
-      parameters: {
-        request: sfn.JsonPath.jsonMerge(sfn.JsonPath.objectAt('$.defaults'), sfn.JsonPath.objectAt('$.request')),
-        name,
-        poll: { count: 0 },
-      },
-    });
-
-    const createModel = new tasks.CallAwsService(this, 'Create the model', {
-      service: 'sagemaker',
-      action: 'createModel',
-      parameters: compact({
-        ModelName: name,
-        ExecutionRoleArn: endpoint.role.roleArn,
-        PrimaryContainer: compact({
-          Image: sfn.JsonPath.stringAt('$.request.imageUri'),
-          ModelDataUrl: container.modelDataUrl,
-          Environment: container.environment,
-        }),
-        EnableNetworkIsolation: model.enableNetworkIsolation,
-        VpcConfig: vpc ? { SecurityGroupIds: vpc.securityGroupIds, Subnets: vpc.subnets } : undefined,
-        Tags: tags,
-      }),
-      iamResources: [modelArns],
-      additionalIamStatements: [
-        new iam.PolicyStatement({
-          actions: ['iam:PassRole'],
-          resources: [endpoint.role.roleArn],
-          conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-        }),
-        new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [modelArns, configArns] }),
-      ],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-
-    const createConfig = new tasks.CallAwsService(this, 'Create the endpoint config', {
-      service: 'sagemaker',
-      action: 'createEndpointConfig',
-      parameters: compact({
-        EndpointConfigName: name,
-        ProductionVariants: [renderVariant(spec.variant, name)],
-        KmsKeyId: spec.kmsKey?.keyArn,
-        DataCaptureConfig: renderDataCapture(spec.dataCaptureConfig),
-        AsyncInferenceConfig: renderAsyncInference(spec.asyncInferenceConfig),
-        Tags: tags,
-      }),
-      iamResources: [configArns],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-
-    // SageMaker creates a grant on the volume key on the caller's behalf when it launches the new fleet.
-    const keyStatements = spec.kmsKey ? [
-      new iam.PolicyStatement({ actions: ['kms:DescribeKey'], resources: [spec.kmsKey.keyArn] }),
-      new iam.PolicyStatement({
-        actions: ['kms:CreateGrant'],
-        resources: [spec.kmsKey.keyArn],
-        conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
-      }),
-    ] : [];
     const update = new tasks.CallAwsService(this, 'Update the endpoint', {
       service: 'sagemaker',
       action: 'updateEndpoint',
@@ -222,7 +135,7 @@ export class EndpointDeployment extends Construct {
         RetainAllVariantProperties: true,
         DeploymentConfig: renderDeploymentConfig(spec.deploymentConfig),
       },
-      iamResources: [endpoint.endpointArn, configArns],
+      iamResources: [endpoint.endpointArn, names.configArns],
       additionalIamStatements: [
         ...keyStatements,
         // Automatic rollback: SageMaker reads the alarms with the caller's permissions.
@@ -280,52 +193,6 @@ export class EndpointDeployment extends Construct {
 
     return start.next(defaults).next(createModel).next(createConfig).next(update).next(wait).next(describe).next(check);
   }
-}
-
-/** `<endpoint name>` cut to leave room for the per-execution hash; a name from the construct path when it is a token. */
-function namePrefix(scope: Construct, endpointName: string): string {
-  const base = Token.isUnresolved(endpointName)
-    ? Names.uniqueResourceName(scope, { maxLength: PREFIX_LENGTH, separator: '-' }).replace(/[^a-zA-Z0-9-]/g, '')
-    : endpointName;
-  return base.slice(0, PREFIX_LENGTH).replace(/-+$/, '');
-}
-
-function renderVariant(variant: sagemaker.CfnEndpointConfig.ProductionVariantProperty, modelName: string): Record<string, unknown> {
-  const serverless = plain(variant.serverlessConfig as sagemaker.CfnEndpointConfig.ServerlessConfigProperty);
-  return compact({
-    VariantName: variant.variantName,
-    ModelName: modelName,
-    InitialVariantWeight: variant.initialVariantWeight,
-    InstanceType: variant.instanceType,
-    InitialInstanceCount: variant.initialInstanceCount,
-    ServerlessConfig: serverless ? { MemorySizeInMB: serverless.memorySizeInMb, MaxConcurrency: serverless.maxConcurrency } : undefined,
-  });
-}
-
-function renderDataCapture(config?: sagemaker.CfnEndpointConfig.DataCaptureConfigProperty): Record<string, unknown> | undefined {
-  if (!config) return undefined;
-  const options = plain(config.captureOptions as sagemaker.CfnEndpointConfig.CaptureOptionProperty[]) ?? [];
-  const header = plain(config.captureContentTypeHeader as sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty);
-  return compact({
-    EnableCapture: config.enableCapture,
-    InitialSamplingPercentage: config.initialSamplingPercentage,
-    DestinationS3Uri: config.destinationS3Uri,
-    KmsKeyId: config.kmsKeyId,
-    CaptureOptions: options.map((o) => ({ CaptureMode: o.captureMode })),
-    CaptureContentTypeHeader: header
-      ? compact({ JsonContentTypes: header.jsonContentTypes, CsvContentTypes: header.csvContentTypes })
-      : undefined,
-  });
-}
-
-function renderAsyncInference(config?: sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty): Record<string, unknown> | undefined {
-  if (!config) return undefined;
-  const output = plain(config.outputConfig as sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty)!;
-  const client = plain(config.clientConfig as sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty);
-  return compact({
-    OutputConfig: compact({ S3OutputPath: output.s3OutputPath, KmsKeyId: output.kmsKeyId }),
-    ClientConfig: client ? { MaxConcurrentInvocationsPerInstance: client.maxConcurrentInvocationsPerInstance } : undefined,
-  });
 }
 
 function renderDeploymentConfig(config: sagemaker.CfnEndpoint.DeploymentConfigProperty): Record<string, unknown> {

@@ -1,0 +1,214 @@
+import { IResolvable, Names, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { ModelEndpoint } from '../model-endpoint';
+
+/**
+ * What the deployment state machines (EndpointDeployment, EphemeralEndpointTest) share: the per-execution names of
+ * the models and endpoint configurations they create, and the two tasks that create them as the endpoint would.
+ */
+
+/** Room for the endpoint name in a model or endpoint-config name: 63 - '-' - 32 hex characters of an MD5. */
+const PREFIX_LENGTH = 30;
+
+/** Keeps the keys whose value is defined. */
+export function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** ModelEndpoint builds its L1 properties from plain objects, never from IResolvables. */
+export function plain<T>(value: T | IResolvable | undefined): T | undefined {
+  return value as T | undefined;
+}
+
+
+/** `<endpoint name>` cut to leave room for the per-execution hash; a name from the construct path when it is a token. */
+export function namePrefix(scope: Construct, endpointName: string): string {
+  const base = Token.isUnresolved(endpointName)
+    ? Names.uniqueResourceName(scope, { maxLength: PREFIX_LENGTH, separator: '-' }).replace(/[^a-zA-Z0-9-]/g, '')
+    : endpointName;
+  return base.slice(0, PREFIX_LENGTH).replace(/-+$/, '');
+}
+
+function renderVariant(variant: sagemaker.CfnEndpointConfig.ProductionVariantProperty, modelName: string): Record<string, unknown> {
+  const serverless = plain(variant.serverlessConfig as sagemaker.CfnEndpointConfig.ServerlessConfigProperty);
+  return compact({
+    VariantName: variant.variantName,
+    ModelName: modelName,
+    InitialVariantWeight: variant.initialVariantWeight,
+    InstanceType: variant.instanceType,
+    InitialInstanceCount: variant.initialInstanceCount,
+    ServerlessConfig: serverless ? { MemorySizeInMB: serverless.memorySizeInMb, MaxConcurrency: serverless.maxConcurrency } : undefined,
+  });
+}
+
+function renderDataCapture(config?: sagemaker.CfnEndpointConfig.DataCaptureConfigProperty): Record<string, unknown> | undefined {
+  if (!config) return undefined;
+  const options = plain(config.captureOptions as sagemaker.CfnEndpointConfig.CaptureOptionProperty[]) ?? [];
+  const header = plain(config.captureContentTypeHeader as sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty);
+  return compact({
+    EnableCapture: config.enableCapture,
+    InitialSamplingPercentage: config.initialSamplingPercentage,
+    DestinationS3Uri: config.destinationS3Uri,
+    KmsKeyId: config.kmsKeyId,
+    CaptureOptions: options.map((o) => ({ CaptureMode: o.captureMode })),
+    CaptureContentTypeHeader: header
+      ? compact({ JsonContentTypes: header.jsonContentTypes, CsvContentTypes: header.csvContentTypes })
+      : undefined,
+  });
+}
+
+function renderAsyncInference(config?: sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty): Record<string, unknown> | undefined {
+  if (!config) return undefined;
+  const output = plain(config.outputConfig as sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty)!;
+  const client = plain(config.clientConfig as sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty);
+  return compact({
+    OutputConfig: compact({ S3OutputPath: output.s3OutputPath, KmsKeyId: output.kmsKeyId }),
+    ClientConfig: client ? { MaxConcurrentInvocationsPerInstance: client.maxConcurrentInvocationsPerInstance } : undefined,
+  });
+}
+
+
+/** The ARNs of the models and endpoint configurations a deployment of `endpoint` may create: `<prefix>-*`. */
+export interface DeploymentNames {
+  /** The prefix of every name (see namePrefix). */
+  readonly prefix: string;
+  readonly modelArns: string;
+  readonly configArns: string;
+}
+
+export function deploymentNames(scope: Construct, endpoint: ModelEndpoint): DeploymentNames {
+  const stack = Stack.of(scope);
+  const prefix = namePrefix(scope, endpoint.endpointName);
+  return {
+    prefix,
+    modelArns: stack.formatArn({ service: 'sagemaker', resource: 'model', resourceName: `${prefix.toLowerCase()}-*` }),
+    configArns: stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: `${prefix.toLowerCase()}-*` }),
+  };
+}
+
+/** The execution's name for its model and configuration: `<prefix>-<MD5 of the execution ARN at arnPath>`. */
+export function executionName(prefix: string, arnPath: string = sfn.JsonPath.executionId): string {
+  return sfn.JsonPath.format(`${prefix}-{}`, sfn.JsonPath.hash(arnPath, 'MD5'));
+}
+
+export interface NamingStates {
+  /** 'Name the deployment': `{ request, defaults, name }`. */
+  readonly start: sfn.Pass;
+  /** 'Apply the defaults': `{ request (with the defaults), name, poll: { count: 0 } }`. */
+  readonly defaults: sfn.Pass;
+}
+
+/** The first two states of a deployment: one name per execution, and the request's defaults. Chain them yourself. */
+export function namingStates(scope: Construct, prefix: string): NamingStates {
+  const start = new sfn.Pass(scope, 'Name the deployment', {
+    comment: 'One name per execution for the model and the endpoint configuration: the endpoint name and a hash of the execution ARN.',
+    parameters: {
+      request: sfn.JsonPath.entirePayload,
+      defaults: { modelPackageArn: 'none' },
+      name: executionName(prefix),
+    },
+  });
+  const defaults = new sfn.Pass(scope, 'Apply the defaults', {
+    parameters: {
+      request: sfn.JsonPath.jsonMerge(sfn.JsonPath.objectAt('$.defaults'), sfn.JsonPath.objectAt('$.request')),
+      name: sfn.JsonPath.stringAt('$.name'),
+      poll: { count: 0 },
+    },
+  });
+  return { start, defaults };
+}
+
+/** The tags of everything a deployment creates: which endpoint, model version and package, and which execution. */
+export function deploymentTags(endpoint: ModelEndpoint): Array<{ Key: string; Value: string }> {
+  return [
+    { Key: 'mlops:endpoint', Value: endpoint.endpointName },
+    { Key: 'mlops:model-version', Value: sfn.JsonPath.stringAt('$.request.modelVersion') },
+    { Key: 'mlops:model-package', Value: sfn.JsonPath.stringAt('$.request.modelPackageArn') },
+    { Key: 'mlops:deployment', Value: sfn.JsonPath.executionId },
+  ];
+}
+
+export interface ModelAndConfigOptions {
+  readonly endpoint: ModelEndpoint;
+  /** The name of the model and of the configuration (a JSONPath into the state). */
+  readonly name: string;
+  readonly names: DeploymentNames;
+  readonly tags: Array<{ Key: string; Value: string }>;
+}
+
+export interface ModelAndConfigTasks {
+  readonly createModel: tasks.CallAwsService;
+  readonly createConfig: tasks.CallAwsService;
+  /** What the call that launches instances with the configuration needs on the endpoint's volume key. */
+  readonly keyStatements: iam.PolicyStatement[];
+}
+
+/**
+ * CreateModel with the new image (`$.request.imageUri`) and everything else as the endpoint's own model has it, and
+ * CreateEndpointConfig with the endpoint's variant, volume key, data capture and asynchronous inference.
+ */
+export function modelAndConfigTasks(scope: Construct, options: ModelAndConfigOptions): ModelAndConfigTasks {
+  const { endpoint, name, tags } = options;
+  const { modelArns, configArns } = options.names;
+  const spec = endpoint._deploymentSpec();
+  const model = spec.model;
+  const container = plain(model.primaryContainer as sagemaker.CfnModel.ContainerDefinitionProperty)!;
+  const vpc = plain(model.vpcConfig as sagemaker.CfnModel.VpcConfigProperty);
+
+  const createModel = new tasks.CallAwsService(scope, 'Create the model', {
+    service: 'sagemaker',
+    action: 'createModel',
+    parameters: compact({
+      ModelName: name,
+      ExecutionRoleArn: endpoint.role.roleArn,
+      PrimaryContainer: compact({
+        Image: sfn.JsonPath.stringAt('$.request.imageUri'),
+        ModelDataUrl: container.modelDataUrl,
+        Environment: container.environment,
+      }),
+      EnableNetworkIsolation: model.enableNetworkIsolation,
+      VpcConfig: vpc ? { SecurityGroupIds: vpc.securityGroupIds, Subnets: vpc.subnets } : undefined,
+      Tags: tags,
+    }),
+    iamResources: [modelArns],
+    additionalIamStatements: [
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [endpoint.role.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      }),
+      new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [modelArns, configArns] }),
+    ],
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+
+  const createConfig = new tasks.CallAwsService(scope, 'Create the endpoint config', {
+    service: 'sagemaker',
+    action: 'createEndpointConfig',
+    parameters: compact({
+      EndpointConfigName: name,
+      ProductionVariants: [renderVariant(spec.variant, name)],
+      KmsKeyId: spec.kmsKey?.keyArn,
+      DataCaptureConfig: renderDataCapture(spec.dataCaptureConfig),
+      AsyncInferenceConfig: renderAsyncInference(spec.asyncInferenceConfig),
+      Tags: tags,
+    }),
+    iamResources: [configArns],
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+
+  // SageMaker creates a grant on the volume key on the caller's behalf when it launches the new fleet.
+  const keyStatements = spec.kmsKey ? [
+    new iam.PolicyStatement({ actions: ['kms:DescribeKey'], resources: [spec.kmsKey.keyArn] }),
+    new iam.PolicyStatement({
+      actions: ['kms:CreateGrant'],
+      resources: [spec.kmsKey.keyArn],
+      conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    }),
+  ] : [];
+  return { createModel, createConfig, keyStatements };
+}
