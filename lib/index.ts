@@ -25,6 +25,7 @@ export * from './serving/model-endpoint';
 export * from './serving/serving-image-build';
 export * from './serving/endpoint-deployment';
 export * from './serving/endpoint-test-runner';
+export * from './serving/ephemeral-endpoint-test';
 // Pipeline: from a commit or a new data version to production.
 export * from './pipeline/pipeline-source';
 export * from './pipeline/data-version-trigger';

@@ -19,6 +19,7 @@ import { nagResourceId } from '../private/nag-resource';
 import { MlOpsValidationError } from '../private/validation';
 import { EndpointDeployment } from '../serving/endpoint-deployment';
 import { EndpointTestRunner } from '../serving/endpoint-test-runner';
+import { EphemeralEndpointTest } from '../serving/ephemeral-endpoint-test';
 import { ServingImageBuild } from '../serving/serving-image-build';
 import { BucketPurpose } from '../storage/bucket-purpose';
 import { IVersionedBucket, VersionedBucket } from '../storage/versioned-bucket';
@@ -32,10 +33,22 @@ export interface MlPipelineProps {
   readonly training: TrainingWorkflow;
   /** The Package stage: bakes the registered model and the serving code into one image. */
   readonly imageBuild: ServingImageBuild;
-  /** The Staging stage: deploys the image to the staging endpoint. */
-  readonly stagingDeployment: EndpointDeployment;
-  /** The Staging stage: tests the staging endpoint (contract and latency budget). */
-  readonly stagingTest: EndpointTestRunner;
+  /**
+   * The Staging stage: deploys the image to the always-on staging endpoint (give `stagingTest` too).
+   * @default - none: give `ephemeralStaging` instead
+   */
+  readonly stagingDeployment?: EndpointDeployment;
+  /**
+   * The Staging stage: tests the always-on staging endpoint (contract and latency budget) after `stagingDeployment`.
+   * @default - none: give `ephemeralStaging` instead
+   */
+  readonly stagingTest?: EndpointTestRunner;
+  /**
+   * The Staging stage with a staging endpoint that exists only for its test (created, tested and deleted in one
+   * action), so staging costs nothing while idle. Instead of `stagingDeployment` and `stagingTest`.
+   * @default - none: give `stagingDeployment` and `stagingTest`
+   */
+  readonly ephemeralStaging?: EphemeralEndpointTest;
   /** The Production stage: deploys the image to the production endpoint (canary / linear, alarm rollback). */
   readonly productionDeployment: EndpointDeployment;
   /** Records every production deployment. */
@@ -179,21 +192,7 @@ export class MlPipeline extends Construct {
           })],
           onFailure: retry,
         },
-        {
-          stageName: 'Staging',
-          actions: [
-            new actions.StepFunctionInvokeAction({
-              actionName: 'Deploy', stateMachine: props.stagingDeployment.stateMachine, stateMachineInput: deployInput, runOrder: 1,
-            }),
-            new actions.StepFunctionInvokeAction({
-              actionName: 'ContractAndLatencyTest',
-              stateMachine: props.stagingTest.stateMachine,
-              stateMachineInput: actions.StateMachineInput.literal({}),
-              runOrder: 2,
-            }),
-          ],
-          onFailure: rollback,
-        },
+        { stageName: 'Staging', actions: this.stagingActions(props, deployInput), onFailure: rollback },
         ...((props.manualApproval ?? true) ? [{
           stageName: 'Approval',
           actions: [new actions.ManualApprovalAction({
@@ -273,10 +272,47 @@ export class MlPipeline extends Construct {
     validateDataLocation(this, {
       construct: 'MlPipeline', prefixProp: 'dataPrefix', prefix: props.dataPrefix, suffixProp: 'dataTriggerSuffix', suffix: props.dataTriggerSuffix,
     });
-    if (props.stagingDeployment.endpoint === props.productionDeployment.endpoint) {
-      throw new MlOpsValidationError(this, 'MlPipeline', 'stagingDeployment', props.stagingDeployment.endpoint.endpointName,
+    const alwaysOn = props.stagingDeployment !== undefined || props.stagingTest !== undefined;
+    if (props.ephemeralStaging && alwaysOn) {
+      throw new MlOpsValidationError(this, 'MlPipeline', 'ephemeralStaging', props.ephemeralStaging.node.path,
+        'Give either ephemeralStaging (a staging endpoint created for each test) or stagingDeployment and stagingTest ' +
+        '(an always-on staging endpoint), not both.');
+    }
+    if (!props.ephemeralStaging && (!props.stagingDeployment || !props.stagingTest)) {
+      const missing = props.stagingDeployment ? 'stagingTest' : 'stagingDeployment';
+      throw new MlOpsValidationError(this, 'MlPipeline', missing, undefined,
+        'The Staging stage needs stagingDeployment and stagingTest (an always-on staging endpoint), or ephemeralStaging ' +
+        '(an endpoint created for each test and deleted after it).');
+    }
+    const stagingEndpoint = props.ephemeralStaging?.endpoint ?? props.stagingDeployment?.endpoint;
+    if (stagingEndpoint === props.productionDeployment.endpoint) {
+      throw new MlOpsValidationError(this, 'MlPipeline', 'stagingDeployment', stagingEndpoint.endpointName,
         'Staging and production must be different endpoints: a staging test on the production endpoint tests nothing.');
     }
+    if (props.stagingDeployment && props.stagingTest && props.stagingTest.endpoint !== props.stagingDeployment.endpoint) {
+      throw new MlOpsValidationError(this, 'MlPipeline', 'stagingTest', props.stagingTest.node.path,
+        `The staging test must call the endpoint the staging deployment updates (${props.stagingDeployment.endpoint.node.path}).`);
+    }
+  }
+
+  /** Deploy then test an always-on staging endpoint, or create, test and delete an ephemeral one in one action. */
+  private stagingActions(props: MlPipelineProps, deployInput: actions.StateMachineInput): codepipeline.IAction[] {
+    if (props.ephemeralStaging) {
+      return [new actions.StepFunctionInvokeAction({
+        actionName: 'CreateTestDelete', stateMachine: props.ephemeralStaging.stateMachine, stateMachineInput: deployInput,
+      })];
+    }
+    return [
+      new actions.StepFunctionInvokeAction({
+        actionName: 'Deploy', stateMachine: props.stagingDeployment!.stateMachine, stateMachineInput: deployInput, runOrder: 1,
+      }),
+      new actions.StepFunctionInvokeAction({
+        actionName: 'ContractAndLatencyTest',
+        stateMachine: props.stagingTest!.stateMachine,
+        stateMachineInput: actions.StateMachineInput.literal({}),
+        runOrder: 2,
+      }),
+    ];
   }
 
   /** The wildcards of aws-cdk-lib's pipeline grants, each with its reason (others are still reported). */

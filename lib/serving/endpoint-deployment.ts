@@ -79,6 +79,10 @@ export class EndpointDeployment extends Construct {
       throw new MlOpsValidationError(this, 'EndpointDeployment', 'endpoint', String((endpoint as any)?.node?.path ?? endpoint),
         'Give a ModelEndpoint built in this app: an imported endpoint\'s model, variant and deployment configuration are not known.');
     }
+    if (endpoint.onDemand) {
+      throw new MlOpsValidationError(this, 'EndpointDeployment', 'endpoint', endpoint.node.path,
+        'This endpoint is onDemand: it exists only during a test. Use EphemeralEndpointTest, which creates, tests and deletes it.');
+    }
     this.endpoint = endpoint;
     const timeout = props.timeout ?? Duration.hours(2);
     const timeoutSeconds = timeout.toSeconds({ integral: false });

@@ -116,9 +116,12 @@ export class EndpointTestRunner extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** The function that runs the test. */
   public readonly function: lambda.IFunction;
+  /** The endpoint under test. */
+  public readonly endpoint: IModelEndpoint;
 
   constructor(scope: Construct, id: string, props: EndpointTestRunnerProps) {
     super(scope, id);
+    this.endpoint = props.endpoint;
     const event = this.renderEvent(props);
     const timeout = props.timeout ?? MAX_LAMBDA_TIMEOUT;
     const timeoutSeconds = timeout.toSeconds();

@@ -145,6 +145,15 @@ export interface ModelEndpointProps {
    */
   readonly production?: boolean;
   /**
+   * Exist only while a test runs: CloudFormation creates the endpoint's role, volume key and data capture bucket, but
+   * no model, configuration, endpoint, alarms or autoscaling, so nothing is billed while idle. An
+   * {@link EphemeralEndpointTest} creates the endpoint (under `endpointName`) with each new image, tests it and deletes it.
+   * Meant for staging endpoints with instances (a serverless variant already costs nothing while idle); not for
+   * production. `imageUri` then only scopes the role's image pull to its repository.
+   * @default false
+   */
+  readonly onDemand?: boolean;
+  /**
    * A serverless variant instead of instances: zero cost when idle; all-at-once deployments only; no data capture.
    * @default - an instance variant
    */
@@ -366,6 +375,8 @@ export class ModelEndpoint extends ModelEndpointBase {
   public readonly rollbackAlarms: cloudwatch.IAlarm[];
   /** Where data capture writes, if enabled. */
   public readonly dataCaptureBucket?: IVersionedBucket;
+  /** True when the endpoint exists only while an EphemeralEndpointTest runs (see `onDemand`). */
+  public readonly onDemand: boolean;
   protected readonly variant: string;
   private readonly deploymentSpec: _ModelEndpointDeploymentSpec;
 
@@ -375,6 +386,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     const instanceType = props.instanceType ?? 'ml.m5.large';
     const production = props.production ?? false;
     const initialInstanceCount = props.initialInstanceCount ?? (production ? 2 : 1);
+    this.onDemand = props.onDemand ?? false;
     this.validate(props, instanceType, initialInstanceCount, production);
 
     this.endpointName = props.endpointName ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-' }).replace(/[^a-zA-Z0-9-]/g, '');
@@ -400,8 +412,8 @@ export class ModelEndpoint extends ModelEndpointBase {
       enableNetworkIsolation: props.networkIsolation ?? true,
       vpcConfig: props.vpc ? this.vpcConfig(props) : undefined,
     };
-    const model = new sagemaker.CfnModel(this, 'Model', modelProps);
-    model.node.addDependency(role);
+    const model = this.onDemand ? undefined : new sagemaker.CfnModel(this, 'Model', modelProps);
+    model?.node.addDependency(role);
 
     // Storage encryption: a key, except where SageMaker rejects one (local NVMe storage, serverless).
     const canUseKey = !serverless && !hasLocalNvme(instanceType);
@@ -445,12 +457,28 @@ export class ModelEndpoint extends ModelEndpointBase {
     // ones only after the endpoint has moved to the new configuration.
     const variant: sagemaker.CfnEndpointConfig.ProductionVariantProperty = {
       variantName: this.variantName,
-      modelName: model.attrModelName,
+      // An on-demand endpoint's model is created per test; the deployment names it.
+      modelName: model?.attrModelName ?? '',
       initialVariantWeight: 1,
       ...(serverless
         ? { serverlessConfig: { memorySizeInMb: serverless.memory.toMebibytes(), maxConcurrency: serverless.maxConcurrency } }
         : { instanceType, initialInstanceCount }),
     };
+    if (this.onDemand) {
+      // Nothing that is billed while idle: EphemeralEndpointTest creates the rest from this specification.
+      this.rollbackAlarms = [];
+      this.deploymentSpec = {
+        model: modelProps,
+        variant,
+        kmsKey: key,
+        dataCaptureConfig,
+        asyncInferenceConfig,
+        deploymentConfig: {},
+      };
+      this.acknowledgeRole(role, props);
+      return;
+    }
+
     const config = new sagemaker.CfnEndpointConfig(this, 'Config', {
       productionVariants: [variant],
       kmsKeyId: key?.keyArn,
@@ -523,6 +551,7 @@ export class ModelEndpoint extends ModelEndpointBase {
       fail('imageUri', props.imageUri, 'Deploy by digest (<repository URI>@sha256:<64 hex>): a tag can be moved to another image. ' +
         'ServingImageBuild outputs IMAGE_URI by digest.');
     }
+    if (this.onDemand) this.validateOnDemand(props, production);
     for (const [prop, name] of [['endpointName', props.endpointName], ['variantName', props.variantName]] as const) {
       if (name !== undefined && isConcrete(name) && !NAME.test(name)) {
         fail(prop, name, 'Use 1-63 letters, digits and hyphens, starting and ending with a letter or digit.');
@@ -572,6 +601,31 @@ export class ModelEndpoint extends ModelEndpointBase {
     const p = props.dataCaptureSamplingPercentage;
     if (p !== undefined && isConcrete(p) && (!Number.isInteger(p) || p < 1 || p > 100)) {
       fail('dataCaptureSamplingPercentage', p, 'Give a whole percentage from 1 to 100.');
+    }
+  }
+
+  /** What an endpoint that exists only during tests cannot have. */
+  private validateOnDemand(props: ModelEndpointProps, production: boolean): void {
+    const fail = (prop: string, value: unknown, fix: string) => {
+      throw new MlOpsValidationError(this, 'ModelEndpoint', prop, value, fix);
+    };
+    if (production) {
+      fail('onDemand', true, 'A production endpoint must always serve: remove onDemand (or production: true for a staging endpoint).');
+    }
+    if (props.serverless) {
+      fail('onDemand', true, 'A serverless endpoint already costs nothing while idle: remove onDemand and keep it, which saves ' +
+        'creating it for every test.');
+    }
+    const unused: Array<[string, unknown]> = [
+      ['deploymentPolicy', props.deploymentPolicy],
+      ['rollbackAlarms', props.rollbackAlarms],
+      ['autoScaling', props.autoScaling],
+    ];
+    for (const [prop, value] of unused) {
+      if (value !== undefined) {
+        fail(prop, 'set', 'An on-demand endpoint is created fresh for each test and deleted after it: it has no blue/green ' +
+          `deployments, rollback alarms or autoscaling. Remove ${prop}, or onDemand.`);
+      }
     }
   }
 

@@ -9,14 +9,14 @@ const PSEUDO: Record<string, string> = {
 };
 
 /**
- * The synthesized definition of the stack's one state machine, with its CloudFormation tokens replaced by
+ * The synthesized definition of the stack's one state machine (or the one whose logical id starts with the prefix), with its CloudFormation tokens replaced by
  * concrete stand-ins: `Ref`s by the logical id (pseudo parameters by fixed values), `Fn::GetAtt ... Arn` by a
  * Lambda-like ARN naming the logical id. The result is plain Amazon States Language.
  */
-export function stateMachineDefinition(stack: Stack): any {
+export function stateMachineDefinition(stack: Stack, logicalIdPrefix = ''): any {
   const machines = Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine');
-  const ids = Object.keys(machines);
-  if (ids.length !== 1) throw new Error(`expected one state machine, found ${ids.length}`);
+  const ids = Object.keys(machines).filter((id) => id.startsWith(logicalIdPrefix));
+  if (ids.length !== 1) throw new Error(`expected one state machine whose logical id starts with '${logicalIdPrefix}', found ${ids.length}`);
   const text = render(machines[ids[0]].Properties.DefinitionString);
   return JSON.parse(text);
 }

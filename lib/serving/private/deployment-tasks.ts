@@ -90,9 +90,9 @@ export function deploymentNames(scope: Construct, endpoint: ModelEndpoint): Depl
   };
 }
 
-/** The execution's name for its model and configuration: `<prefix>-<MD5 of the execution ARN at arnPath>`. */
-export function executionName(prefix: string, arnPath: string = sfn.JsonPath.executionId): string {
-  return sfn.JsonPath.format(`${prefix}-{}`, sfn.JsonPath.hash(arnPath, 'MD5'));
+/** The execution's name for its model and configuration: `<prefix>-<MD5 of the execution ARN>` (`arn`: a JsonPath token). */
+export function executionName(prefix: string, arn: string = sfn.JsonPath.executionId): string {
+  return sfn.JsonPath.format(`${prefix}-{}`, sfn.JsonPath.hash(arn, 'MD5'));
 }
 
 export interface NamingStates {

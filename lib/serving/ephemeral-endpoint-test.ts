@@ -1,0 +1,287 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { EndpointTestRunner } from './endpoint-test-runner';
+import { ModelEndpoint } from './model-endpoint';
+import { DeploymentNames, deploymentNames, deploymentTags, executionName, modelAndConfigTasks, namingStates } from './private/deployment-tasks';
+import { acknowledge } from '../private/acknowledge';
+import { INLINE_ROLE_POLICY } from '../private/common-findings';
+import { encryptedLogGroup } from '../private/log-group';
+import { nagResourceId } from '../private/nag-resource';
+import { isConcrete, MlOpsValidationError } from '../private/validation';
+
+/** Props for {@link EphemeralEndpointTest}. */
+export interface EphemeralEndpointTestProps {
+  /** The endpoint to create for the test: a ModelEndpoint with `onDemand: true`. */
+  readonly endpoint: ModelEndpoint;
+  /** The test to run while the endpoint exists; its endpoint must be `endpoint`. */
+  readonly test: EndpointTestRunner;
+  /**
+   * The longest the endpoint may take to come into service.
+   * @default Duration.minutes(45)
+   */
+  readonly creationTimeout?: Duration;
+  /**
+   * The longest an execution may take (creation, test and deletion). Keep it above the creation timeout plus the
+   * test's timeout.
+   * @default Duration.hours(2)
+   */
+  readonly timeout?: Duration;
+  /**
+   * How long the execution logs are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** How often the endpoint's status is checked while SageMaker creates it or deletes a leftover. */
+const POLL_SECONDS = 30;
+/** What SageMaker says of an endpoint that does not exist. */
+const NOT_FOUND = '*Could not find endpoint*';
+
+/**
+ * A staging endpoint that exists only for its test, so staging costs nothing while idle: a Step Functions standard
+ * state machine (AWS SDK integrations, no Lambda) that a pipeline starts, for example with CodePipeline's
+ * StepFunctionInvokeAction.
+ *
+ * Start an execution with `{ "imageUri": "<repository>@sha256:<digest>", "modelVersion": "<string>",
+ * "modelPackageArn": "<arn, optional>" }`. The state machine
+ * 1. deletes a leftover endpoint of the same name, if an earlier run left one, and waits until it is gone;
+ * 2. creates a Model with the image and an EndpointConfig as the on-demand {@link ModelEndpoint} describes them
+ *    (role, environment, network isolation, VPC, instance type and count, volume key, data capture), named
+ *    `<endpoint name, at most 30 characters>-<MD5 of the execution ARN>`, then the endpoint under its own name;
+ * 3. checks the endpoint every 30 seconds until it is in service (`creationTimeout`);
+ * 4. runs the {@link EndpointTestRunner}'s state machine and waits for it;
+ * 5. deletes the endpoint, the configuration and the model, whatever happened before, then fails with the first
+ *    problem: `DeploymentFailed` (not created or not in service), `DeploymentTimedOut`, `EndpointTestFailed` (the
+ *    test's report is in the cause), or `EndpointNotDeleted` when the deletion itself failed (delete it by hand: it
+ *    is billed while it exists).
+ *
+ * An execution that is stopped or times out skips step 5: an EventBridge rule then starts the state machine with
+ * `{ "cleanup": true, "executionArn": "<the abandoned execution>" }`, which deletes what that execution created (the
+ * endpoint only while it still runs that execution's configuration). Run one test at a time per endpoint (a pipeline
+ * stage does): step 1 deletes any endpoint of the name.
+ *
+ * @example
+ * const staging = new ModelEndpoint(this, 'Staging', { imageUri, instanceType: 'ml.c6i.large', onDemand: true });
+ * const test = new EndpointTestRunner(this, 'StagingTest', { endpoint: staging, samples });
+ * const stagingTest = new EphemeralEndpointTest(this, 'EphemeralStaging', { endpoint: staging, test });
+ * // new MlPipeline(this, 'Pipeline', { ..., ephemeralStaging: stagingTest });
+ */
+export class EphemeralEndpointTest extends Construct {
+  /** The state machine. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** The execution log group. */
+  public readonly logGroup: logs.ILogGroup;
+  /** The endpoint this test creates and deletes. */
+  public readonly endpoint: ModelEndpoint;
+  /** The test it runs. */
+  public readonly test: EndpointTestRunner;
+  /** Starts the clean-up of stopped and timed-out executions. */
+  public readonly cleanupRule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: EphemeralEndpointTestProps) {
+    super(scope, id);
+    this.validate(props);
+    this.endpoint = props.endpoint;
+    this.test = props.test;
+    const creationTimeout = props.creationTimeout ?? Duration.minutes(45);
+
+    const names = deploymentNames(this, props.endpoint);
+    this.logGroup = encryptedLogGroup(this, 'Logs', { retention: props.logRetention });
+    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
+      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(names, creationTimeout)),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      timeout: props.timeout ?? Duration.hours(2),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+
+    this.cleanupRule = new events.Rule(this, 'CleanUpAbandoned', {
+      description: `cdk-mlops: deletes the endpoint ${props.endpoint.endpointName} of a stopped or timed-out test`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['ABORTED', 'TIMED_OUT'] },
+      },
+      targets: [new targets.SfnStateMachine(this.stateMachine, {
+        input: events.RuleTargetInput.fromObject({ cleanup: true, executionArn: events.EventField.fromPath('$.detail.executionArn') }),
+      })],
+    });
+    acknowledge(this.cleanupRule, {
+      'Serverless-EventBusDLQ': 'A lost clean-up start leaves the endpoint until the next test, which deletes any leftover endpoint ' +
+        'of its name before creating its own.',
+    });
+    this.acknowledgePolicy(names);
+  }
+
+  /** Permits the grantee (a pipeline's role) to start executions. */
+  public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
+  }
+
+  private definition(names: DeploymentNames, creationTimeout: Duration): sfn.IChainable {
+    const endpoint = this.endpoint;
+    const endpointName = endpoint.endpointName;
+    const name = sfn.JsonPath.stringAt('$.name');
+    const tags = deploymentTags(endpoint);
+    const { start, defaults } = namingStates(this, names.prefix);
+    const { createModel, createConfig, keyStatements } = modelAndConfigTasks(this, { endpoint, name, names, tags });
+    const sdk = (id: string, action: string, parameters: Record<string, unknown>, resources: string[], resultPath: string = sfn.JsonPath.DISCARD) =>
+      new tasks.CallAwsService(this, id, { service: 'sagemaker', action, parameters, iamResources: resources, resultPath });
+    const outcome = (id: string, error: string, cause: string, ...values: string[]) =>
+      new sfn.Pass(this, id, { parameters: { error, cause: sfn.JsonPath.format(cause, ...values) }, resultPath: '$.outcome' });
+
+    // 5. Delete everything, then end with the first problem.
+    const finish = new sfn.Choice(this, 'Any problem?')
+      .when(sfn.Condition.isPresent('$.outcome.error'), new sfn.Fail(this, 'Failed', { errorPath: '$.outcome.error', causePath: '$.outcome.cause' }))
+      .when(sfn.Condition.isPresent('$.cleanup'), new sfn.Succeed(this, 'Cleaned up'))
+      .otherwise(new sfn.Succeed(this, 'Tested and deleted'));
+    // The model and the configuration cost nothing: a failure to delete them does not fail the execution.
+    const deleteModel = sdk('Delete the model', 'deleteModel', { ModelName: name }, [names.modelArns]);
+    deleteModel.addCatch(finish, { resultPath: '$.modelNotDeleted' });
+    const deleteConfig = sdk('Delete the endpoint config', 'deleteEndpointConfig', { EndpointConfigName: name }, [names.configArns]);
+    deleteConfig.addCatch(deleteModel, { resultPath: '$.configNotDeleted' });
+    deleteConfig.next(deleteModel).next(finish);
+    const deleteEndpoint = sdk('Delete the endpoint', 'deleteEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn]);
+    deleteEndpoint.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(5), maxAttempts: 2, backoffRate: 2 });
+    const notDeleted = new sfn.Pass(this, 'Explain: not deleted', {
+      parameters: { cause: sfn.JsonPath.format('Endpoint {} could not be deleted and is billed while it exists: delete it by hand ' +
+        '(aws sagemaker delete-endpoint --endpoint-name {}). {}', endpointName, endpointName, sfn.JsonPath.stringAt('$.endpointNotDeleted.Cause')) },
+      resultPath: '$.outcome',
+    }).next(new sfn.Fail(this, 'Not deleted', { error: 'EndpointNotDeleted', causePath: '$.outcome.cause' }));
+    deleteEndpoint.addCatch(new sfn.Choice(this, 'Already gone?')
+      .when(sfn.Condition.stringMatches('$.endpointNotDeleted.Cause', NOT_FOUND), deleteConfig)
+      .otherwise(notDeleted), { resultPath: '$.endpointNotDeleted' });
+    deleteEndpoint.next(deleteConfig);
+
+    // Clean-up of an abandoned execution: its names come from its ARN; its endpoint is deleted only while it is its own.
+    const describeAbandoned = sdk('Describe the abandoned endpoint', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.endpoint');
+    describeAbandoned.addCatch(deleteConfig, { resultPath: '$.endpointNotFound' });
+    describeAbandoned.next(new sfn.Choice(this, 'Still the abandoned one?')
+      .when(sfn.Condition.stringEqualsJsonPath('$.endpoint.EndpointConfigName', '$.name'), deleteEndpoint)
+      .otherwise(deleteConfig));
+    const cleanupOnly = new sfn.Pass(this, 'Name the abandoned deployment', {
+      parameters: { cleanup: true, name: executionName(names.prefix, sfn.JsonPath.stringAt('$.executionArn')) },
+    }).next(describeAbandoned);
+
+    // 1. Clear the name: delete a leftover endpoint and wait until it is gone.
+    const waitForLeftover = new sfn.Wait(this, 'Wait for the leftover', { time: sfn.WaitTime.duration(Duration.seconds(POLL_SECONDS)) });
+    const lookForLeftover = sdk('Look for a leftover endpoint', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.leftover');
+    const deleteLeftover = sdk('Delete the leftover endpoint', 'deleteEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn]);
+    deleteLeftover.addCatch(outcome('Explain: leftover not deleted', 'DeploymentFailed',
+      'Endpoint {} exists from an earlier run and could not be deleted: {}', endpointName, sfn.JsonPath.stringAt('$.leftoverNotDeleted.Cause'))
+      .next(finish), { resultPath: '$.leftoverNotDeleted' });
+    const lookupFailed = outcome('Explain: lookup failed', 'DeploymentFailed', 'Could not check whether endpoint {} exists: {}',
+      endpointName, sfn.JsonPath.stringAt('$.lookupFailed.Cause'));
+    lookForLeftover.addCatch(new sfn.Choice(this, 'Name free?')
+      .when(sfn.Condition.stringMatches('$.lookupFailed.Cause', NOT_FOUND), createModel)
+      .otherwise(lookupFailed.next(finish)), { resultPath: '$.lookupFailed' });
+    lookForLeftover.next(new sfn.Choice(this, 'Leftover being deleted?')
+      .when(sfn.Condition.stringEquals('$.leftover.EndpointStatus', 'Deleting'), waitForLeftover)
+      .otherwise(deleteLeftover.next(waitForLeftover)));
+    waitForLeftover.next(lookForLeftover);
+
+    // 2-3. Create, and wait until in service.
+    const createEndpoint = new tasks.CallAwsService(this, 'Create the endpoint', {
+      service: 'sagemaker',
+      action: 'createEndpoint',
+      parameters: { EndpointName: endpointName, EndpointConfigName: name, Tags: tags },
+      iamResources: [endpoint.endpointArn, names.configArns],
+      additionalIamStatements: [
+        // SageMaker creates a grant on the volume key on the caller's behalf when it launches the instances.
+        ...keyStatements,
+        new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [endpoint.endpointArn] }),
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const notCreated = outcome('Explain: not created', 'DeploymentFailed', 'Creating endpoint {} failed: {}',
+      endpointName, sfn.JsonPath.stringAt('$.notCreated.Cause'));
+    createEndpoint.addCatch(notCreated.next(deleteEndpoint), { resultPath: '$.notCreated' });
+    createModel.addCatch(outcome('Explain: model not created', 'DeploymentFailed', 'Creating the model {} failed: {}',
+      name, sfn.JsonPath.stringAt('$.notCreated.Cause')).next(deleteModel), { resultPath: '$.notCreated' });
+    createConfig.addCatch(outcome('Explain: config not created', 'DeploymentFailed', 'Creating the endpoint config {} failed: {}',
+      name, sfn.JsonPath.stringAt('$.notCreated.Cause')).next(deleteConfig), { resultPath: '$.notCreated' });
+
+    const waitForCreation = new sfn.Wait(this, 'Wait for the endpoint', { time: sfn.WaitTime.duration(Duration.seconds(POLL_SECONDS)) });
+    const describe = sdk('Describe the endpoint', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.endpoint');
+    describe.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(10), maxAttempts: 3, backoffRate: 2 });
+    describe.addCatch(outcome('Explain: not described', 'DeploymentFailed', 'Endpoint {} could not be described: {}',
+      endpointName, sfn.JsonPath.stringAt('$.notDescribed.Cause')).next(deleteEndpoint), { resultPath: '$.notDescribed' });
+    const maxPolls = Math.ceil(creationTimeout.toSeconds() / POLL_SECONDS);
+    const count = new sfn.Pass(this, 'Count the check', {
+      parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.poll.count'), 1) },
+      resultPath: '$.poll',
+    });
+    const status = '$.endpoint.EndpointStatus';
+
+    // 4. Test; a failed test still deletes the endpoint.
+    const test = new tasks.StepFunctionsStartExecution(this, 'Test the endpoint', {
+      stateMachine: this.test.stateMachine,
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      input: sfn.TaskInput.fromObject({ endpointName, modelVersion: sfn.JsonPath.stringAt('$.request.modelVersion') }),
+      associateWithParent: true,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    test.addCatch(outcome('Explain: test failed', 'EndpointTestFailed', 'The staging test of endpoint {} failed: {}',
+      endpointName, sfn.JsonPath.stringAt('$.testFailed.Cause')).next(deleteEndpoint), { resultPath: '$.testFailed' });
+    test.next(deleteEndpoint);
+
+    const check = new sfn.Choice(this, 'In service?')
+      .when(sfn.Condition.stringEquals(status, 'InService'), test)
+      .when(sfn.Condition.or(...['Creating', 'Updating', 'SystemUpdating'].map((s) => sfn.Condition.stringEquals(status, s))),
+        new sfn.Choice(this, 'Out of time?')
+          .when(sfn.Condition.numberGreaterThanEquals('$.poll.count', maxPolls), outcome('Explain: timed out', 'DeploymentTimedOut',
+            `Endpoint {} is still {} after {} checks ${POLL_SECONDS} seconds apart.`,
+            endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.poll.count')).next(deleteEndpoint))
+          .otherwise(count.next(waitForCreation)))
+      .when(sfn.Condition.isPresent('$.endpoint.FailureReason'), outcome('Explain: endpoint failed', 'DeploymentFailed',
+        'Endpoint {} is {}: {}', endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.endpoint.FailureReason')).next(deleteEndpoint))
+      .otherwise(outcome('Explain: endpoint status', 'DeploymentFailed', 'Endpoint {} is {}, which ends the test.',
+        endpointName, sfn.JsonPath.stringAt(status)).next(deleteEndpoint));
+    createModel.next(createConfig).next(createEndpoint).next(waitForCreation).next(describe).next(check);
+
+    return new sfn.Choice(this, 'Clean-up only?')
+      .when(sfn.Condition.isPresent('$.cleanup'), cleanupOnly)
+      .otherwise(start.next(defaults).next(lookForLeftover));
+  }
+
+  private validate(props: EphemeralEndpointTestProps): void {
+    const fail = (prop: string, value: unknown, fix: string) => {
+      throw new MlOpsValidationError(this, 'EphemeralEndpointTest', prop, value, fix);
+    };
+    if (!(props.endpoint instanceof ModelEndpoint) || !props.endpoint.onDemand) {
+      fail('endpoint', String((props.endpoint as any)?.node?.path ?? props.endpoint),
+        'Give a ModelEndpoint created with onDemand: true: an always-on endpoint is deployed with EndpointDeployment and ' +
+        'must not be deleted after a test.');
+    }
+    if (props.test.endpoint !== props.endpoint) {
+      fail('test', props.test.node.path, `The test must call the endpoint this construct creates (${props.endpoint.node.path}): ` +
+        `create the EndpointTestRunner with endpoint: that ModelEndpoint.`);
+    }
+    const seconds = (props.creationTimeout ?? Duration.minutes(45)).toSeconds();
+    if (isConcrete(seconds) && seconds < POLL_SECONDS * 10) {
+      fail('creationTimeout', `${seconds} seconds`, 'Give at least 5 minutes: creating an endpoint with instances takes several minutes.');
+    }
+  }
+
+  private acknowledgePolicy(names: DeploymentNames): void {
+    const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
+    if (!policy) return;
+    acknowledge(policy, {
+      [`AwsSolutions-IAM5[Resource::${nagResourceId(this, names.modelArns)}]`]:
+        'Each execution creates and deletes a model of its own name (<endpoint>-<hash of the execution ARN>), unknown at synth; ' +
+        'only names with this endpoint\'s prefix.',
+      [`AwsSolutions-IAM5[Resource::${nagResourceId(this, names.configArns)}]`]:
+        'Each execution creates and deletes an endpoint configuration of its own name, unknown at synth; only names with this ' +
+        'endpoint\'s prefix.',
+      'AwsSolutions-IAM5[Resource::*]': 'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing accept only "*".',
+      ...INLINE_ROLE_POLICY,
+    });
+  }
+}
