@@ -11,6 +11,7 @@ import { ModelEndpoint } from './model-endpoint';
 import { DeploymentNames, deploymentNames, deploymentTags, executionName, modelAndConfigTasks, namingStates } from './private/deployment-tasks';
 import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
+import { acknowledgeGrantWildcards } from '../private/grant-wildcards';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagResourceId } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
@@ -271,6 +272,10 @@ export class EphemeralEndpointTest extends Construct {
   }
 
   private acknowledgePolicy(names: DeploymentNames): void {
+    // The nested test execution (aws-cdk-lib's grant) and the EventBridge rule's role (one statement: start this machine).
+    acknowledgeGrantWildcards(this, [
+      { pattern: /:execution:.*\*$/, reason: 'Waits for the staging test\'s own executions (DescribeExecution / StopExecution), named at run time.' },
+    ], INLINE_ROLE_POLICY);
     const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
     if (!policy) return;
     acknowledge(policy, {

@@ -5,6 +5,7 @@ import {
   DeploymentLedger,
   EndpointDeployment,
   EndpointTestRunner,
+  EphemeralEndpointTest,
   MlPipeline,
   MlPipelineProps,
   ModelEndpoint,
@@ -166,6 +167,66 @@ describe('MlPipeline options', () => {
   });
 });
 
+describe('MlPipeline with an ephemeral staging endpoint', () => {
+  function ephemeralPipeline(app = new App()) {
+    const base = workflowStack({}, app);
+    const { stack } = base;
+    const images = new ModelImageRepository(stack, 'ServingImages');
+    const imageBuild = new ServingImageBuild(stack, 'ImageBuild', { repository: images, modelPackageGroup: base.group, modelBucket: base.models });
+    const staging = new ModelEndpoint(stack, 'Staging', { imageUri: IMAGE, instanceType: 'ml.c6i.large', onDemand: true });
+    const production = new ModelEndpoint(stack, 'Production', { imageUri: IMAGE, production: true });
+    const test = new EndpointTestRunner(stack, 'StagingTest', { endpoint: staging, samples: [{ name: 'fraud', body: '{"amount": 1200}' }] });
+    const ephemeralStaging = new EphemeralEndpointTest(stack, 'EphemeralStaging', { endpoint: staging, test });
+    const pipeline = new MlPipeline(stack, 'Pipeline', {
+      source: PipelineSource.connection({ connectionArn: CONNECTION, owner: 'acme', repository: 'fraud-model' }),
+      training: base.workflow,
+      imageBuild,
+      ephemeralStaging,
+      productionDeployment: new EndpointDeployment(stack, 'ProductionDeployment', { endpoint: production }),
+      ledger: new DeploymentLedger(stack, 'Ledger', { endpoints: [production] }),
+      dataPrefix: 'datasets/fraud/',
+    });
+    return { stack, pipeline, ephemeralStaging };
+  }
+
+  test('Staging is one action that creates, tests and deletes the endpoint with the packaged image', () => {
+    const { stack } = ephemeralPipeline();
+    const template = Template.fromStack(stack);
+    const pipeline = Object.values(template.findResources('AWS::CodePipeline::Pipeline'))[0] as any;
+    const staging = pipeline.Properties.Stages.find((s: any) => s.Name === 'Staging');
+    expect(staging.Actions).toHaveLength(1);
+    expect(staging.Actions[0]).toMatchObject({
+      Name: 'CreateTestDelete',
+      ActionTypeId: { Provider: 'StepFunctions' },
+      Configuration: { StateMachineArn: { Ref: expect.stringMatching(/^EphemeralStaging/) } },
+    });
+    expect(JSON.parse(staging.Actions[0].Configuration.Input)).toEqual({ imageUri: '#{Package.IMAGE_URI}', modelVersion: '#{Package.MODEL_VERSION}' });
+    expect(staging.OnFailure).toEqual({ Result: 'ROLLBACK' });
+    template.resourceCountIs('AWS::SageMaker::Endpoint', 1);
+  });
+
+  test('has no unacknowledged cdk-nag or Control Tower finding', () => {
+    expect(complianceFindings((app) => ephemeralPipeline(app), { controlTower: true })).toEqual([]);
+  });
+
+  test('fails when both kinds of staging are given', () => {
+    const app = new App();
+    const { stack, ephemeralStaging } = ephemeralPipeline(app);
+    const base = pipelineStack({}, new App());
+    expect(() => new MlPipeline(stack, 'Both', {
+      source: PipelineSource.connection({ connectionArn: CONNECTION, owner: 'acme', repository: 'x' }),
+      training: base.workflow,
+      imageBuild: base.imageBuild,
+      ephemeralStaging,
+      stagingDeployment: base.stagingDeployment,
+      stagingTest: base.stagingTest,
+      productionDeployment: base.productionDeployment,
+      ledger: base.ledger,
+      dataPrefix: 'datasets/',
+    })).toThrow(/MlPipeline 'Test\/Both': invalid ephemeralStaging 'Test\/EphemeralStaging'.*either ephemeralStaging .* or stagingDeployment and stagingTest/);
+  });
+});
+
 test('has no unacknowledged cdk-nag or Control Tower finding', () => {
   expect(complianceFindings((app) => pipelineStack({}, app), { controlTower: true })).toEqual([]);
 });
@@ -183,6 +244,31 @@ describe('MlPipeline fails when', () => {
       ledger: base.ledger,
       dataPrefix: 'datasets/',
     })).toThrow(/MlPipeline 'Test\/Bad': invalid stagingDeployment .*Staging and production must be different endpoints/);
+  });
+
+  test('no staging is given', () => {
+    expect(() => pipelineStack({ stagingDeployment: undefined, stagingTest: undefined })).toThrow(
+      /invalid stagingDeployment undefined.*needs stagingDeployment and stagingTest .* or ephemeralStaging/,
+    );
+  });
+
+  test('the staging test is missing', () => {
+    expect(() => pipelineStack({ stagingTest: undefined })).toThrow(/invalid stagingTest undefined/);
+  });
+
+  test('the staging test calls another endpoint than the staging deployment updates', () => {
+    const base = pipelineStack();
+    const otherTest = new EndpointTestRunner(base.stack, 'ProdTest', { endpoint: base.production, samples: [{ name: 'a', body: '{}' }] });
+    expect(() => new MlPipeline(base.stack, 'Mismatch', {
+      source: PipelineSource.connection({ connectionArn: CONNECTION, owner: 'acme', repository: 'x' }),
+      training: base.workflow,
+      imageBuild: base.imageBuild,
+      stagingDeployment: base.stagingDeployment,
+      stagingTest: otherTest,
+      productionDeployment: base.productionDeployment,
+      ledger: base.ledger,
+      dataPrefix: 'datasets/',
+    })).toThrow(/invalid stagingTest 'Test\/ProdTest'.*must call the endpoint the staging deployment updates \(Test\/Staging\)/);
   });
 
   test.each(['', '*.csv'])('the data trigger suffix is %p', (dataTriggerSuffix) => {

@@ -1,0 +1,141 @@
+import { App, Duration, Size, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { DeploymentPolicy, EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, ModelEndpoint, ModelEndpointProps } from '../../lib';
+import { complianceFindings } from '../support/compliance';
+
+const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'a'.repeat(64)}`;
+const SAMPLES = [{ name: 'typical', body: '{"amount": 12.5}' }];
+
+function ephemeralStack(app = new App(), endpointProps: Partial<ModelEndpointProps> = {}) {
+  const stack = new Stack(app, 'Test');
+  const endpoint = new ModelEndpoint(stack, 'Staging', {
+    imageUri: IMAGE, endpointName: 'fraud-staging', instanceType: 'ml.c6i.large', onDemand: true, ...endpointProps,
+  });
+  const test = new EndpointTestRunner(stack, 'StagingTest', { endpoint, samples: SAMPLES });
+  const ephemeral = new EphemeralEndpointTest(stack, 'Ephemeral', { endpoint, test });
+  return { stack, endpoint, test, ephemeral };
+}
+
+describe('ModelEndpoint onDemand', () => {
+  const { stack, endpoint } = ephemeralStack();
+  const template = Template.fromStack(stack);
+
+  test('nothing billed while idle: no endpoint, configuration, model, alarms or autoscaling', () => {
+    for (const type of ['AWS::SageMaker::Endpoint', 'AWS::SageMaker::EndpointConfig', 'AWS::SageMaker::Model', 'AWS::CloudWatch::Alarm',
+      'AWS::ApplicationAutoScaling::ScalableTarget']) {
+      template.resourceCountIs(type, 0);
+    }
+    expect(endpoint.onDemand).toBe(true);
+    expect(endpoint.rollbackAlarms).toEqual([]);
+  });
+
+  test('the role, the volume key and the data capture bucket exist for the test to use', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] },
+    });
+    expect(Object.keys(template.findResources('AWS::KMS::Key')).some((id) => id.startsWith('StagingKey'))).toBe(true);
+    expect(endpoint.dataCaptureBucket).toBeDefined();
+    expect(endpoint.endpointName).toBe('fraud-staging');
+  });
+});
+
+describe('EphemeralEndpointTest', () => {
+  const { stack } = ephemeralStack();
+  const template = Template.fromStack(stack);
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^EphemeralRole') } });
+  const statements = Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+  // IAM action names are case-insensitive; aws-cdk-lib writes SDK integrations' in camel case.
+  const allowed = (action: string) => statements
+    .filter((s: any) => [s.Action].flat().some((a: string) => a.toLowerCase() === action.toLowerCase()))
+    .flatMap((s: any) => [s.Resource].flat());
+  const endpointArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/fraud-staging']] };
+  const prefixed = (type: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:sagemaker:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${type}/fraud-staging-*`]] });
+
+  test('may create and delete this endpoint only, and only models and configurations of its prefix', () => {
+    expect(allowed('sagemaker:CreateEndpoint')).toEqual(expect.arrayContaining([endpointArn, prefixed('endpoint-config')]));
+    expect(allowed('sagemaker:DeleteEndpoint')).toEqual([endpointArn]);
+    expect(allowed('sagemaker:DeleteEndpointConfig')).toEqual([prefixed('endpoint-config')]);
+    expect(allowed('sagemaker:DeleteModel')).toEqual([prefixed('model')]);
+    expect(allowed('sagemaker:CreateModel')).toEqual([prefixed('model')]);
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: 'iam:PassRole', Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    }));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'kms:CreateGrant', Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } } }));
+  });
+
+  test('runs the staging test as a nested execution and waits for it', () => {
+    expect(allowed('states:StartExecution')).toEqual([{ Ref: expect.stringMatching(/^StagingTest/) }]);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionString: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('states:::states:startExecution.sync:2')])] }),
+    });
+  });
+
+  test('stopped and timed-out executions are cleaned up', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        'detail': { stateMachineArn: [{ Ref: Match.stringLikeRegexp('^Ephemeral') }], status: ['ABORTED', 'TIMED_OUT'] },
+      },
+      Targets: [Match.objectLike({
+        Arn: { Ref: Match.stringLikeRegexp('^Ephemeral') },
+        InputTransformer: { InputPathsMap: { 'detail-executionArn': '$.detail.executionArn' }, InputTemplate: '{"cleanup":true,"executionArn":<detail-executionArn>}' },
+      })],
+    });
+  });
+
+  test('executions are logged, encrypted, and traced', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: Match.absent(),
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+    });
+  });
+
+  test('has no unacknowledged cdk-nag or Control Tower finding', () => {
+    expect(complianceFindings((app) => ephemeralStack(app), { controlTower: true })).toEqual([]);
+  });
+});
+
+describe('EphemeralEndpointTest fails when', () => {
+  test('the endpoint is always on', () => {
+    const stack = new Stack(new App(), 'Test');
+    const endpoint = new ModelEndpoint(stack, 'Staging', { imageUri: IMAGE });
+    const test = new EndpointTestRunner(stack, 'T', { endpoint, samples: SAMPLES });
+    expect(() => new EphemeralEndpointTest(stack, 'Ephemeral', { endpoint, test })).toThrow(
+      /EphemeralEndpointTest 'Test\/Ephemeral': invalid endpoint 'Test\/Staging'.*onDemand: true/,
+    );
+  });
+
+  test('the test calls another endpoint', () => {
+    const { stack, endpoint } = ephemeralStack();
+    const other = new ModelEndpoint(stack, 'Other', { imageUri: IMAGE });
+    const test = new EndpointTestRunner(stack, 'OtherTest', { endpoint: other, samples: SAMPLES });
+    expect(() => new EphemeralEndpointTest(stack, 'Again', { endpoint, test })).toThrow(/invalid test 'Test\/OtherTest'.*must call the endpoint this construct creates \(Test\/Staging\)/);
+  });
+
+  test('the creation timeout is under 5 minutes', () => {
+    const { stack, endpoint, test } = ephemeralStack();
+    expect(() => new EphemeralEndpointTest(stack, 'Quick', { endpoint, test, creationTimeout: Duration.minutes(2) })).toThrow(
+      /invalid creationTimeout '120 seconds'.*at least 5 minutes/,
+    );
+  });
+
+  test('an on-demand endpoint is given to EndpointDeployment', () => {
+    const { stack, endpoint } = ephemeralStack();
+    expect(() => new EndpointDeployment(stack, 'Deploy', { endpoint })).toThrow(/invalid endpoint 'Test\/Staging'.*Use EphemeralEndpointTest/);
+  });
+});
+
+describe('ModelEndpoint onDemand fails when', () => {
+  test.each<[string, Partial<ModelEndpointProps>, RegExp]>([
+    ['production', { production: true }, /invalid onDemand true.*production endpoint must always serve/],
+    ['serverless', { serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 }, instanceType: undefined }, /invalid onDemand true.*serverless endpoint already costs nothing/],
+    ['a deployment policy', { deploymentPolicy: DeploymentPolicy.allAtOnce() }, /invalid deploymentPolicy 'set'.*no blue\/green deployments/],
+    ['rollback alarms', { rollbackAlarms: [] as cloudwatch.IAlarm[] }, /invalid rollbackAlarms 'set'/],
+    ['autoscaling', { autoScaling: { maxCapacity: 4 } }, /invalid autoScaling 'set'/],
+  ])('it is %s', (_case, props, message) => {
+    expect(() => ephemeralStack(new App(), props)).toThrow(message);
+  });
+});
