@@ -25,6 +25,29 @@ import { BucketPurpose } from '../storage/bucket-purpose';
 import { IVersionedBucket, VersionedBucket } from '../storage/versioned-bucket';
 import { TrainingWorkflow } from '../workflow/training-workflow';
 
+/** A short training on a data sample in the Check stage: a broken training script fails in minutes, not hours. */
+export interface SmokeTrainingOptions {
+  /** The bucket that holds the sample. */
+  readonly sampleBucket: IVersionedBucket;
+  /** The sample's key prefix (a few MB of representative data), copied to `$DATA_SAMPLE_DIR` before the commands run. */
+  readonly samplePrefix: string;
+  /**
+   * The commands, run in the source's root after the copy, e.g.
+   * `['pip install -r requirements.txt', 'python train.py --data "$DATA_SAMPLE_DIR" --epochs 1 --output /tmp/model']`.
+   */
+  readonly commands: string[];
+  /**
+   * The build's compute type (CPU: a smoke run checks that training runs, not how well).
+   * @default codebuild.ComputeType.MEDIUM
+   */
+  readonly computeType?: codebuild.ComputeType;
+  /**
+   * The longest the smoke training may take.
+   * @default Duration.minutes(20)
+   */
+  readonly timeout?: Duration;
+}
+
 /** Props for {@link MlPipeline}. */
 export interface MlPipelineProps {
   /** Where the training and serving code comes from. */
@@ -74,6 +97,11 @@ export interface MlPipelineProps {
    */
   readonly checkCommands?: string[];
   /**
+   * Also run a short training on a data sample in the Check stage, beside the tests.
+   * @default - no smoke training
+   */
+  readonly smokeTraining?: SmokeTrainingOptions;
+  /**
    * A person approves between staging and production.
    * @default true
    */
@@ -122,6 +150,8 @@ export class MlPipeline extends Construct {
   public readonly artifactBucket: IVersionedBucket;
   /** The Check stage's build project. */
   public readonly checkProject: codebuild.PipelineProject;
+  /** The Check stage's smoke training project, when `smokeTraining` is set. */
+  public readonly smokeTrainingProject?: codebuild.PipelineProject;
   /** What starts a run on a new data version, when `dataTriggerBucket` is set. */
   public readonly dataTrigger?: DataVersionTrigger;
 
@@ -149,6 +179,8 @@ export class MlPipeline extends Construct {
       }),
     });
 
+    if (props.smokeTraining) this.smokeTrainingProject = this.createSmokeTraining(props.smokeTraining);
+
     const deployInput = actions.StateMachineInput.literal({ imageUri: '#{Package.IMAGE_URI}', modelVersion: '#{Package.MODEL_VERSION}' });
     const retry: codepipeline.FailureConditions = { result: codepipeline.Result.RETRY, retryMode: codepipeline.RetryMode.FAILED_ACTIONS };
     const rollback: codepipeline.FailureConditions = { result: codepipeline.Result.ROLLBACK };
@@ -168,7 +200,12 @@ export class MlPipeline extends Construct {
         { stageName: 'Source', actions: [sourceAction] },
         {
           stageName: 'Check',
-          actions: [new actions.CodeBuildAction({ actionName: 'TestsLintData', project: this.checkProject, input: source })],
+          actions: [
+            new actions.CodeBuildAction({ actionName: 'TestsLintData', project: this.checkProject, input: source }),
+            ...(this.smokeTrainingProject
+              ? [new actions.CodeBuildAction({ actionName: 'SmokeTraining', project: this.smokeTrainingProject, input: source })]
+              : []),
+          ],
           onFailure: retry,
         },
         {
@@ -272,6 +309,14 @@ export class MlPipeline extends Construct {
     validateDataLocation(this, {
       construct: 'MlPipeline', prefixProp: 'dataPrefix', prefix: props.dataPrefix, suffixProp: 'dataTriggerSuffix', suffix: props.dataTriggerSuffix,
     });
+    const smoke = props.smokeTraining;
+    if (smoke && smoke.commands.length === 0) {
+      throw new MlOpsValidationError(this, 'MlPipeline', 'smokeTraining.commands', [],
+        'Give the commands that train on "$DATA_SAMPLE_DIR", e.g. "python train.py --data \\"$DATA_SAMPLE_DIR\\" --epochs 1".');
+    }
+    if (smoke) {
+      validateDataLocation(this, { construct: 'MlPipeline', prefixProp: 'smokeTraining.samplePrefix', prefix: smoke.samplePrefix, suffixProp: '', suffix: undefined });
+    }
     const alwaysOn = props.stagingDeployment !== undefined || props.stagingTest !== undefined;
     if (props.ephemeralStaging && alwaysOn) {
       throw new MlOpsValidationError(this, 'MlPipeline', 'ephemeralStaging', props.ephemeralStaging.node.path,
@@ -293,6 +338,38 @@ export class MlPipeline extends Construct {
       throw new MlOpsValidationError(this, 'MlPipeline', 'stagingTest', props.stagingTest.node.path,
         `The staging test must call the endpoint the staging deployment updates (${props.stagingDeployment.endpoint.node.path}).`);
     }
+  }
+
+  /** A build that copies the sample to `$DATA_SAMPLE_DIR` and runs the smoke training commands. */
+  private createSmokeTraining(options: SmokeTrainingOptions): codebuild.PipelineProject {
+    const project = new codebuild.PipelineProject(this, 'SmokeTraining', {
+      description: 'cdk-mlops: a short training on a data sample (fail fast before the GPU training)',
+      environment: {
+        buildImage: codebuild.LinuxBuildImage.STANDARD_7_0,
+        computeType: options.computeType ?? codebuild.ComputeType.MEDIUM,
+      },
+      encryptionKey: this.artifactBucket.encryptionKey,
+      logging: { cloudWatch: { logGroup: encryptedLogGroup(this, 'SmokeTrainingLogs') } },
+      timeout: options.timeout ?? Duration.minutes(20),
+      environmentVariables: { DATA_SAMPLE_DIR: { value: '/tmp/data-sample' } },
+      buildSpec: codebuild.BuildSpec.fromObject({
+        version: '0.2',
+        phases: {
+          pre_build: { commands: [`aws s3 cp --recursive --only-show-errors "${options.sampleBucket.s3UrlForObject(options.samplePrefix)}" "$DATA_SAMPLE_DIR"`] },
+          build: { commands: options.commands },
+        },
+      }),
+    });
+    options.sampleBucket.grantRead(project, options.samplePrefix);
+    acknowledge(project, SOURCE_IS_THE_PIPELINE);
+    const policy = project.role?.node.tryFindChild('DefaultPolicy');
+    if (policy) {
+      acknowledge(policy, {
+        [`AwsSolutions-IAM5[Resource::${nagResourceId(this, options.sampleBucket.bucket.arnForObjects(`${options.samplePrefix}*`))}]`]:
+          'Reads the objects of the data sample, under its prefix only (copied whole before the smoke training).',
+      });
+    }
+    return project;
   }
 
   /** Deploy then test an always-on staging endpoint, or create, test and delete an ephemeral one in one action. */
@@ -329,12 +406,14 @@ export class MlPipeline extends Construct {
     ];
     acknowledgeGrantWildcards(this, reasons, INLINE_ROLE_POLICY);
     acknowledgeGrantWildcards(props.imageBuild, reasons);
-    acknowledge(this.checkProject, {
-      'HIPAA.Security-CodeBuildProjectSourceRepoUrl': 'The source is the pipeline\'s artifact (CODEPIPELINE): the project has no repository URL or credentials.',
-      'PCI.DSS.321-CodeBuildProjectSourceRepoUrl': 'The source is the pipeline\'s artifact (CODEPIPELINE): the project has no repository URL or credentials.',
-    });
+    acknowledge(this.checkProject, SOURCE_IS_THE_PIPELINE);
   }
 }
+
+const SOURCE_IS_THE_PIPELINE = {
+  'HIPAA.Security-CodeBuildProjectSourceRepoUrl': 'The source is the pipeline\'s artifact (CODEPIPELINE): the project has no repository URL or credentials.',
+  'PCI.DSS.321-CodeBuildProjectSourceRepoUrl': 'The source is the pipeline\'s artifact (CODEPIPELINE): the project has no repository URL or credentials.',
+};
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -20,7 +20,10 @@ const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/serving@sha256:${'a'
 const CONNECTION = 'arn:aws:codeconnections:us-east-1:123456789012:connection/0123abcd-4567-89ef-0123-456789abcdef';
 
 /** Everything the pipeline wires: the training workflow fixture plus serving, staging, production and ledger. */
-function pipelineStack(overrides: Partial<MlPipelineProps> = {}, app: App = new App()) {
+function pipelineStack(
+  overrides: Partial<MlPipelineProps> | ((base: ReturnType<typeof workflowStack>) => Partial<MlPipelineProps>) = {},
+  app: App = new App(),
+) {
   const base = workflowStack({}, app);
   const { stack } = base;
   const images = new ModelImageRepository(stack, 'ServingImages');
@@ -44,7 +47,7 @@ function pipelineStack(overrides: Partial<MlPipelineProps> = {}, app: App = new 
     ledger,
     dataPrefix: 'datasets/fraud/',
     dataTriggerBucket: base.data,
-    ...overrides,
+    ...(typeof overrides === 'function' ? overrides(base) : overrides),
   });
   return { ...base, pipeline, imageBuild, staging, production, stagingDeployment, productionDeployment, stagingTest, ledger };
 }
@@ -164,6 +167,51 @@ describe('MlPipeline options', () => {
     expect(names).not.toContain('Approval');
     const train = pipeline.Properties.Stages.find((s: any) => s.Name === 'Train').Actions[0];
     expect(JSON.parse(train.Configuration.Input).codeVersion).toBe('#{Source.VersionId}');
+  });
+});
+
+describe('MlPipeline smoke training', () => {
+  const smoke = (base: ReturnType<typeof workflowStack>) => ({
+    smokeTraining: { sampleBucket: base.data, samplePrefix: 'samples/fraud/', commands: ['python train.py --data "$DATA_SAMPLE_DIR" --epochs 1'] },
+  });
+
+  test('runs beside the tests in Check, on the sample copied to $DATA_SAMPLE_DIR, reading only the sample', () => {
+    const { stack, pipeline: ml } = pipelineStack(smoke);
+    const template = Template.fromStack(stack);
+    const pipeline = Object.values(template.findResources('AWS::CodePipeline::Pipeline'))[0] as any;
+    const check = pipeline.Properties.Stages.find((s: any) => s.Name === 'Check');
+    expect(check.Actions.map((a: any) => [a.Name, a.RunOrder])).toEqual([['TestsLintData', 1], ['SmokeTraining', 1]]);
+    const project = template.findResources('AWS::CodeBuild::Project', { Properties: { Description: Match.stringLikeRegexp('short training on a data sample') } });
+    const [props] = Object.values(project).map((p: any) => p.Properties);
+    expect(props.Environment).toMatchObject({ ComputeType: 'BUILD_GENERAL1_MEDIUM', EnvironmentVariables: [{ Name: 'DATA_SAMPLE_DIR', Value: '/tmp/data-sample' }] });
+    expect(props.TimeoutInMinutes).toBe(20);
+    const spec = JSON.stringify(props.Source.BuildSpec);
+    expect(spec).toContain('aws s3 cp --recursive --only-show-errors');
+    expect(spec).toContain('samples/fraud/');
+    expect(spec).toMatch(/python train.py --data .*DATA_SAMPLE_DIR.* --epochs 1/);
+    const role = stack.resolve((ml.smokeTrainingProject!.role!.node.defaultChild as any).logicalId);
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } });
+    const s3 = Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => [st.Action].flat().includes('s3:GetObject'));
+    const dataResources = JSON.stringify(s3.map((st: any) => st.Resource));
+    expect(dataResources).toContain('/samples/fraud/*');
+    expect(dataResources).not.toMatch(/"\/\*"/);
+  });
+
+  test('has no unacknowledged cdk-nag or Control Tower finding', () => {
+    expect(complianceFindings((app) => pipelineStack(smoke, app), { controlTower: true })).toEqual([]);
+  });
+
+  test('fails when it has no commands', () => {
+    expect(() => pipelineStack((base) => ({ smokeTraining: { ...smoke(base).smokeTraining, commands: [] } }))).toThrow(
+      /invalid smokeTraining.commands \[\].*train on "\$DATA_SAMPLE_DIR"/,
+    );
+  });
+
+  test('fails when the sample prefix is a pattern', () => {
+    expect(() => pipelineStack((base) => ({ smokeTraining: { ...smoke(base).smokeTraining, samplePrefix: 'samples/*' } }))).toThrow(
+      /invalid smokeTraining.samplePrefix 'samples\/\*'/,
+    );
   });
 });
 
