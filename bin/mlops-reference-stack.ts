@@ -144,6 +144,12 @@ export class MlOpsReferenceStack extends Stack {
       ledger: new DeploymentLedger(this, 'DeploymentLedger', { endpoints: [production] }),
       dataPrefix: 'datasets/',
       dataTriggerBucket: data,
+      // A few minutes on a small sample catches a broken training script before the GPUs start.
+      smokeTraining: {
+        sampleBucket: data,
+        samplePrefix: 'samples/',
+        commands: ['pip install -r requirements.txt', 'python train.py --data "$DATA_SAMPLE_DIR" --epochs 1 --output /tmp/model'],
+      },
     });
   }
 }

@@ -127,9 +127,13 @@ export class PipelineVariables {
 /**
  * From a commit or a new data version to production, in one CodePipeline (V2):
  *
- * Source -> Check (tests, lint, data validation) -> Train (TrainingWorkflow) -> Package (ServingImageBuild) ->
- * Staging (deploy, then contract and latency test) -> Approval (optional) -> Production (canary / linear with alarm
+ * Source -> Check (tests, lint, data validation; optionally a smoke training on a data sample) -> Train
+ * (TrainingWorkflow) -> Package (ServingImageBuild) -> Staging (deploy, then contract and latency test; or create an
+ * on-demand endpoint, test it and delete it) -> Approval (optional) -> Production (canary / linear with alarm
  * rollback, then the deployment ledger).
+ *
+ * A new data version also starts a run (`dataTriggerBucket`): its marker's folder becomes the run's `DATA_PREFIX`
+ * variable, which the Train stage passes to the workflow.
  *
  * Check, Train and Package retry their failed actions on failure; Staging and Production roll back to the last
  * successful run's artifacts. The lineage travels in the action variables: the commit (`#{Source.CommitId}`), the

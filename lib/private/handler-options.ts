@@ -63,7 +63,8 @@ export function acknowledgeHandler(fn: lambda.Function, inVpc: boolean, policyFi
       ...policyFindings,
     });
   }
-  acknowledge(fn, { ...LAMBDA_BASIC_EXECUTION_ROLE, ...(inVpc ? {} : LAMBDA_OUTSIDE_VPC), ...(asynchronous ? LAMBDA_CONCURRENCY : LAMBDA_SYNCHRONOUS) });
+  const invocation = asynchronous ? LAMBDA_CONCURRENCY : LAMBDA_SYNCHRONOUS;
+  acknowledge(fn, { ...LAMBDA_BASIC_EXECUTION_ROLE, ...(inVpc ? {} : LAMBDA_OUTSIDE_VPC), ...invocation });
   if (!inVpc) {
     exemptFromControlTower(fn.node.defaultChild as lambda.CfnFunction, { lambda_inside_vpc_check: LAMBDA_OUTSIDE_VPC_REASON });
   }

@@ -152,8 +152,10 @@ export class EphemeralEndpointTest extends Construct {
     const deleteEndpoint = sdk('Delete the endpoint', 'deleteEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn]);
     deleteEndpoint.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(5), maxAttempts: 2, backoffRate: 2 });
     const notDeleted = new sfn.Pass(this, 'Explain: not deleted', {
-      parameters: { cause: sfn.JsonPath.format('Endpoint {} could not be deleted and is billed while it exists: delete it by hand ' +
-        '(aws sagemaker delete-endpoint --endpoint-name {}). {}', endpointName, endpointName, sfn.JsonPath.stringAt('$.endpointNotDeleted.Cause')) },
+      parameters: {
+        cause: sfn.JsonPath.format('Endpoint {} could not be deleted and is billed while it exists: delete it by hand ' +
+        '(aws sagemaker delete-endpoint --endpoint-name {}). {}', endpointName, endpointName, sfn.JsonPath.stringAt('$.endpointNotDeleted.Cause')),
+      },
       resultPath: '$.outcome',
     }).next(new sfn.Fail(this, 'Not deleted', { error: 'EndpointNotDeleted', causePath: '$.outcome.cause' }));
     deleteEndpoint.addCatch(new sfn.Choice(this, 'Already gone?')
@@ -263,7 +265,7 @@ export class EphemeralEndpointTest extends Construct {
     }
     if (props.test.endpoint !== props.endpoint) {
       fail('test', props.test.node.path, `The test must call the endpoint this construct creates (${props.endpoint.node.path}): ` +
-        `create the EndpointTestRunner with endpoint: that ModelEndpoint.`);
+        'create the EndpointTestRunner with endpoint: that ModelEndpoint.');
     }
     const seconds = (props.creationTimeout ?? Duration.minutes(45)).toSeconds();
     if (isConcrete(seconds) && seconds < POLL_SECONDS * 10) {

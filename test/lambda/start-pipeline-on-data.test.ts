@@ -1,8 +1,8 @@
 import { CodePipelineClient, CodePipelineServiceException, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { handler, startPipelineOnData } from '../../lambda/start-pipeline-on-data.lambda';
 import { dataVersionOf, requestToken, triggerConfig } from '../../lambda/shared/data-trigger';
+import { handler, startPipelineOnData } from '../../lambda/start-pipeline-on-data.lambda';
 
 const codepipeline = mockClient(CodePipelineClient);
 const client = new CodePipelineClient({});
@@ -82,7 +82,7 @@ describe('start-pipeline-on-data', () => {
     ['outside the prefix', objectCreated('datasets/churn/x/_SUCCESS'), /key "datasets\/churn\/x\/_SUCCESS" is not a marker of a data version \('datasets\/fraud\/..._SUCCESS'\)/],
     ['a data file, not the marker', objectCreated('datasets/fraud/x/part-0001.parquet'), /is not a marker/],
     ['another event type', objectCreated('datasets/fraud/x/_SUCCESS', { detailType: 'Object Deleted' }), /"Object Deleted" from "aws.s3", not an S3 "Object Created"/],
-    ['not from S3', { source: 'aws.batch', 'detail-type': 'Batch Job State Change' }, /not an S3 "Object Created" event/],
+    ['not from S3', { 'source': 'aws.batch', 'detail-type': 'Batch Job State Change' }, /not an S3 "Object Created" event/],
     ['not an event at all', 'hello', /not an S3 "Object Created" event/],
   ])('%s is dropped without starting a run (a retry would not change it)', async (_case, event, reason) => {
     const result = await startPipelineOnData(client, event, ENV, fastRetry);

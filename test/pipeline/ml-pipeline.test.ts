@@ -191,9 +191,9 @@ describe('MlPipeline smoke training', () => {
     expect(spec).toMatch(/python train.py --data .*DATA_SAMPLE_DIR.* --epochs 1/);
     const role = stack.resolve((ml.smokeTrainingProject!.role!.node.defaultChild as any).logicalId);
     const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } });
-    const s3 = Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement)
+    const reads = Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement)
       .filter((st: any) => [st.Action].flat().includes('s3:GetObject'));
-    const dataResources = JSON.stringify(s3.map((st: any) => st.Resource));
+    const dataResources = JSON.stringify(reads.map((st: any) => st.Resource));
     expect(dataResources).toContain('/samples/fraud/*');
     expect(dataResources).not.toMatch(/"\/\*"/);
   });

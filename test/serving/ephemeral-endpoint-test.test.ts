@@ -50,7 +50,7 @@ describe('EphemeralEndpointTest', () => {
     .filter((s: any) => [s.Action].flat().some((a: string) => a.toLowerCase() === action.toLowerCase()))
     .flatMap((s: any) => [s.Resource].flat());
   const endpointArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/fraud-staging']] };
-  const prefixed = (type: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:sagemaker:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${type}/fraud-staging-*`]] });
+  const prefixed = (type: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${type}/fraud-staging-*`]] });
 
   test('may create and delete this endpoint only, and only models and configurations of its prefix', () => {
     expect(allowed('sagemaker:CreateEndpoint')).toEqual(expect.arrayContaining([endpointArn, prefixed('endpoint-config')]));
