@@ -464,17 +464,12 @@ export class ModelEndpoint extends ModelEndpointBase {
         ? { serverlessConfig: { memorySizeInMb: serverless.memory.toMebibytes(), maxConcurrency: serverless.maxConcurrency } }
         : { instanceType, initialInstanceCount }),
     };
+    // What a deployment outside CloudFormation repeats: everything but the endpoint's own deployment settings.
+    const spec = { model: modelProps, variant, kmsKey: key, dataCaptureConfig, asyncInferenceConfig };
     if (this.onDemand) {
       // Nothing that is billed while idle: EphemeralEndpointTest creates the rest from this specification.
       this.rollbackAlarms = [];
-      this.deploymentSpec = {
-        model: modelProps,
-        variant,
-        kmsKey: key,
-        dataCaptureConfig,
-        asyncInferenceConfig,
-        deploymentConfig: {},
-      };
+      this.deploymentSpec = { ...spec, deploymentConfig: {} };
       this.acknowledgeRole(role, props);
       return;
     }
@@ -517,11 +512,7 @@ export class ModelEndpoint extends ModelEndpointBase {
       deploymentConfig,
     });
     this.deploymentSpec = {
-      model: modelProps,
-      variant,
-      kmsKey: key,
-      dataCaptureConfig,
-      asyncInferenceConfig,
+      ...spec,
       deploymentConfig,
       maximumDeploymentSeconds: policy.blueGreenUpdatePolicy.maximumExecutionTimeoutInSeconds,
     };
