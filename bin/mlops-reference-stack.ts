@@ -148,7 +148,7 @@ export class MlOpsReferenceStack extends Stack {
       smokeTraining: {
         sampleBucket: data,
         samplePrefix: 'samples/',
-        commands: ['pip install -r requirements.txt', 'python train.py --data "$DATA_SAMPLE_DIR" --epochs 1 --output /tmp/model'],
+        commands: ['pip install -r requirements.txt', 'python train.py --data "$DATA_SAMPLE_DIR" --epochs 1 --output smoke/model'],
       },
     });
   }

@@ -29,11 +29,14 @@ import { TrainingWorkflow } from '../workflow/training-workflow';
 export interface SmokeTrainingOptions {
   /** The bucket that holds the sample. */
   readonly sampleBucket: IVersionedBucket;
-  /** The sample's key prefix (a few MB of representative data), copied to `$DATA_SAMPLE_DIR` before the commands run. */
+  /**
+   * The sample's key prefix (a few MB of representative data), copied to `$DATA_SAMPLE_DIR` (`smoke/data-sample` in
+   * the source root) before the commands run.
+   */
   readonly samplePrefix: string;
   /**
    * The commands, run in the source's root after the copy, e.g.
-   * `['pip install -r requirements.txt', 'python train.py --data "$DATA_SAMPLE_DIR" --epochs 1 --output /tmp/model']`.
+   * `['pip install -r requirements.txt', 'python train.py --data "$DATA_SAMPLE_DIR" --epochs 1 --output smoke/model']`.
    */
   readonly commands: string[];
   /**
@@ -355,7 +358,7 @@ export class MlPipeline extends Construct {
       encryptionKey: this.artifactBucket.encryptionKey,
       logging: { cloudWatch: { logGroup: encryptedLogGroup(this, 'SmokeTrainingLogs') } },
       timeout: options.timeout ?? Duration.minutes(20),
-      environmentVariables: { DATA_SAMPLE_DIR: { value: '/tmp/data-sample' } },
+      environmentVariables: { DATA_SAMPLE_DIR: { value: 'smoke/data-sample' } },
       buildSpec: codebuild.BuildSpec.fromObject({
         version: '0.2',
         phases: {

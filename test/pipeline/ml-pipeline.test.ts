@@ -183,7 +183,7 @@ describe('MlPipeline smoke training', () => {
     expect(check.Actions.map((a: any) => [a.Name, a.RunOrder])).toEqual([['TestsLintData', 1], ['SmokeTraining', 1]]);
     const project = template.findResources('AWS::CodeBuild::Project', { Properties: { Description: Match.stringLikeRegexp('short training on a data sample') } });
     const [props] = Object.values(project).map((p: any) => p.Properties);
-    expect(props.Environment).toMatchObject({ ComputeType: 'BUILD_GENERAL1_MEDIUM', EnvironmentVariables: [{ Name: 'DATA_SAMPLE_DIR', Value: '/tmp/data-sample' }] });
+    expect(props.Environment).toMatchObject({ ComputeType: 'BUILD_GENERAL1_MEDIUM', EnvironmentVariables: [{ Name: 'DATA_SAMPLE_DIR', Value: 'smoke/data-sample' }] });
     expect(props.TimeoutInMinutes).toBe(20);
     const spec = JSON.stringify(props.Source.BuildSpec);
     expect(spec).toContain('aws s3 cp --recursive --only-show-errors');
