@@ -44,6 +44,12 @@ export interface EphemeralEndpointTestProps {
 const POLL_SECONDS = 30;
 /** What SageMaker says of an endpoint that does not exist. */
 const NOT_FOUND = '*Could not find endpoint*';
+/** Statuses in which SageMaker refuses to delete an endpoint. */
+const BUSY = ['Creating', 'Updating', 'SystemUpdating', 'RollingBack'];
+
+function isBusy(statusPath: string): sfn.Condition {
+  return sfn.Condition.or(...BUSY.map((status) => sfn.Condition.stringEquals(statusPath, status)));
+}
 
 /**
  * A staging endpoint that exists only for its test, so staging costs nothing while idle: a Step Functions standard
@@ -58,8 +64,8 @@ const NOT_FOUND = '*Could not find endpoint*';
  *    `<endpoint name, at most 30 characters>-<MD5 of the execution ARN>`, then the endpoint under its own name;
  * 3. checks the endpoint every 30 seconds until it is in service (`creationTimeout`);
  * 4. runs the {@link EndpointTestRunner}'s state machine and waits for it;
- * 5. deletes the endpoint, the configuration and the model, whatever happened before, then fails with the first
- *    problem: `DeploymentFailed` (not created or not in service), `DeploymentTimedOut`, `EndpointTestFailed` (the
+ * 5. deletes the endpoint (waiting while it is still being created or updated: SageMaker refuses to delete it then),
+ *    the configuration and the model, whatever happened before, then fails with the first problem: `DeploymentFailed` (not created or not in service), `DeploymentTimedOut`, `EndpointTestFailed` (the
  *    test's report is in the cause), or `EndpointNotDeleted` when the deletion itself failed (delete it by hand: it
  *    is billed while it exists).
  *
@@ -158,16 +164,27 @@ export class EphemeralEndpointTest extends Construct {
       },
       resultPath: '$.outcome',
     }).next(new sfn.Fail(this, 'Not deleted', { error: 'EndpointNotDeleted', causePath: '$.outcome.cause' }));
-    deleteEndpoint.addCatch(new sfn.Choice(this, 'Already gone?')
+    const alreadyGone = new sfn.Choice(this, 'Already gone?')
       .when(sfn.Condition.stringMatches('$.endpointNotDeleted.Cause', NOT_FOUND), deleteConfig)
-      .otherwise(notDeleted), { resultPath: '$.endpointNotDeleted' });
+      .otherwise(notDeleted);
+    deleteEndpoint.addCatch(alreadyGone, { resultPath: '$.endpointNotDeleted' });
     deleteEndpoint.next(deleteConfig);
+    // SageMaker refuses to delete an endpoint that is being created or updated: wait until it can be deleted.
+    const describeBeforeDelete = sdk('Describe before deleting', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.endpoint');
+    describeBeforeDelete.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(10), maxAttempts: 3, backoffRate: 2 });
+    describeBeforeDelete.addCatch(alreadyGone, { resultPath: '$.endpointNotDeleted' });
+    const waitToDelete = new sfn.Wait(this, 'Wait until it can be deleted', { time: sfn.WaitTime.duration(Duration.seconds(60)) });
+    describeBeforeDelete.next(new sfn.Choice(this, 'Can it be deleted?')
+      .when(sfn.Condition.stringEquals('$.endpoint.EndpointStatus', 'Deleting'), deleteConfig)
+      .when(isBusy('$.endpoint.EndpointStatus'), waitToDelete.next(describeBeforeDelete))
+      .otherwise(deleteEndpoint));
+
 
     // Clean-up of an abandoned execution: its names come from its ARN; its endpoint is deleted only while it is its own.
     const describeAbandoned = sdk('Describe the abandoned endpoint', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.endpoint');
     describeAbandoned.addCatch(deleteConfig, { resultPath: '$.endpointNotFound' });
     describeAbandoned.next(new sfn.Choice(this, 'Still the abandoned one?')
-      .when(sfn.Condition.stringEqualsJsonPath('$.endpoint.EndpointConfigName', '$.name'), deleteEndpoint)
+      .when(sfn.Condition.stringEqualsJsonPath('$.endpoint.EndpointConfigName', '$.name'), describeBeforeDelete)
       .otherwise(deleteConfig));
     const cleanupOnly = new sfn.Pass(this, 'Name the abandoned deployment', {
       parameters: { cleanup: true, name: executionName(names.prefix, sfn.JsonPath.stringAt('$.executionArn')) },
@@ -186,7 +203,7 @@ export class EphemeralEndpointTest extends Construct {
       .when(sfn.Condition.stringMatches('$.lookupFailed.Cause', NOT_FOUND), createModel)
       .otherwise(lookupFailed.next(finish)), { resultPath: '$.lookupFailed' });
     lookForLeftover.next(new sfn.Choice(this, 'Leftover being deleted?')
-      .when(sfn.Condition.stringEquals('$.leftover.EndpointStatus', 'Deleting'), waitForLeftover)
+      .when(sfn.Condition.or(sfn.Condition.stringEquals('$.leftover.EndpointStatus', 'Deleting'), isBusy('$.leftover.EndpointStatus')), waitForLeftover)
       .otherwise(deleteLeftover.next(waitForLeftover)));
     waitForLeftover.next(lookForLeftover);
 
@@ -205,7 +222,7 @@ export class EphemeralEndpointTest extends Construct {
     });
     const notCreated = outcome('Explain: not created', 'DeploymentFailed', 'Creating endpoint {} failed: {}',
       endpointName, sfn.JsonPath.stringAt('$.notCreated.Cause'));
-    createEndpoint.addCatch(notCreated.next(deleteEndpoint), { resultPath: '$.notCreated' });
+    createEndpoint.addCatch(notCreated.next(describeBeforeDelete), { resultPath: '$.notCreated' });
     createModel.addCatch(outcome('Explain: model not created', 'DeploymentFailed', 'Creating the model {} failed: {}',
       name, sfn.JsonPath.stringAt('$.notCreated.Cause')).next(deleteModel), { resultPath: '$.notCreated' });
     createConfig.addCatch(outcome('Explain: config not created', 'DeploymentFailed', 'Creating the endpoint config {} failed: {}',
@@ -215,7 +232,7 @@ export class EphemeralEndpointTest extends Construct {
     const describe = sdk('Describe the endpoint', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.endpoint');
     describe.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(10), maxAttempts: 3, backoffRate: 2 });
     describe.addCatch(outcome('Explain: not described', 'DeploymentFailed', 'Endpoint {} could not be described: {}',
-      endpointName, sfn.JsonPath.stringAt('$.notDescribed.Cause')).next(deleteEndpoint), { resultPath: '$.notDescribed' });
+      endpointName, sfn.JsonPath.stringAt('$.notDescribed.Cause')).next(describeBeforeDelete), { resultPath: '$.notDescribed' });
     const maxPolls = Math.ceil(creationTimeout.toSeconds() / POLL_SECONDS);
     const count = new sfn.Pass(this, 'Count the check', {
       parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.poll.count'), 1) },
@@ -232,21 +249,21 @@ export class EphemeralEndpointTest extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     });
     test.addCatch(outcome('Explain: test failed', 'EndpointTestFailed', 'The staging test of endpoint {} failed: {}',
-      endpointName, sfn.JsonPath.stringAt('$.testFailed.Cause')).next(deleteEndpoint), { resultPath: '$.testFailed' });
-    test.next(deleteEndpoint);
+      endpointName, sfn.JsonPath.stringAt('$.testFailed.Cause')).next(describeBeforeDelete), { resultPath: '$.testFailed' });
+    test.next(describeBeforeDelete);
 
     const check = new sfn.Choice(this, 'In service?')
       .when(sfn.Condition.stringEquals(status, 'InService'), test)
-      .when(sfn.Condition.or(...['Creating', 'Updating', 'SystemUpdating'].map((s) => sfn.Condition.stringEquals(status, s))),
+      .when(isBusy(status),
         new sfn.Choice(this, 'Out of time?')
           .when(sfn.Condition.numberGreaterThanEquals('$.poll.count', maxPolls), outcome('Explain: timed out', 'DeploymentTimedOut',
             `Endpoint {} is still {} after {} checks ${POLL_SECONDS} seconds apart.`,
-            endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.poll.count')).next(deleteEndpoint))
+            endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.poll.count')).next(describeBeforeDelete))
           .otherwise(count.next(waitForCreation)))
       .when(sfn.Condition.isPresent('$.endpoint.FailureReason'), outcome('Explain: endpoint failed', 'DeploymentFailed',
-        'Endpoint {} is {}: {}', endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.endpoint.FailureReason')).next(deleteEndpoint))
+        'Endpoint {} is {}: {}', endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.endpoint.FailureReason')).next(describeBeforeDelete))
       .otherwise(outcome('Explain: endpoint status', 'DeploymentFailed', 'Endpoint {} is {}, which ends the test.',
-        endpointName, sfn.JsonPath.stringAt(status)).next(deleteEndpoint));
+        endpointName, sfn.JsonPath.stringAt(status)).next(describeBeforeDelete));
     createModel.next(createConfig).next(createEndpoint).next(waitForCreation).next(describe).next(check);
 
     return new sfn.Choice(this, 'Clean-up only?')

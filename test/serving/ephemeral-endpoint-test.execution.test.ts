@@ -41,6 +41,7 @@ async function run(handlers: Record<string, TaskHandler>, input: any = { imageUr
     'Create the endpoint': async () => ({ EndpointArn: 'arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud-staging' }),
     'Describe the endpoint': answers(creating, creating, inService),
     'Test the endpoint': async () => ({ Status: 'SUCCEEDED' }),
+    'Describe before deleting': async () => inService(),
     'Delete the endpoint': async () => ({}),
     'Delete the endpoint config': async () => ({}),
     'Delete the model': async () => ({}),
@@ -48,8 +49,8 @@ async function run(handlers: Record<string, TaskHandler>, input: any = { imageUr
   return runLocally(definition, input, { ...defaults, ...handlers }, {
     executionId,
     executionName: executionId.split(':').pop()!,
-    waitTimeOverrides: { 'Wait for the endpoint': 0, 'Wait for the leftover': 0 },
-    retryIntervalOverrides: { 'Describe the endpoint': 0, 'Delete the endpoint': 0 },
+    waitTimeOverrides: { 'Wait for the endpoint': 0, 'Wait for the leftover': 0, 'Wait until it can be deleted': 0 },
+    retryIntervalOverrides: { 'Describe the endpoint': 0, 'Delete the endpoint': 0, 'Describe before deleting': 0 },
   });
 }
 
@@ -105,24 +106,42 @@ test('an endpoint that fails to come into service is deleted; DeploymentFailed w
   expectAllDeleted(calls);
 });
 
-test('an endpoint still creating after the creation timeout is deleted; DeploymentTimedOut', async () => {
-  const { calls, error } = await run({ 'Describe the endpoint': async () => creating() });
+test('an endpoint still creating after the creation timeout is deleted once SageMaker allows it; DeploymentTimedOut', async () => {
+  const failed = () => ({ EndpointName: 'fraud-staging', EndpointStatus: 'Failed', FailureReason: 'Request to service failed.' });
+  const { calls, error } = await run({
+    'Describe the endpoint': async () => creating(),
+    // SageMaker refuses to delete an endpoint while it is being created: the deletion waits for it to fail.
+    'Describe before deleting': answers(creating, creating, failed),
+  });
 
   expect(error.name).toBe('DeploymentTimedOut');
   expect(error.message).toMatch(new RegExp(`still Creating after ${MAX_CHECKS} checks 30 seconds apart`));
   expect(calls['Describe the endpoint']).toHaveLength(MAX_CHECKS + 1);
+  expect(calls['Describe before deleting']).toHaveLength(3);
   expectAllDeleted(calls);
+});
+
+test('an endpoint SageMaker is deleting already is not deleted again', async () => {
+  const { calls, error } = await run({
+    'Describe before deleting': async () => ({ EndpointName: 'fraud-staging', EndpointStatus: 'Deleting' }),
+  });
+
+  expect(error).toBeUndefined();
+  expect(calls['Delete the endpoint']).toBeUndefined();
+  expect(calls['Delete the endpoint config']).toHaveLength(1);
+  expect(calls['Delete the model']).toHaveLength(1);
 });
 
 test('CreateEndpoint refused (a quota): the configuration and the model are deleted; DeploymentFailed', async () => {
   const { calls, error } = await run({
     'Create the endpoint': fails('SageMaker.ResourceLimitExceeded', 'The account-level service limit for ml.c6i.large is 0 Instances'),
-    'Delete the endpoint': fails('SageMaker.SageMakerException', notFound().message),
+    'Describe before deleting': fails('SageMaker.SageMakerException', notFound().message),
   });
 
   expect(error.name).toBe('DeploymentFailed');
   expect(error.message).toMatch(/Creating endpoint fraud-staging failed: The account-level service limit/);
   expect(calls['Describe the endpoint']).toBeUndefined();
+  expect(calls['Delete the endpoint']).toBeUndefined();
   expect(calls['Delete the endpoint config']).toHaveLength(1);
   expect(calls['Delete the model']).toHaveLength(1);
 });
