@@ -26,11 +26,15 @@ function timeMs(command: string, args: string[], env: NodeJS.ProcessEnv = {}): n
   return elapsed;
 }
 
-function synthMs(app: string): number {
+/** `defaultValidation: false` turns off aws-cdk-lib's built-in CloudFormation template validation (CDK_VALIDATION). */
+function synthMs(app: string, defaultValidation = true): number {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-bench-'));
   try {
     // The same runner cdk.json uses, without the CLI around it.
-    return timeMs('npx', ['ts-node', '--prefer-ts-exts', '-T', '-P', 'bin/tsconfig.json', app], { CDK_OUTDIR: outdir });
+    return timeMs('npx', ['ts-node', '--prefer-ts-exts', '-T', '-P', 'bin/tsconfig.json', app], {
+      CDK_OUTDIR: outdir,
+      ...(defaultValidation ? {} : { CDK_VALIDATION: 'false' }),
+    });
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }
@@ -56,6 +60,11 @@ const baseline = median(Array.from({ length: RUNS }, () => synthMs('bench/one-bu
 row('synth, reference app (5 nag packs)', `${reference.toFixed(0)} ms`);
 row('synth, one-bucket app (5 nag packs)', `${baseline.toFixed(0)} ms`);
 row('ratio reference / one bucket (target <= 1.5)', (reference / baseline).toFixed(2));
+// How much of it is aws-cdk-lib's own CloudFormation validation (a WebAssembly engine, on by default).
+const referenceBare = median(Array.from({ length: RUNS }, () => synthMs('bin/mlops-reference.ts', false)));
+const baselineBare = median(Array.from({ length: RUNS }, () => synthMs('bench/one-bucket-app.ts', false)));
+row('synth, reference app, CDK_VALIDATION=false', `${referenceBare.toFixed(0)} ms`);
+row('synth, one-bucket app, CDK_VALIDATION=false', `${baselineBare.toFixed(0)} ms`);
 
 const assets = path.join(root, 'assets', 'lambda');
 for (const dir of fs.readdirSync(assets).sort()) {

@@ -288,6 +288,11 @@ export class EphemeralEndpointTest extends Construct {
     if (isConcrete(seconds) && seconds < POLL_SECONDS * 10) {
       fail('creationTimeout', `${seconds} seconds`, 'Give at least 5 minutes: creating an endpoint with instances takes several minutes.');
     }
+    const total = (props.timeout ?? Duration.hours(2)).toSeconds();
+    if (isConcrete(total) && isConcrete(seconds) && total <= seconds) {
+      fail('timeout', `${total} seconds`, `Give more than the creationTimeout (${seconds} seconds): the execution also runs the test and ` +
+        'deletes the endpoint.');
+    }
   }
 
   private acknowledgePolicy(names: DeploymentNames): void {

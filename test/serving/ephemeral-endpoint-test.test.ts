@@ -122,6 +122,13 @@ describe('EphemeralEndpointTest fails when', () => {
     );
   });
 
+  test('the execution timeout does not exceed the creation timeout', () => {
+    const { stack, endpoint, test } = ephemeralStack();
+    expect(() => new EphemeralEndpointTest(stack, 'Short', { endpoint, test, creationTimeout: Duration.minutes(45), timeout: Duration.minutes(30) })).toThrow(
+      /invalid timeout '1800 seconds'.*more than the creationTimeout \(2700 seconds\)/,
+    );
+  });
+
   test('an on-demand endpoint is given to EndpointDeployment', () => {
     const { stack, endpoint } = ephemeralStack();
     expect(() => new EndpointDeployment(stack, 'Deploy', { endpoint })).toThrow(/invalid endpoint 'Test\/Staging'.*Use EphemeralEndpointTest/);
