@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { validateDataLocation } from './private/data-location';
+import { validateDataPrefix, validateMarkerSuffix } from './private/data-location';
 import { StartPipelineOnDataFunction } from '../handlers/start-pipeline-on-data-function';
 import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
@@ -162,9 +162,8 @@ export class DataVersionTrigger extends Construct {
   }
 
   private validate(props: DataVersionTriggerProps, variableName: string, markerSuffix: string): void {
-    validateDataLocation(this, {
-      construct: 'DataVersionTrigger', prefixProp: 'prefix', prefix: props.prefix, suffixProp: 'markerSuffix', suffix: markerSuffix,
-    });
+    validateDataPrefix(this, 'DataVersionTrigger', 'prefix', props.prefix);
+    validateMarkerSuffix(this, 'DataVersionTrigger', 'markerSuffix', markerSuffix);
     if (isConcrete(variableName) && !VARIABLE_NAME.test(variableName)) {
       throw new MlOpsValidationError(this, 'DataVersionTrigger', 'variableName', variableName,
         'Give the name of a variable the pipeline declares: 1-128 letters, digits, "@", "-" or "_".');

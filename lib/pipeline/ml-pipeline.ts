@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { DataVersionTrigger } from './data-version-trigger';
 import { DeploymentLedger } from './deployment-ledger';
 import { PipelineSource } from './pipeline-source';
-import { validateDataLocation } from './private/data-location';
+import { validateDataPrefix, validateMarkerSuffix } from './private/data-location';
 import { acknowledge } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
@@ -313,17 +313,19 @@ export class MlPipeline extends Construct {
   }
 
   private validate(props: MlPipelineProps): void {
-    validateDataLocation(this, {
-      construct: 'MlPipeline', prefixProp: 'dataPrefix', prefix: props.dataPrefix, suffixProp: 'dataTriggerSuffix', suffix: props.dataTriggerSuffix,
-    });
+    validateDataPrefix(this, 'MlPipeline', 'dataPrefix', props.dataPrefix);
+    validateMarkerSuffix(this, 'MlPipeline', 'dataTriggerSuffix', props.dataTriggerSuffix);
+    // CodeBuild accepts a build phase without commands and then fails every run.
+    if (props.checkCommands?.length === 0) {
+      throw new MlOpsValidationError(this, 'MlPipeline', 'checkCommands', [],
+        'Give at least one command (tests, lint, data validation), or leave checkCommands out for the defaults.');
+    }
     const smoke = props.smokeTraining;
     if (smoke && smoke.commands.length === 0) {
       throw new MlOpsValidationError(this, 'MlPipeline', 'smokeTraining.commands', [],
         'Give the commands that train on "$DATA_SAMPLE_DIR", e.g. "python train.py --data \\"$DATA_SAMPLE_DIR\\" --epochs 1".');
     }
-    if (smoke) {
-      validateDataLocation(this, { construct: 'MlPipeline', prefixProp: 'smokeTraining.samplePrefix', prefix: smoke.samplePrefix, suffixProp: '', suffix: undefined });
-    }
+    if (smoke) validateDataPrefix(this, 'MlPipeline', 'smokeTraining.samplePrefix', smoke.samplePrefix);
     const alwaysOn = props.stagingDeployment !== undefined || props.stagingTest !== undefined;
     if (props.ephemeralStaging && alwaysOn) {
       throw new MlOpsValidationError(this, 'MlPipeline', 'ephemeralStaging', props.ephemeralStaging.node.path,

@@ -294,6 +294,10 @@ describe('MlPipeline fails when', () => {
     })).toThrow(/MlPipeline 'Test\/Bad': invalid stagingDeployment .*Staging and production must be different endpoints/);
   });
 
+  test('the check commands are empty', () => {
+    expect(() => pipelineStack({ checkCommands: [] })).toThrow(/MlPipeline 'Test\/Pipeline': invalid checkCommands \[\].*at least one command/);
+  });
+
   test('no staging is given', () => {
     expect(() => pipelineStack({ stagingDeployment: undefined, stagingTest: undefined })).toThrow(
       /invalid stagingDeployment undefined.*needs stagingDeployment and stagingTest .* or ephemeralStaging/,

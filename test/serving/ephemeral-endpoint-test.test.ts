@@ -85,12 +85,16 @@ describe('EphemeralEndpointTest', () => {
     });
   });
 
-  test('executions are logged, encrypted, and traced', () => {
-    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      StateMachineName: Match.absent(),
-      TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
-    });
+  test('executions are logged to its own encrypted log group, and traced', () => {
+    // The stack has two state machines (this one and the test's): look at this one only.
+    const [machine] = Object.entries(template.findResources('AWS::StepFunctions::StateMachine'))
+      .filter(([id]) => id.startsWith('Ephemeral')).map(([, r]: [string, any]) => r.Properties);
+    expect(machine.TracingConfiguration).toEqual({ Enabled: true });
+    expect(machine.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+    const destination = JSON.stringify(machine.LoggingConfiguration.Destinations);
+    const [logGroupId] = Object.keys(template.findResources('AWS::Logs::LogGroup')).filter((id) => id.startsWith('EphemeralLogs'));
+    expect(destination).toContain(logGroupId);
+    expect(template.findResources('AWS::Logs::LogGroup')[logGroupId].Properties.KmsKeyId).toBeDefined();
   });
 
   test('has no unacknowledged cdk-nag or Control Tower finding', () => {
