@@ -23,8 +23,13 @@ export const TRANSIENT_ERRORS = {
     'SageMaker.ServiceUnavailableException',
     'SageMaker.RequestThrottledException',
   ],
-  /** Batch SubmitJob: the Batch API's ServerException (500) and throttling (429). */
+  /**
+   * Batch SubmitJob: the Batch API's ServerException (500) and throttling (429 TooManyRequestsException, per the
+   * re:Post article "AWS Batch requests error"). The optimized integration reports an error code it has no class for
+   * as `Batch.AWSBatchException` (the Java SDK's service exception, as public traces show it), throttling included.
+   */
   batch: [
+    'Batch.AWSBatchException',
     'Batch.ServerException',
     'Batch.TooManyRequestsException',
     'Batch.ThrottlingException',
