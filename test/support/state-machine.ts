@@ -21,6 +21,12 @@ export function stateMachineDefinition(stack: Stack, logicalIdPrefix = ''): any 
   return JSON.parse(text);
 }
 
+/** Every state machine of the stack, by logical id, rendered as in {@link stateMachineDefinition}. */
+export function stateMachineDefinitions(stack: Stack): Record<string, any> {
+  const machines = Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine');
+  return Object.fromEntries(Object.entries(machines).map(([id, machine]) => [id, JSON.parse(render(machine.Properties.DefinitionString))]));
+}
+
 function render(value: any): string {
   if (typeof value === 'string') return value;
   if (value.Ref) return PSEUDO[value.Ref] ?? value.Ref;
