@@ -1,4 +1,4 @@
-import { CfnParameter, Duration, Size, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, Size, Stack, StackProps } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
 import {
@@ -125,13 +125,12 @@ export class MlOpsReferenceStack extends Stack {
     });
 
     // The pipeline: commit or new data version -> checks -> training -> image -> staging test -> approval ->
-    // production canary -> ledger.
-    const connectionArn = new CfnParameter(this, 'CodeConnectionArn', {
-      description: 'The AWS CodeConnections connection to the repository of the training and serving code.',
-      allowedPattern: '^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[a-f0-9-]+$',
-    }).valueAsString;
+    // production canary -> ledger. The code comes from a repository through a CodeConnections connection when the
+    // context names one (`cdk deploy -c connectionArn=... -c repositoryOwner=... -c repositoryName=...`); otherwise
+    // from a zip uploaded to a source bucket this stack creates, so a first deploy needs nothing that does not exist yet.
+    const source = referenceSource(this);
     new MlPipeline(this, 'Pipeline', {
-      source: PipelineSource.connection({ connectionArn, owner: 'example-org', repository: 'reference-model' }),
+      source,
       training,
       imageBuild,
       stagingDeployment: new EndpointDeployment(this, 'StagingDeployment', { endpoint: staging }),
@@ -152,4 +151,30 @@ export class MlOpsReferenceStack extends Stack {
       },
     });
   }
+}
+
+/** The context keys that switch the reference app's source to a CodeConnections repository. */
+export const SOURCE_CONTEXT = { connectionArn: 'connectionArn', owner: 'repositoryOwner', repository: 'repositoryName', branch: 'branch' } as const;
+
+/** The zip in the source bucket that starts a run (`aws s3 cp starter.zip s3://<SourceBucketName>/source/code.zip`). */
+export const SOURCE_OBJECT_KEY = 'source/code.zip';
+
+function referenceSource(scope: Stack): PipelineSource {
+  const context = (key: string): string | undefined => scope.node.tryGetContext(key);
+  const connectionArn = context(SOURCE_CONTEXT.connectionArn);
+  if (connectionArn) {
+    const owner = context(SOURCE_CONTEXT.owner);
+    const repository = context(SOURCE_CONTEXT.repository);
+    if (!owner || !repository) {
+      throw new Error(`MlOpsReferenceStack: the context '${SOURCE_CONTEXT.connectionArn}' needs '${SOURCE_CONTEXT.owner}' and ` +
+        `'${SOURCE_CONTEXT.repository}' too (for example -c ${SOURCE_CONTEXT.owner}=acme -c ${SOURCE_CONTEXT.repository}=fraud-model).`);
+    }
+    return PipelineSource.connection({ connectionArn, owner, repository, branch: context(SOURCE_CONTEXT.branch) });
+  }
+  const bucket = new VersionedBucket(scope, 'Source', { purpose: BucketPurpose.SOURCE });
+  new CfnOutput(scope, 'SourceBucketName', {
+    value: bucket.bucketName,
+    description: `Upload a zip of your repository to s3://<this bucket>/${SOURCE_OBJECT_KEY} to start a run.`,
+  });
+  return PipelineSource.s3({ bucket: bucket.bucket, objectKey: SOURCE_OBJECT_KEY });
 }

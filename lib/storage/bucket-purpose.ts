@@ -23,6 +23,8 @@ export interface NoncurrentVersionLifecycle {
  * - `DATA` and `MODELS`: noncurrent versions move to Glacier Instant Retrieval after 30 days (millisecond reads,
  *   about a third of the price of S3 Standard-IA) and are deleted after 400 days, so a model trained a year ago
  *   can still be reproduced from the exact data versions it saw.
+ * - `SOURCE`: zips of the code a pipeline runs on (its S3 source): kept like `MODELS`, since a model's lineage names
+ *   the zip's version.
  * - `CHECKPOINTS`: noncurrent versions are deleted after 14 days: a checkpoint is overwritten many times per run
  *   and only the last one of a run matters.
  */
@@ -36,6 +38,13 @@ export class BucketPurpose {
 
   /** Model artifacts and evaluation results. */
   public static readonly MODELS = new BucketPurpose('models', {
+    transitionAfter: Duration.days(30),
+    storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+    expireAfter: Duration.days(400),
+  });
+
+  /** Zips of the training and serving code, the source of a pipeline. */
+  public static readonly SOURCE = new BucketPurpose('source', {
     transitionAfter: Duration.days(30),
     storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
     expireAfter: Duration.days(400),

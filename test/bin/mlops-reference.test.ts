@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { MlOpsReferenceStack } from '../../bin/mlops-reference-stack';
+import { MlOpsReferenceStack, SOURCE_OBJECT_KEY } from '../../bin/mlops-reference-stack';
 import { complianceFindings } from '../support/compliance';
 
 test('the reference stack has no unacknowledged finding in the five cdk-nag packs', () => {
@@ -15,4 +15,32 @@ test('the reference stack is environment-agnostic and its template is stable', (
   const stack = new MlOpsReferenceStack(new App(), 'MlOpsReference');
   expect(stack.resolve(stack.account)).toEqual({ Ref: 'AWS::AccountId' });
   expect(Template.fromStack(stack).toJSON()).toMatchSnapshot();
+});
+
+describe('the source of the reference app', () => {
+  const connection = 'arn:aws:codeconnections:eu-west-1:111122223333:connection/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+
+  test('is a zip in a versioned, retained bucket of its own by default, so a first deploy needs no connection', () => {
+    const template = Template.fromStack(new MlOpsReferenceStack(new App(), 'Reference'));
+    expect(Object.keys(template.findParameters('CodeConnectionArn'))).toEqual([]);
+    const stages = template.findResources('AWS::CodePipeline::Pipeline');
+    const source = (Object.values(stages)[0] as any).Properties.Stages[0].Actions[0];
+    expect(source.ActionTypeId).toMatchObject({ Category: 'Source', Provider: 'S3' });
+    expect(source.Configuration.S3ObjectKey).toBe(SOURCE_OBJECT_KEY);
+    template.hasOutput('SourceBucketName', {});
+  });
+
+  test('is the repository of a CodeConnections connection when the context names one', () => {
+    const app = new App({ context: { connectionArn: connection, repositoryOwner: 'acme', repositoryName: 'fraud-model' } });
+    const template = Template.fromStack(new MlOpsReferenceStack(app, 'Reference'));
+    const source = (Object.values(template.findResources('AWS::CodePipeline::Pipeline'))[0] as any).Properties.Stages[0].Actions[0];
+    expect(source.ActionTypeId).toMatchObject({ Category: 'Source', Provider: 'CodeStarSourceConnection' });
+    expect(source.Configuration).toMatchObject({ ConnectionArn: connection, FullRepositoryId: 'acme/fraud-model', BranchName: 'main' });
+    expect(template.findOutputs('SourceBucketName')).toEqual({});
+  });
+
+  test('fails when the context names a connection but not the repository', () => {
+    const app = new App({ context: { connectionArn: connection } });
+    expect(() => new MlOpsReferenceStack(app, 'Reference')).toThrow(/needs 'repositoryOwner' and 'repositoryName' too/);
+  });
 });
