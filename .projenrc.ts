@@ -47,6 +47,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-s3@^3.1142.0',
     '@aws-sdk/client-sagemaker-runtime@^3.1142.0',
     '@aws-sdk/client-codepipeline@^3.1138.0',
+    '@aws-sdk/client-batch@^3.1138.0',
     '@types/aws-lambda@^8.10.150',
     'aws-sdk-client-mock@^4.1.0',
     'aws-sdk-client-mock-jest@^4.1.0',
@@ -85,6 +86,7 @@ const handlers = [
   'record-deployment',
   'query-ledger',
   'start-pipeline-on-data',
+  'prepare-job-definitions',
 ];
 for (const handler of handlers) {
   const className = handler.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()) + 'Function';
