@@ -23,6 +23,12 @@ export const BUILD_VARIABLES = {
   MODEL_VERSION: 'MODEL_VERSION',
   /** Output: `repositoryUri@sha256:...`. */
   IMAGE_URI: 'IMAGE_URI',
+  /**
+   * Input: the commit (or, for an S3 source, the object version) the image is built from. The pipeline passes
+   * `#{Source.CommitId}`: CodeBuild documents `CODEBUILD_RESOLVED_SOURCE_VERSION` as not always available under
+   * CodePipeline, so that is only the fallback.
+   */
+  COMMIT_ID: 'COMMIT_ID',
   /** Output: `<model version>-<first 12 characters of the commit>`. */
   IMAGE_TAG: 'IMAGE_TAG',
   /** Output: `sha256:...`. */
@@ -106,20 +112,24 @@ const RESOLVE_MODEL = script(
   'echo "Model version $MODEL_VERSION from $MODEL_DATA_URL"',
 );
 
-/** The image tag, from the content: model version and commit. Never `latest`, never mutable. */
+/**
+ * The image tag, from the content: model version and commit. Never `latest`, never mutable. Characters a tag may not
+ * hold (an S3 version id has `+` and `/`) become `_`.
+ */
 const IMAGE_TAG = script(
-  'COMMIT="${CODEBUILD_RESOLVED_SOURCE_VERSION:-}"',
+  'COMMIT="${COMMIT_ID:-${CODEBUILD_RESOLVED_SOURCE_VERSION:-}}"',
   'if [ -z "$COMMIT" ]; then',
-  '  echo "ERROR: CODEBUILD_RESOLVED_SOURCE_VERSION is empty: run this project from the pipeline, on its source artifact."',
+  '  echo "ERROR: no commit to tag the image with: COMMIT_ID is not set (a pipeline action passes it, e.g. #{Source.CommitId})' +
+    ' and CodeBuild left CODEBUILD_RESOLVED_SOURCE_VERSION empty."',
   '  exit 1',
   'fi',
-  'IMAGE_TAG="${MODEL_VERSION}-${COMMIT:0:12}"',
+  'IMAGE_TAG="${MODEL_VERSION}-$(printf \'%s\' "${COMMIT:0:12}" | tr -c \'A-Za-z0-9_.-\' \'_\')"',
   `if ! [[ "$IMAGE_TAG" =~ ${TAG_PATTERN} ]]; then`,
   '  echo "ERROR: \'$IMAGE_TAG\' is not a valid image tag (the source version is \'$COMMIT\')."',
   '  exit 1',
   'fi',
   'export COMMIT IMAGE_TAG',
-  'echo "Image tag $IMAGE_TAG"',
+  'echo "Image tag $IMAGE_TAG (source version $COMMIT)"',
 );
 
 /** A retried build finds the tag pushed: it reuses the image, since the repository's tags are immutable. */
@@ -182,7 +192,8 @@ const DOCKER_BUILD = script(
 
 /**
  * The SageMaker serving contract, before anything is pushed: `serve` starts the server on port 8080, `GET /ping`
- * answers 200, and every golden request gets 200 from `POST /invocations` (and the expected body, when given).
+ * answers 200, and every golden request gets 200 and JSON from `POST /invocations` (and the expected body, when a
+ * `<name>.expected.json` is given: it is optional).
  */
 const CONTRACT_TEST = script(
   'if [ "$IMAGE_EXISTS" = true ]; then',
@@ -211,17 +222,18 @@ const CONTRACT_TEST = script(
   '    status="$(curl -s -o "$BUILD_TMP"/response.json -w \'%{http_code}\' --max-time 60 -X POST \\',
   '      -H \'Content-Type: application/json\' --data-binary "@$request" http://localhost:8080/invocations || true)"',
   '    if [ "$status" != 200 ]; then fail "POST /invocations with $request answered HTTP $status"; fi',
+  '    jq -S . "$BUILD_TMP"/response.json > "$BUILD_TMP"/actual.json || fail "the response to $request is not JSON"',
   '    expected="${request%.json}.expected.json"',
+  '    result="200, JSON (no ${expected##*/} to compare with)"',
   '    if [ -f "$expected" ]; then',
   '      jq -S . "$expected" > "$BUILD_TMP"/expected.json || fail "$expected is not JSON"',
-  '      jq -S . "$BUILD_TMP"/response.json > "$BUILD_TMP"/actual.json || fail "the response to $request is not JSON"',
   '      diff -u "$BUILD_TMP"/expected.json "$BUILD_TMP"/actual.json || fail "the response to $request differs from $expected"',
   '      result="200, equal to $expected"',
   '    fi',
   '    echo "POST /invocations with $request: $result"',
   '  done',
   '  if [ "$requests" -eq 0 ]; then',
-  '    fail "no golden request in $GOLDEN_DIRECTORY/: add at least one <name>.json request body (and <name>.expected.json)"',
+  '    fail "no golden request in $GOLDEN_DIRECTORY/: add at least one <name>.json request body (and, to compare the response, <name>.expected.json)"',
   '  fi',
   `  docker rm -f ${CONTRACT_TEST_CONTAINER} >/dev/null`,
   '  echo "Contract test passed: $requests golden request(s)."',

@@ -106,7 +106,8 @@ const MAX_STARTUP_SECONDS = 3600;
  * - `MODEL_PACKAGE_ARN`: a registered model package; its `ModelDataUrl` and `ModelPackageVersion` are read with
  *   `sagemaker:DescribeModelPackage` (give `modelPackageGroup`). It wins over the next two.
  * - or `MODEL_DATA_URL` (`s3://.../model.tar.gz`, readable through `modelBucket`) and `MODEL_VERSION`.
- * - the commit is `CODEBUILD_RESOLVED_SOURCE_VERSION`, which CodePipeline sets from the source action.
+ * - `COMMIT_ID`: the commit (MlPipeline passes `#{Source.CommitId}`). Without it, `CODEBUILD_RESOLVED_SOURCE_VERSION`,
+ *   which CodeBuild documents as not always available under CodePipeline; the build fails when both are empty.
  *
  * The source artifact holds the serving code: a `Dockerfile` (`dockerfile`) that declares `ARG BASE_IMAGE`,
  * `FROM ${BASE_IMAGE}` and copies the model from the build context's `model/` directory (model.tar.gz unpacked,
@@ -118,7 +119,7 @@ const MAX_STARTUP_SECONDS = 3600;
  * 2. when the tag already exists (a retried action), reuses that image: no build, no push;
  * 3. otherwise downloads and unpacks the model, runs `docker build --build-arg BASE_IMAGE --build-arg MODEL_VERSION`,
  *    runs the container contract test (ping, then every golden request, compared as JSON with its expected
- *    response) and only then pushes;
+ *    response when there is one) and only then pushes;
  * 4. waits for the ECR scan and fails on findings at or above `failOnSeverity`;
  * 5. exports `IMAGE_URI` (by digest), `IMAGE_TAG`, `IMAGE_DIGEST` and `MODEL_VERSION` as action variables, and
  *    writes `imageDetail.json` as its output artifact.

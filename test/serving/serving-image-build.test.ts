@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { BucketPurpose, ModelImageRepository, ModelPackageGroup, VersionedBucket } from '../../lib';
 import { servingBuildSpec } from '../../lib/serving/buildspec';
 import { ScanSeverity, ServingImageBuild, ServingImageBuildProps } from '../../lib/serving/serving-image-build';
+import { RESOLVED_SOURCE_VERSION } from '../fixtures/aws/codebuild';
 import { stackFindings } from '../support/compliance';
 
 const REPOSITORY = 'ImagesF8C4E866';
@@ -158,10 +159,10 @@ describe('ServingImageBuild defaults', () => {
     ]);
   });
 
-  test('the tag is the model version and the first 12 characters of the commit', () => {
+  test('the tag is the model version and the first 12 characters of the commit (COMMIT_ID, else CodeBuild\'s)', () => {
     expectInOrder(spec.phases.pre_build.commands[2], [
-      'COMMIT="${CODEBUILD_RESOLVED_SOURCE_VERSION:-}"',
-      'IMAGE_TAG="${MODEL_VERSION}-${COMMIT:0:12}"',
+      'COMMIT="${COMMIT_ID:-${CODEBUILD_RESOLVED_SOURCE_VERSION:-}}"',
+      'IMAGE_TAG="${MODEL_VERSION}-$(printf \'%s\' "${COMMIT:0:12}"',
       'export COMMIT IMAGE_TAG',
     ]);
   });
@@ -186,7 +187,7 @@ describe('ServingImageBuild defaults', () => {
   test('phases in order: resolve, tag, reuse, login, download, build, contract test, push, scan gate, outputs', () => {
     expectInOrder(commands, [
       'aws sagemaker describe-model-package',
-      'IMAGE_TAG="${MODEL_VERSION}-${COMMIT:0:12}"',
+      'IMAGE_TAG="${MODEL_VERSION}-',
       'describe-images',
       'aws ecr get-login-password --region "$ECR_REGION" | docker login --username AWS --password-stdin "$REGISTRY"',
       'aws s3 cp --no-progress "$MODEL_DATA_URL"',
@@ -206,7 +207,7 @@ describe('ServingImageBuild defaults', () => {
     ]);
   });
 
-  test('contract test: ping with a deadline, each golden request with JSON, compared to the expected response', () => {
+  test('contract test: ping with a deadline, each golden request answers JSON, compared to the expected response if any', () => {
     const test = spec.phases.build.commands[1];
     expectInOrder(test, [
       'fail() {',
@@ -221,9 +222,10 @@ describe('ServingImageBuild defaults', () => {
       '*.expected.json) continue',
       '-H \'Content-Type: application/json\' --data-binary "@$request" http://localhost:8080/invocations',
       'if [ "$status" != 200 ]; then fail',
-      'expected="${request%.json}.expected.json"',
-      'jq -S . "$expected" > "$BUILD_TMP"/expected.json',
       'jq -S . "$BUILD_TMP"/response.json > "$BUILD_TMP"/actual.json',
+      'expected="${request%.json}.expected.json"',
+      'if [ -f "$expected" ]; then',
+      'jq -S . "$expected" > "$BUILD_TMP"/expected.json',
       'diff -u "$BUILD_TMP"/expected.json "$BUILD_TMP"/actual.json || fail',
       'if [ "$requests" -eq 0 ]; then',
       'docker rm -f mlops-contract-test',
@@ -722,6 +724,49 @@ describe('the generated buildspec, run with fake aws, docker and curl', () => {
     const run = runBuildSpec({ env: { ...PACKAGE, FAKE_PING_STATUS: '000', FAKE_RUNNING: 'false' } });
     expect(run.status).toBe(1);
     expect(run.output).toContain('CONTRACT TEST FAILED: the container exited');
+  });
+
+  test('takes the commit from COMMIT_ID when CodeBuild leaves CODEBUILD_RESOLVED_SOURCE_VERSION empty', () => {
+    const run = runBuildSpec({ env: { ...PACKAGE, COMMIT_ID: 'f00dfeedbeef0123456789abcdef0123456789ab', [RESOLVED_SOURCE_VERSION.value.name]: '' } });
+    expect(run.status).toBe(0);
+    expect(run.output).toContain('EXPORTED IMAGE_TAG=7-f00dfeedbeef');
+    expect(JSON.parse(fs.readFileSync(path.join(run.source, 'imageDetail.json'), 'utf-8')).SourceVersion).toBe('f00dfeedbeef0123456789abcdef0123456789ab');
+  });
+
+  test('COMMIT_ID wins over CODEBUILD_RESOLVED_SOURCE_VERSION', () => {
+    const run = runBuildSpec({ env: { ...PACKAGE, COMMIT_ID: 'f00dfeedbeef0123456789abcdef0123456789ab' } });
+    expect(run.status).toBe(0);
+    expect(run.output).toContain('EXPORTED IMAGE_TAG=7-f00dfeedbeef');
+  });
+
+  test('fails with a clear message, before any ECR call, when neither COMMIT_ID nor CodeBuild\'s source version is set', () => {
+    const run = runBuildSpec({ env: { ...PACKAGE, [RESOLVED_SOURCE_VERSION.value.name]: '' } });
+    expect(run.status).toBe(1);
+    expect(run.output).toContain('ERROR: no commit to tag the image with: COMMIT_ID is not set');
+    expect(run.calls).not.toContain('ecr');
+  });
+
+  test('an S3 object version as the source version still makes a valid tag', () => {
+    const run = runBuildSpec({ env: { ...PACKAGE, COMMIT_ID: '3/L4kqtJl+cpXroDTDmJ+rmSpXd3dIbrHY', CODEBUILD_RESOLVED_SOURCE_VERSION: '' } });
+    expect(run.status).toBe(0);
+    expect(run.output).toContain('EXPORTED IMAGE_TAG=7-3_L4kqtJl_cp');
+  });
+
+  test('a golden request without <name>.expected.json passes on HTTP 200 with JSON', () => {
+    const files = { 'Dockerfile': 'FROM x\n', 'tests/golden/fraud.json': '{"amount": 1200}' };
+    const run = runBuildSpec({ env: PACKAGE, files });
+    expect(run.output).toContain('POST /invocations with tests/golden/fraud.json: 200, JSON (no fraud.expected.json to compare with)');
+    expect(run.output).toContain('Contract test passed: 1 golden request(s).');
+    expect(run.status).toBe(0);
+    expect(run.calls).toContain('docker push');
+  });
+
+  test('a golden request without <name>.expected.json still fails when the response is not JSON', () => {
+    const files = { 'Dockerfile': 'FROM x\n', 'tests/golden/fraud.json': '{"amount": 1200}' };
+    const run = runBuildSpec({ env: { ...PACKAGE, FAKE_RESPONSE: 'fraud!' }, files });
+    expect(run.status).toBe(1);
+    expect(run.output).toContain('CONTRACT TEST FAILED: the response to tests/golden/fraud.json is not JSON');
+    expect(run.calls).not.toContain('docker push');
   });
 
   test('fails when there is no golden request', () => {
