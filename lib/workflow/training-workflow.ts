@@ -1,5 +1,6 @@
 import * as crypto from 'crypto';
 import { Duration, Stack, Token } from 'aws-cdk-lib';
+import * as batch from 'aws-cdk-lib/aws-batch';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -19,6 +20,8 @@ import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagResourceId } from '../private/nag-resource';
+import { CANCELLED_FOR_CAPACITY, SPOT_RECLAIMED_PREFIX } from '../private/contract/batch-status-reasons';
+import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { LatestApprovedModelLookup } from '../registry/latest-approved-model-lookup';
 import { IModelPackageGroup } from '../registry/model-package-group';
@@ -95,6 +98,22 @@ export interface TrainingWorkflowProps {
 }
 
 const CANDIDATE_NAME = /^[a-z0-9](-?[a-z0-9]){0,39}$/;
+const DEFAULT_TIMEOUT = Duration.hours(48);
+
+/**
+ * The longest one job of the definition can take through the workflow: every attempt on the spot queue may run its
+ * full attempt timeout (a reclaim can come at the last minute), and when the queue has an on-demand fallback, the
+ * job runs once more there. Under a spot-aware policy the on-demand job gets one full attempt (its other retried
+ * failures, image pulls, end at the start); a policy that retries more counts all its attempts again.
+ */
+function worstCaseSeconds(job: MlJobDefinition): number {
+  const attempt = job.attemptTimeout.toSeconds();
+  const attempts = job.retryPolicy.attempts;
+  if (!job.queue.onDemandJobQueue) return attempts * attempt;
+  const retriesLateFailures = job.retryPolicy.rules.some((r) => r.action === batch.Action.RETRY &&
+    r.onStatusReason !== `${SPOT_RECLAIMED_PREFIX}*` && r.onReason !== 'CannotPullContainerError*');
+  return attempts * attempt + (retriesLateFailures ? attempts : 1) * attempt;
+}
 
 /**
  * Trains several candidates in parallel on spot GPUs, evaluates each as an array job on spot CPUs, gates them on
@@ -144,10 +163,11 @@ export class TrainingWorkflow extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'Resource', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
-      timeout: props.timeout ?? Duration.hours(48),
+      timeout: props.timeout ?? DEFAULT_TIMEOUT,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
+    this.grantBatchSyncJobs();
     this.acknowledgeStateMachineRole(functions);
   }
 
@@ -199,8 +219,33 @@ export class TrainingWorkflow extends Construct {
       (props.timeout.toSeconds() < 60 || props.timeout.toSeconds() > 365 * 24 * 3600)) {
       fail('timeout', props.timeout.toHumanString(), 'A standard state machine runs from 1 minute up to one year.');
     }
+    this.validateWorstCase(props);
     if (isConcrete(props.inferenceImageUri) && !/^[a-z0-9.-]+(:\d+)?\/[a-z0-9._\/-]+(:[\w.-]+|@sha256:[a-f0-9]{64})$/.test(props.inferenceImageUri)) {
       fail('inferenceImageUri', props.inferenceImageUri, 'Give a full image URI with a tag or digest, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/serving@sha256:...');
+    }
+  }
+
+  /**
+   * The execution timeout must cover the worst case, or a run that ends late loses every result it had: each wave of
+   * `maxConcurrency` candidates may take the slowest candidate's worst training plus its worst evaluation.
+   */
+  private validateWorstCase(props: TrainingWorkflowProps): void {
+    const timeout = (props.timeout ?? DEFAULT_TIMEOUT).toSeconds();
+    const concurrency = props.maxConcurrency ?? props.candidates.length;
+    if (Token.isUnresolved(timeout) || Token.isUnresolved(concurrency)) return;
+    const jobs = [...props.candidates.map((c) => c.trainingJob), props.evaluationJob];
+    if (jobs.some((j) => Token.isUnresolved(j.attemptTimeout.toSeconds()) || Token.isUnresolved(j.retryPolicy.attempts))) return;
+    const training = Math.max(...props.candidates.map((c) => worstCaseSeconds(c.trainingJob)));
+    const perCandidate = training + worstCaseSeconds(props.evaluationJob);
+    const waves = Math.ceil(props.candidates.length / Math.max(1, concurrency));
+    const worst = waves * perCandidate;
+    if (worst > timeout) {
+      const hours = (seconds: number) => `${Math.ceil(seconds / 360) / 10} h`;
+      throw new MlOpsValidationError(this, 'TrainingWorkflow', 'timeout', Duration.seconds(timeout).toHumanString(),
+        `${props.candidates.length} candidates at maxConcurrency ${concurrency} run in ${waves} wave(s) of up to ${hours(perCandidate)} each ` +
+        '(every attempt of the training job definition times its attemptTimeout, plus the on-demand attempt, then the same for the ' +
+        `evaluation), so the worst case is ${hours(worst)} and the execution would end before its last candidates finish, losing ` +
+        `the results of all: raise timeout to at least ${hours(worst)}, raise maxConcurrency, or shorten attemptTimeout.`);
     }
   }
 
@@ -314,26 +359,28 @@ export class TrainingWorkflow extends Construct {
     });
     let start: sfn.IChainable = candidates;
     if (fns.snapshot) {
-      const snapshot = new tasks.LambdaInvoke(this, 'Take data version', {
+      const snapshot = retryTransient(new tasks.LambdaInvoke(this, 'Take data version', {
         lambdaFunction: fns.snapshot.function,
         payload: sfn.TaskInput.fromObject({ 'prefix.$': '$.dataPrefix' }),
         payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
         resultSelector: { 'dataVersionId.$': '$.dataVersionId', 'manifestUri.$': '$.manifestUri', 'prefix.$': '$.prefix' },
         resultPath: '$.dataVersion',
-      });
+      }), 'lambda');
       start = new sfn.Choice(this, 'Data version given?')
         .when(sfn.Condition.isPresent('$.dataVersion'), candidates)
         .otherwise(snapshot.next(candidates));
     }
 
-    // 2. Each candidate: cache, train (spot, then on-demand), evaluate, aggregate.
+    // 2. Each candidate: cache, train (spot, then on-demand), evaluate (spot, then on-demand), aggregate.
     const outcome = (name: string, fields: Record<string, string>) => new sfn.Pass(this, name, {
       parameters: { 'candidate.$': '$.candidate.name', 'configHash.$': '$.candidate.configHash', ...fields },
     });
-    const trainingFailed = outcome('Training failed', { 'status': 'FAILED', 'failure.$': '$.error.Cause' });
-    const evaluationFailed = outcome('Evaluation failed', { 'status': 'FAILED', 'failure.$': '$.error.Cause' });
+    const failed = (name: string) => outcome(name, { 'status': 'FAILED', 'failure.$': '$.failure.text', 'failureDetail.$': '$.failure' });
+    const trainingFailed = failed('Training failed');
+    const evaluationFailed = failed('Evaluation failed');
 
-    const checkCache = new tasks.LambdaInvoke(this, 'Check training cache', {
+    const checkCache = retryTransient(new tasks.LambdaInvoke(this, 'Check training cache', {
       lambdaFunction: fns.cache,
       payload: sfn.TaskInput.fromObject({
         'candidate.$': '$.candidate.name',
@@ -342,9 +389,17 @@ export class TrainingWorkflow extends Construct {
         'dataVersionId.$': '$.dataVersion.dataVersionId',
       }),
       payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      resultPath: '$.cache',
+    }), 'lambda');
+    const reuse = new sfn.Pass(this, 'Reuse cached model', { outputPath: '$.cache.outcome' });
+    // A lookup that still fails after the retries counts as a miss: training again costs GPU time, while failing
+    // the candidate would lose it (and failing the execution would lose every candidate).
+    const cacheUnavailable = new sfn.Pass(this, 'Cache unavailable: train', {
+      parameters: { hit: false, 'error.$': '$.cacheError.Error' },
       resultPath: '$.cache',
     });
-    const reuse = new sfn.Pass(this, 'Reuse cached model', { outputPath: '$.cache.outcome' });
+    checkCache.addCatch(cacheUnavailable, { resultPath: '$.cacheError' });
 
     const trainingEnvironment = {
       [ContainerContract.DATA_URI]: sfn.JsonPath.format(`s3://${data}/{}`, sfn.JsonPath.stringAt('$.dataVersion.prefix')),
@@ -355,7 +410,7 @@ export class TrainingWorkflow extends Construct {
       [ContainerContract.HYPERPARAMETERS]: sfn.JsonPath.stringAt('$.candidate.hyperparameters'),
       [ContainerContract.CODE_VERSION]: sfn.JsonPath.stringAt('$.codeVersion'),
     };
-    const submitTraining = (name: string, queueArn: string) => new tasks.BatchSubmitJob(this, name, {
+    const submitTraining = (name: string, queueArn: string) => retryTransient(new tasks.BatchSubmitJob(this, name, {
       jobName: sfn.JsonPath.format('{}-train', sfn.JsonPath.stringAt('$.candidate.name')),
       jobDefinitionArn: sfn.JsonPath.stringAt('$.candidate.trainingJobDefinition'),
       jobQueueArn: queueArn,
@@ -363,13 +418,13 @@ export class TrainingWorkflow extends Construct {
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
       resultSelector: { 'jobId.$': '$.JobId' },
       resultPath: '$.training',
-    });
+    }), 'batch');
     const trainOnSpot = submitTraining('Train on spot', spotQueueArn);
 
-    const evaluate = new tasks.BatchSubmitJob(this, 'Evaluate', {
+    const submitEvaluation = (name: string, queueArn: string) => retryTransient(new tasks.BatchSubmitJob(this, name, {
       jobName: sfn.JsonPath.format('{}-evaluate', sfn.JsonPath.stringAt('$.candidate.name')),
       jobDefinitionArn: evaluation.jobDefinitionArn,
-      jobQueueArn: evaluation.queue.jobQueue.jobQueueArn,
+      jobQueueArn: queueArn,
       arraySize: evaluation.shards > 1 ? evaluation.shards : undefined,
       containerOverrides: {
         environment: {
@@ -384,10 +439,10 @@ export class TrainingWorkflow extends Construct {
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
       resultSelector: { 'jobId.$': '$.JobId' },
       resultPath: '$.evaluation',
-    });
-    evaluate.addCatch(evaluationFailed, { resultPath: '$.error' });
+    }), 'batch');
+    const evaluate = submitEvaluation('Evaluate', evaluation.queue.jobQueue.jobQueueArn);
 
-    const aggregate = new tasks.LambdaInvoke(this, 'Aggregate metrics', {
+    const aggregate = retryTransient(new tasks.LambdaInvoke(this, 'Aggregate metrics', {
       lambdaFunction: fns.aggregate,
       payload: sfn.TaskInput.fromObject({
         'candidate.$': '$.candidate.name',
@@ -396,9 +451,10 @@ export class TrainingWorkflow extends Construct {
         'shards': evaluation.shards,
       }),
       payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
       resultPath: '$.metrics',
-    });
-    aggregate.addCatch(evaluationFailed, { resultPath: '$.error' });
+    }), 'lambda');
+    aggregate.addCatch(summarizeFailure(this, 'Aggregation', 'lambda', true, evaluationFailed), { resultPath: '$.error' });
     const evaluated = outcome('Evaluated', {
       'status': 'EVALUATED',
       'metrics.$': '$.metrics.metrics',
@@ -409,30 +465,43 @@ export class TrainingWorkflow extends Construct {
       'trainingJobId.$': '$.training.jobId',
       'evaluationJobId.$': '$.evaluation.jobId',
     });
-    const judgeCandidate = evaluate.next(aggregate).next(evaluated);
+    aggregate.next(evaluated);
 
-    // Spot could not finish the job: reclaimed on its last attempt, or cancelled after waiting for capacity.
+    // Spot could not finish the job: decided on the job's final status reason only (earlier attempts may have been
+    // reclaimed and retried by Batch), parsed out of the error cause into $.failure.
     const spotGaveOut = sfn.Condition.or(
-      sfn.Condition.stringMatches('$.error.Cause', '*"StatusReason":"Host EC2*'),
-      sfn.Condition.stringMatches('$.error.Cause', '*"StatusReason":"CAPACITY:*'),
+      sfn.Condition.stringMatches('$.failure.statusReason', `${CANCELLED_FOR_CAPACITY}*`),
+      sfn.Condition.stringMatches('$.failure.statusReason', `${SPOT_RECLAIMED_PREFIX}*`),
     );
+    const evaluationOnDemandArn = evaluation.queue.onDemandJobQueue?.jobQueueArn;
+    if (evaluationOnDemandArn) {
+      const evaluateOnDemand = submitEvaluation('Evaluate on demand', evaluationOnDemandArn);
+      evaluateOnDemand.addCatch(summarizeFailure(this, 'Evaluation on demand', 'batch', true, evaluationFailed), { resultPath: '$.error' });
+      evaluateOnDemand.next(aggregate);
+      evaluate.addCatch(summarizeFailure(this, 'Evaluation', 'batch', true, new sfn.Choice(this, 'Evaluation spot gave out?')
+        .when(spotGaveOut, evaluateOnDemand)
+        .otherwise(evaluationFailed)), { resultPath: '$.error' });
+    } else {
+      evaluate.addCatch(summarizeFailure(this, 'Evaluation', 'batch', true, evaluationFailed), { resultPath: '$.error' });
+    }
+    const judgeCandidate = evaluate.next(aggregate);
+
     if (onDemandQueueArn) {
       const trainOnDemand = submitTraining('Train on demand', onDemandQueueArn);
-      trainOnDemand.addCatch(trainingFailed, { resultPath: '$.error' });
-      trainOnSpot.addCatch(
-        new sfn.Choice(this, 'Spot gave out?')
-          .when(spotGaveOut, trainOnDemand.next(judgeCandidate))
-          .otherwise(trainingFailed),
-        { resultPath: '$.error' },
-      );
+      trainOnDemand.addCatch(summarizeFailure(this, 'Training on demand', 'batch', false, trainingFailed), { resultPath: '$.error' });
+      trainOnSpot.addCatch(summarizeFailure(this, 'Training', 'batch', false, new sfn.Choice(this, 'Spot gave out?')
+        .when(spotGaveOut, trainOnDemand.next(evaluate))
+        .otherwise(trainingFailed)), { resultPath: '$.error' });
     } else {
-      trainOnSpot.addCatch(trainingFailed, { resultPath: '$.error' });
+      trainOnSpot.addCatch(summarizeFailure(this, 'Training', 'batch', false, trainingFailed), { resultPath: '$.error' });
     }
+    trainOnSpot.next(judgeCandidate);
+    cacheUnavailable.next(trainOnSpot);
 
     const perCandidate = checkCache.next(
       new sfn.Choice(this, 'Already trained?')
         .when(sfn.Condition.booleanEquals('$.cache.hit', true), reuse)
-        .otherwise(trainOnSpot.next(judgeCandidate)),
+        .otherwise(trainOnSpot),
     );
 
     const eachCandidate = new sfn.Map(this, 'Each candidate', {
@@ -451,21 +520,23 @@ export class TrainingWorkflow extends Construct {
     eachCandidate.itemProcessor(perCandidate);
 
     // 3. The champion, the gate, and the winner's registration.
-    const gateTask = new tasks.LambdaInvoke(this, 'Quality gate', {
+    const gateTask = retryTransient(new tasks.LambdaInvoke(this, 'Quality gate', {
       lambdaFunction: fns.gate,
       payload: sfn.TaskInput.fromObject({ 'outcomes.$': '$.outcomes', 'champion.$': '$.champion' }),
       payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
       resultPath: '$.decision',
-    });
+    }), 'lambda');
     // null when the group has no approved model yet: the first model has no champion to beat.
-    const findChampion = new tasks.LambdaInvoke(this, 'Find the champion', {
+    const findChampion = retryTransient(new tasks.LambdaInvoke(this, 'Find the champion', {
       lambdaFunction: fns.champion,
       payload: sfn.TaskInput.fromObject({ allowNone: true }),
       payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
       resultPath: '$.champion',
-    });
+    }), 'lambda');
 
-    const register = new tasks.LambdaInvoke(this, 'Register the winner', {
+    const register = retryTransient(new tasks.LambdaInvoke(this, 'Register the winner', {
       lambdaFunction: fns.register,
       payload: sfn.TaskInput.fromObject({
         'winner.$': '$.decision.winner',
@@ -474,8 +545,9 @@ export class TrainingWorkflow extends Construct {
         'executionId.$': '$$.Execution.Id',
       }),
       payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
       resultPath: '$.registration',
-    });
+    }), 'lambda');
     const succeed = new sfn.Succeed(this, 'Winner registered');
     const verdict = new sfn.Choice(this, 'A winner?')
       .when(sfn.Condition.isPresent('$.decision.winner'), register.next(succeed))
@@ -483,6 +555,18 @@ export class TrainingWorkflow extends Construct {
 
     candidates.next(eachCandidate).next(findChampion).next(gateTask).next(verdict);
     return start;
+  }
+
+  /**
+   * What a `.sync` Batch task needs besides SubmitJob (which aws-cdk-lib grants on the queue and the job
+   * definitions, with the events actions): DescribeJobs to follow the job, TerminateJob so that a stopped or
+   * timed-out execution stops its jobs (Step Functions developer guide, "IAM policies for AWS Batch": both on "*").
+   */
+  private grantBatchSyncJobs(): void {
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['batch:DescribeJobs', 'batch:TerminateJob'],
+      resources: ['*'],
+    }));
   }
 
   private acknowledgeStateMachineRole(fns: ReturnType<TrainingWorkflow['createFunctions']>): void {
@@ -499,10 +583,100 @@ export class TrainingWorkflow extends Construct {
       ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job-definition/*]']:
         'Candidates choose their training job definition at run time; SubmitJob also needs the queue, and only this ' +
         'workflow\'s training and evaluation queues are granted, so no other job can be submitted anywhere else.',
-      'AwsSolutions-IAM5[Resource::*]': 'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing accept only "*".',
+      'AwsSolutions-IAM5[Resource::*]': 'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing accept only "*"; ' +
+        'batch:DescribeJobs and batch:TerminateJob of the Batch .sync integration are granted on "*" as the Step Functions guide ' +
+        '("IAM policies for AWS Batch") gives them: the job ids exist only at run time.',
       ...INLINE_ROLE_POLICY,
     });
   }
+}
+
+/**
+ * The states that reduce a caught error (`$.error`: `{ Error, Cause }`) to a small summary in `$.failure`, then go
+ * to `next`. A failed Batch `.sync` job's Cause is the whole job description as a JSON string, several KB with every
+ * attempt; a Lambda function error's is `{ errorType, errorMessage, trace }`. Only the parts a person or the
+ * "spot gave out" choice needs are kept: the job id, the job's final status reason, the number of attempts and
+ * the final exit code, or the function's error type and message. Any other cause (a service error after the
+ * retries) is short text, kept with its error name.
+ */
+function summarizeFailure(scope: Construct, stage: string, kind: 'batch' | 'lambda', trained: boolean, next: sfn.IChainable): sfn.IChainable {
+  const text = new sfn.Pass(scope, `${stage} error`, {
+    parameters: {
+      'stage': stage,
+      'error.$': '$.error.Error',
+      'statusReason.$': '$.error.Cause',
+      'text.$': `States.Format('${stage} failed: {} ({})', $.error.Cause, $.error.Error)`,
+    },
+    resultPath: '$.failure',
+  });
+  // Defaults for the fields the summary reads, so that a description without them still gives a summary (a Pass
+  // state has no Catch: a missing path there would fail the execution).
+  const defaults = kind === 'batch'
+    ? { JobId: 'unknown', StatusReason: 'Batch gave no status reason', Attempts: [], Container: {} }
+    : { errorType: 'Error', errorMessage: 'the function gave no message' };
+  const parse = new sfn.Pass(scope, `${stage} cause`, {
+    parameters: { 'defaults': defaults, 'containerDefaults': { ExitCode: 'none' }, 'parsed.$': 'States.StringToJson($.error.Cause)' },
+    resultPath: '$.cause',
+  });
+  const merge = new sfn.Pass(scope, `${stage} details`, {
+    parameters: { 'containerDefaults.$': '$.cause.containerDefaults', 'details.$': 'States.JsonMerge($.cause.defaults, $.cause.parsed, false)' },
+    resultPath: '$.cause',
+  });
+  // The job's container is its final attempt's: it has no ExitCode when no container ran (cancelled in RUNNABLE).
+  const container = new sfn.Pass(scope, `${stage} container`, {
+    parameters: { 'details.$': '$.cause.details', 'container.$': 'States.JsonMerge($.cause.containerDefaults, $.cause.details.Container, false)' },
+    resultPath: '$.cause',
+  });
+  const summary = new sfn.Pass(scope, `${stage} summary`, {
+    parameters: kind === 'batch'
+      ? {
+        'stage': stage,
+        'error.$': '$.error.Error',
+        'jobId.$': '$.cause.details.JobId',
+        'statusReason.$': '$.cause.details.StatusReason',
+        'attempts.$': 'States.ArrayLength($.cause.details.Attempts)',
+        'exitCode.$': '$.cause.container.ExitCode',
+        'text.$': `States.Format('${stage} failed: {} (job {}, {} attempts)', $.cause.details.StatusReason, $.cause.details.JobId, ` +
+          'States.ArrayLength($.cause.details.Attempts))',
+      }
+      : {
+        'stage': stage,
+        'error.$': '$.cause.details.errorType',
+        'statusReason.$': '$.cause.details.errorMessage',
+        'text.$': `States.Format('${stage} failed: {} ({})', $.cause.details.errorMessage, $.cause.details.errorType)`,
+      },
+    resultPath: '$.failure',
+  });
+  // The error and the cause are dropped once summarized: they are the large part of a failure.
+  const drop = new sfn.Pass(scope, `${stage} failure`, {
+    parameters: {
+      'candidate.$': '$.candidate',
+      'codeVersion.$': '$.codeVersion',
+      'dataVersion.$': '$.dataVersion',
+      'trainingOutputUri.$': '$.trainingOutputUri',
+      'evaluationOutputUri.$': '$.evaluationOutputUri',
+      'checkpointUri.$': '$.checkpointUri',
+      ...(trained ? { 'training.$': '$.training' } : {}),
+      'failure.$': '$.failure',
+    },
+  });
+  const isJson = sfn.Condition.and(
+    sfn.Condition.stringMatches('$.error.Cause', '{*'),
+    kind === 'batch' ? sfn.Condition.stringEquals('$.error.Error', 'States.TaskFailed') : sfn.Condition.isPresent('$.error.Error'),
+  );
+  if (kind === 'batch') parse.next(merge).next(container).next(summary).next(drop);
+  else parse.next(merge).next(summary).next(drop);
+  text.next(drop);
+  drop.next(next);
+  const bare = new sfn.Pass(scope, `${stage} error without cause`, {
+    parameters: { 'stage': stage, 'error.$': '$.error.Error', 'statusReason.$': '$.error.Error', 'text.$': `States.Format('${stage} failed: {}', $.error.Error)` },
+    resultPath: '$.failure',
+  });
+  bare.next(drop);
+  return new sfn.Choice(scope, `${stage}: job or function error?`)
+    .when(sfn.Condition.isNotPresent('$.error.Cause'), bare)
+    .when(isJson, parse)
+    .otherwise(text);
 }
 
 function configHash(candidate: TrainingCandidate): string {

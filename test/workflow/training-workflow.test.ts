@@ -91,14 +91,14 @@ describe('TrainingWorkflow', () => {
     const { stack: s } = workflowStack({
       approvalStatus: ModelApprovalStatus.APPROVED,
       maxConcurrency: 1,
-      timeout: Duration.hours(6),
+      timeout: Duration.hours(80),
       dataSnapshot: undefined,
       gate: { primaryMetric: 'loss', higherIsBetter: false, compareWithChampion: false, latency: { percentile: LatencyPercentile.P95, max: Duration.millis(50) } },
     });
     const d = stateMachineDefinition(s);
     expect(d.StartAt).toBe('Candidates');
     expect(d.States['Each candidate'].MaxConcurrency).toBe(1);
-    expect(d.TimeoutSeconds).toBe(6 * 3600);
+    expect(d.TimeoutSeconds).toBe(80 * 3600);
     const fns = Template.fromStack(s).findResources('AWS::Lambda::Function');
     const env = Object.values(fns).map((f: any) => f.Properties.Environment?.Variables ?? {});
     expect(env.find((e) => e.APPROVAL_STATUS)!.APPROVAL_STATUS).toBe('Approved');

@@ -7,11 +7,17 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge } from '../../private/acknowledge';
+import { TIME_LIMIT_CANCEL_PREFIX, UNSUPPORTED_INSTANCE_CONFIGURATION_REASON } from '../../private/contract/batch-status-reasons';
 
 /**
- * Watches for jobs that Batch cancelled because they sat in RUNNABLE (the job state time limits): an
- * EventBridge rule on those job state changes notifies the alerts topic, and an alarm on the rule's matches
- * gives dashboards and on-call a state to watch. Batch itself publishes no queue-depth metric.
+ * Watches for jobs that Batch cancelled because they sat in RUNNABLE (the job state time limits), and for queues
+ * blocked for a reason no time limit can cancel (an unsupported instance configuration): an EventBridge rule on
+ * those events notifies the alerts topic, and an alarm on the rule's matches gives dashboards and on-call a state
+ * to watch. Batch itself publishes no queue-depth metric.
+ *
+ * A cancelled job's statusReason is `Canceled by JobStateTimeLimit action due to reason: CAPACITY:...` (or
+ * `...: MISCONFIGURATION:...`), so the rule matches that prefix (EventBridge prefix matching), not `CAPACITY:`,
+ * which is the reason only while the job is still waiting.
  */
 export class RunnableWatchdog extends Construct {
   public readonly rule: events.Rule;
@@ -20,14 +26,13 @@ export class RunnableWatchdog extends Construct {
   constructor(scope: Construct, id: string, queues: batch.IJobQueue[], topic: sns.ITopic) {
     super(scope, id);
     this.rule = new events.Rule(this, 'Rule', {
-      description: 'cdk-mlops: a Batch job was cancelled after waiting in RUNNABLE (no capacity or misconfiguration)',
+      description: 'cdk-mlops: a Batch job was cancelled after waiting in RUNNABLE, or a queue is blocked by its instance configuration',
       eventPattern: {
         source: ['aws.batch'],
-        detailType: ['Batch Job State Change'],
+        detailType: ['Batch Job State Change', 'Batch Job Queue Blocked'],
         detail: {
           jobQueue: queues.map((q) => q.jobQueueArn),
-          status: ['FAILED'],
-          statusReason: [{ prefix: 'CAPACITY:' }, { prefix: 'MISCONFIGURATION:' }],
+          statusReason: [{ prefix: TIME_LIMIT_CANCEL_PREFIX }, { prefix: UNSUPPORTED_INSTANCE_CONFIGURATION_REASON }],
         },
       },
     });
@@ -35,7 +40,7 @@ export class RunnableWatchdog extends Construct {
       new targets.SnsTopic(topic, {
         message: events.RuleTargetInput.fromText(
           `Batch job ${events.EventField.fromPath('$.detail.jobName')} (${events.EventField.fromPath('$.detail.jobId')}) ` +
-            `was cancelled in RUNNABLE on ${events.EventField.fromPath('$.detail.jobQueue')}: ` +
+            `was cancelled in RUNNABLE, or blocks ${events.EventField.fromPath('$.detail.jobQueue')}: ` +
             `${events.EventField.fromPath('$.detail.statusReason')}`,
         ),
       }),
@@ -48,7 +53,8 @@ export class RunnableWatchdog extends Construct {
     });
 
     this.alarm = new cloudwatch.Alarm(this, 'Alarm', {
-      alarmDescription: 'Batch jobs were cancelled after waiting in RUNNABLE: no spot capacity, or no compute environment can run them.',
+      alarmDescription: 'Batch jobs were cancelled after waiting in RUNNABLE (no capacity, or no compute environment can run them), ' +
+        'or a queue is blocked by an unsupported instance configuration.',
       metric: this.metric(),
       threshold: 1,
       evaluationPeriods: 1,
@@ -58,7 +64,7 @@ export class RunnableWatchdog extends Construct {
     this.alarm.addAlarmAction(new actions.SnsAction(topic));
   }
 
-  /** Jobs cancelled in RUNNABLE: the rule's matches. */
+  /** Jobs cancelled in RUNNABLE, and blocked-queue events no time limit can cancel: the rule's matches. */
   public metric(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: 'AWS/Events',
