@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { DataVersionTrigger } from './data-version-trigger';
 import { DeploymentLedger } from './deployment-ledger';
 import { PipelineSource } from './pipeline-source';
+import { grantConnectionToClones } from './private/connection-use';
 import { validateDataPrefix, validateMarkerSuffix } from './private/data-location';
 import { acknowledge } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
@@ -172,7 +173,7 @@ export class MlPipeline extends Construct {
     });
 
     const source = new codepipeline.Artifact('Source');
-    const { action: sourceAction, codeVersion } = props.source._bind(this, source, 'Source');
+    const { action: sourceAction, codeVersion, connectionArn } = props.source._bind(this, source, 'Source');
 
     this.checkProject = new codebuild.PipelineProject(this, 'Check', {
       description: 'cdk-mlops: fail fast on the training and serving code (tests, lint, data validation)',
@@ -231,7 +232,11 @@ export class MlPipeline extends Construct {
             actionName: 'BakeImage',
             project: props.imageBuild.project,
             input: source,
-            environmentVariables: { TRAINING_EXECUTION_ARN: { value: '#{Train.ExecutionArn}' } },
+            environmentVariables: {
+              TRAINING_EXECUTION_ARN: { value: '#{Train.ExecutionArn}' },
+              // CodeBuild's CODEBUILD_RESOLVED_SOURCE_VERSION may be empty under CodePipeline: pass the commit.
+              COMMIT_ID: { value: codeVersion },
+            },
             variablesNamespace: 'Package',
           })],
           onFailure: retry,
@@ -269,6 +274,8 @@ export class MlPipeline extends Construct {
         },
       ],
     });
+
+    if (connectionArn) grantConnectionToClones(this.pipeline, source, connectionArn);
 
     // The image build reads the model package the training execution registered.
     const stack = Stack.of(this);

@@ -2,9 +2,11 @@ import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ConnectionSourceAction } from './private/connection-use';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
 const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[a-f0-9-]+$/;
+// Both ARN forms: `codeconnections` since the July 2024 rename, `codestar-connections` before (still valid).
 // GitHub / GitLab / Bitbucket owner and repository names: letters, digits, '.', '_', '-' (GitLab groups may nest with '/').
 const REPOSITORY_PART = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 
@@ -54,17 +56,23 @@ export class PipelineSource {
   ) {}
 
   /**
-   * The source action, and the pipeline variable that names the code version (the commit, or the S3 version).
+   * The source action, the pipeline variable that names the code version (the commit, or the S3 version), and the
+   * connection the builds that clone the repository must be allowed to use.
    * @internal
    */
-  public _bind(scope: Construct, output: codepipeline.Artifact, namespace: string): { action: codepipeline.IAction; codeVersion: string } {
+  public _bind(
+    scope: Construct,
+    output: codepipeline.Artifact,
+    namespace: string,
+  ): { action: codepipeline.IAction; codeVersion: string; connectionArn?: string } {
     if (this.connectionOptions) {
       const o = this.connectionOptions;
       const fail = (prop: string, value: string, fix: string) => {
         throw new MlOpsValidationError(scope, 'MlPipeline', `source.${prop}`, value, fix);
       };
       if (isConcrete(o.connectionArn) && !CONNECTION_ARN.test(o.connectionArn)) {
-        fail('connectionArn', o.connectionArn, 'Give the ARN of an AWS CodeConnections connection: arn:aws:codeconnections:<region>:<account>:connection/<id>.');
+        fail('connectionArn', o.connectionArn, 'Give the ARN of an AWS CodeConnections connection: ' +
+          'arn:aws:codeconnections:<region>:<account>:connection/<id> (or arn:aws:codestar-connections:... for one created before July 2024).');
       }
       for (const [prop, value] of [['owner', o.owner], ['repository', o.repository]] as const) {
         if (isConcrete(value) && !REPOSITORY_PART.test(value)) {
@@ -75,7 +83,7 @@ export class PipelineSource {
         fail('branch', o.branch, 'Give a Git branch name, for example "main".');
       }
       return {
-        action: new actions.CodeStarConnectionsSourceAction({
+        action: new ConnectionSourceAction({
           actionName: 'Code',
           connectionArn: o.connectionArn,
           owner: o.owner,
@@ -87,6 +95,7 @@ export class PipelineSource {
           codeBuildCloneOutput: true,
         }),
         codeVersion: `#{${namespace}.CommitId}`,
+        connectionArn: o.connectionArn,
       };
     }
     const o = this.s3Options!;

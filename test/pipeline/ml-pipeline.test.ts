@@ -13,6 +13,7 @@ import {
   PipelineSource,
   ServingImageBuild,
 } from '../../lib';
+import { CONNECTION_ARN_FORMS } from '../fixtures/aws/codepipeline';
 import { complianceFindings } from '../support/compliance';
 import { workflowStack } from '../workflow/fixture';
 
@@ -74,6 +75,18 @@ describe('MlPipeline', () => {
     expect(JSON.stringify(pipeline)).not.toContain('CodeCommit');
   });
 
+  test('the source action and every build that clones the repository may use the connection under either service prefix', () => {
+    const byRole = connectionActionsByRole(template, CONNECTION);
+    const both = [CONNECTION_ARN_FORMS.value.current.action, CONNECTION_ARN_FORMS.value.beforeJuly2024.action].sort();
+    const roles = [...byRole.keys()];
+    expect(roles).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^PipelineSourceCodeCodePipelineActionRole/),
+      expect.stringMatching(/^PipelineCheckRole/),
+      expect.stringMatching(/^ImageBuild.*Role/),
+    ]));
+    for (const role of roles) expect([role, [...byRole.get(role)!].sort()]).toEqual([role, both]);
+  });
+
   test('check, train and package retry failed actions; staging and production roll back', () => {
     for (const name of ['Check', 'Train', 'Package']) expect(stage(name).OnFailure).toEqual({ Result: 'RETRY', RetryConfiguration: { RetryMode: 'FAILED_ACTIONS' } });
     for (const name of ['Staging', 'Production']) expect(stage(name).OnFailure).toEqual({ Result: 'ROLLBACK' });
@@ -87,7 +100,11 @@ describe('MlPipeline', () => {
     expect(train.Namespace).toBe('Train');
     const build = stage('Package').Actions[0];
     expect(build.ActionTypeId).toMatchObject({ Category: 'Build', Provider: 'CodeBuild' });
-    expect(JSON.parse(build.Configuration.EnvironmentVariables)).toEqual([{ name: 'TRAINING_EXECUTION_ARN', type: 'PLAINTEXT', value: '#{Train.ExecutionArn}' }]);
+    expect(JSON.parse(build.Configuration.EnvironmentVariables)).toEqual([
+      { name: 'TRAINING_EXECUTION_ARN', type: 'PLAINTEXT', value: '#{Train.ExecutionArn}' },
+      // The image build tags the image with the commit itself, not with CodeBuild's resolved source version.
+      { name: 'COMMIT_ID', type: 'PLAINTEXT', value: '#{Source.CommitId}' },
+    ]);
     expect(build.Namespace).toBe('Package');
     expect(pipeline.Properties.Variables).toEqual([expect.objectContaining({ Name: 'DATA_PREFIX', DefaultValue: 'datasets/fraud/' })]);
   });
@@ -157,6 +174,20 @@ describe('MlPipeline', () => {
   });
 });
 
+/** The actions each role's policies allow on the connection. */
+function connectionActionsByRole(template: Template, connectionArn: string): Map<string, Set<string>> {
+  const byRole = new Map<string, Set<string>>();
+  for (const policy of Object.values(template.findResources('AWS::IAM::Policy')) as any[]) {
+    const statements = (policy.Properties.PolicyDocument.Statement as any[]).filter((s) => [s.Resource].flat().includes(connectionArn));
+    for (const role of policy.Properties.Roles.map((r: any) => r.Ref as string)) {
+      for (const statement of statements) {
+        for (const action of [statement.Action].flat()) byRole.set(role, (byRole.get(role) ?? new Set()).add(action));
+      }
+    }
+  }
+  return byRole;
+}
+
 describe('MlPipeline options', () => {
   test('an S3 source uses the object version as the code version; no approval stage when turned off', () => {
     const app = new App();
@@ -167,6 +198,21 @@ describe('MlPipeline options', () => {
     expect(names).not.toContain('Approval');
     const train = pipeline.Properties.Stages.find((s: any) => s.Name === 'Train').Actions[0];
     expect(JSON.parse(train.Configuration.Input).codeVersion).toBe('#{Source.VersionId}');
+    const build = pipeline.Properties.Stages.find((s: any) => s.Name === 'Package').Actions[0];
+    expect(JSON.parse(build.Configuration.EnvironmentVariables)).toContainEqual({ name: 'COMMIT_ID', type: 'PLAINTEXT', value: '#{Source.VersionId}' });
+    expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toContain('UseConnection');
+  });
+
+  test.each([
+    ['since the July 2024 rename', CONNECTION_ARN_FORMS.value.current.arn],
+    ['from before the rename', CONNECTION_ARN_FORMS.value.beforeJuly2024.arn],
+  ])('a connection ARN %s is accepted, and both actions are granted on it', (_when, connectionArn) => {
+    // The documented example id is a placeholder ('aEXAMPLE-...'); a real id is a UUID.
+    const arn = connectionArn.replace('aEXAMPLE', 'a0000000');
+    const { stack } = pipelineStack({ source: PipelineSource.connection({ connectionArn: arn, owner: 'acme', repository: 'fraud-model' }) });
+    const byRole = connectionActionsByRole(Template.fromStack(stack), arn);
+    expect(byRole.size).toBeGreaterThanOrEqual(3);
+    for (const actions of byRole.values()) expect([...actions].sort()).toEqual(['codeconnections:UseConnection', 'codestar-connections:UseConnection']);
   });
 });
 
@@ -196,6 +242,9 @@ describe('MlPipeline smoke training', () => {
     const dataResources = JSON.stringify(reads.map((st: any) => st.Resource));
     expect(dataResources).toContain('/samples/fraud/*');
     expect(dataResources).not.toMatch(/"\/\*"/);
+    // It clones the repository too.
+    expect([...(connectionActionsByRole(template, CONNECTION).get(role) ?? [])].sort())
+      .toEqual(['codeconnections:UseConnection', 'codestar-connections:UseConnection']);
   });
 
   test('has no unacknowledged cdk-nag or Control Tower finding', () => {
