@@ -6,6 +6,8 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { workflowStack } from './fixture';
 import { handler as qualityGate } from '../../lambda/quality-gate.lambda';
+import { STATUS_REASONS } from '../fixtures/aws/batch';
+import { batchJobFailure } from '../fixtures/aws/step-functions-batch';
 import { aslErrors, runLocally, TaskHandler } from '../support/local-execution';
 import { stateMachineDefinition } from '../support/state-machine';
 
@@ -21,9 +23,17 @@ type Handler = TaskHandler;
 
 const DATA_VERSION = { dataVersionId: 'dv-1234', manifestUri: 's3://data/data-versions/dv-1234.jsonl', prefix: 'datasets/fraud/' };
 
-function batchFailure(statusReason: string): Error {
-  const cause = JSON.stringify({ JobId: 'failed-job', Status: 'FAILED', StatusReason: statusReason, Attempts: [] });
-  return Object.assign(new Error(cause), { name: 'States.TaskFailed' });
+const REASON = {
+  reclaimed: STATUS_REASONS.spotReclaimed.value,
+  codeFailed: STATUS_REASONS.essentialContainerExited.value,
+  cancelledForCapacity: STATUS_REASONS.cancelledForCapacity.value,
+};
+const RECLAIMED = { statusReason: REASON.reclaimed };
+const CODE_FAILED = { statusReason: REASON.codeFailed, exitCode: 1, reason: 'Essential container in task exited' };
+
+/** The error a throttled or failing service call raises in a Task, with the name Step Functions gives it. */
+function serviceError(name: string): Error {
+  return Object.assign(new Error(`${name}: Rate exceeded`), { name });
 }
 
 function metricsFor(candidate: string, auc: number, extra: Partial<{ logloss: number; gap: number; p99: number }> = {}) {
@@ -104,7 +114,7 @@ test('all candidates pass: both train on spot, are evaluated as 4-shard array jo
 test('one candidate\'s code fails: it is reported, and the other is still judged and wins', async () => {
   const { output, calls, error } = await run({
     'Train on spot': async (p) => {
-      if (p.JobName === 'mlp-train') throw batchFailure('Essential container in task exited');
+      if (p.JobName === 'mlp-train') throw batchJobFailure('mlp-train', [CODE_FAILED]);
       return { JobId: 'spot-xgb', Status: 'SUCCEEDED' };
     },
   });
@@ -123,7 +133,7 @@ test('spot reclaimed, then success: Batch retried the attempt, so the workflow j
     'Train on spot': async (p) => ({
       JobId: `spot-${p.JobName}`,
       Status: 'SUCCEEDED',
-      Attempts: [{ StatusReason: 'Host EC2 (instance i-0abc) terminated.' }, { StatusReason: 'Essential container in task exited' }],
+      Attempts: [{ StatusReason: REASON.reclaimed }, { StatusReason: 'Essential container in task exited' }],
     }),
   });
 
@@ -133,12 +143,13 @@ test('spot reclaimed, then success: Batch retried the attempt, so the workflow j
 });
 
 test.each([
-  ['cancelled after waiting for spot capacity', 'CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested'],
-  ['reclaimed on its last attempt', 'Host EC2 (instance i-0abc) terminated.'],
-])('spot %s -> the candidate trains again on the on-demand queue', async (_case, statusReason) => {
+  // No attempt ran: the queue's time limit cancelled the job in RUNNABLE.
+  ['cancelled after waiting for spot capacity', () => batchJobFailure('xgb-train', [], REASON.cancelledForCapacity)],
+  ['reclaimed on its last attempt', () => batchJobFailure('xgb-train', [RECLAIMED, RECLAIMED, RECLAIMED])],
+])('spot %s -> the candidate trains again on the on-demand queue', async (_case, failure) => {
   const { output, calls, error } = await run({
     'Train on spot': async (p) => {
-      if (p.JobName === 'xgb-train') throw batchFailure(statusReason);
+      if (p.JobName === 'xgb-train') throw failure();
       return { JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' };
     },
   });
@@ -227,5 +238,126 @@ test('a missing metrics file fails that candidate with the object named, not the
     status: 'FAILED',
     failure: expect.stringContaining('metrics-2.json does not exist'),
   });
+  expect(output.decision.winner.candidate).toBe('xgb');
+});
+
+test('reclaimed once, then the code fails: the final reason decides, so the candidate is not retrained on demand', async () => {
+  const { output, calls, error } = await run({
+    'Train on spot': async (p) => {
+      if (p.JobName === 'xgb-train') throw batchJobFailure('xgb-train', [RECLAIMED, CODE_FAILED]);
+      return { JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' };
+    },
+  });
+
+  expect(error).toBeUndefined();
+  expect(calls['Train on demand']).toBeUndefined();
+  const xgb = output.outcomes.find((o: any) => o.candidate === 'xgb');
+  expect(xgb).toMatchObject({ status: 'FAILED', failure: expect.stringContaining(REASON.codeFailed) });
+  expect(xgb.failureDetail).toMatchObject({ stage: 'Training', statusReason: REASON.codeFailed, attempts: 2, exitCode: 1 });
+});
+
+test('a job cancelled for a misconfiguration is not retrained on demand: the on-demand queue has the same instance types', async () => {
+  const { calls, error } = await run({
+    'Train on spot': async (p) => {
+      if (p.JobName === 'xgb-train') throw batchJobFailure('xgb-train', [], STATUS_REASONS.cancelledForJobRequirement.value);
+      return { JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' };
+    },
+  });
+
+  expect(error).toBeUndefined();
+  expect(calls['Train on demand']).toBeUndefined();
+});
+
+test.each([
+  ['cancelled for capacity', () => batchJobFailure('xgb-evaluate', [], REASON.cancelledForCapacity)],
+  ['reclaimed on its last attempt', () => batchJobFailure('xgb-evaluate', [RECLAIMED, RECLAIMED, RECLAIMED])],
+])('evaluation on spot %s -> evaluated again on the evaluation queue\'s on-demand queue, and the trained model is kept', async (_c, failure) => {
+  const { output, calls, error } = await run({
+    Evaluate: async (p) => {
+      if (p.JobName === 'xgb-evaluate') throw failure();
+      return { JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' };
+    },
+    'Evaluate on demand': async (p) => ({ JobId: `eval-ondemand-${p.JobName}`, Status: 'SUCCEEDED' }),
+  });
+
+  expect(error).toBeUndefined();
+  expect(calls['Evaluate on demand']).toHaveLength(1);
+  expect(calls['Evaluate on demand'][0].JobQueue).toMatch(/^CpusOnDemandJobQueue/);
+  expect(calls['Evaluate on demand'][0].ArrayProperties).toEqual({ Size: 4 });
+  expect(calls.Evaluate[0].JobQueue).toMatch(/^CpusJobQueue/);
+  expect(output.decision.winner).toMatchObject({ candidate: 'xgb', trainingJobId: 'spot-xgb-train', evaluationJobId: 'eval-ondemand-xgb-evaluate' });
+});
+
+test('an evaluation that fails on its code is not run again on demand', async () => {
+  const { output, calls, error } = await run({
+    Evaluate: async (p) => {
+      if (p.JobName === 'xgb-evaluate') throw batchJobFailure('xgb-evaluate', [CODE_FAILED]);
+      return { JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' };
+    },
+  });
+
+  expect(error).toBeUndefined();
+  expect(calls['Evaluate on demand']).toBeUndefined();
+  expect(output.outcomes.find((o: any) => o.candidate === 'xgb')).toMatchObject({ status: 'FAILED', failure: expect.stringMatching(/^Evaluation failed: /) });
+});
+
+const NO_WAIT = Object.fromEntries(['Take data version', 'Check training cache', 'Train on spot', 'Train on demand', 'Evaluate',
+  'Evaluate on demand', 'Aggregate metrics', 'Find the champion', 'Quality gate', 'Register the winner'].map((s) => [s, 0]));
+
+async function runFast(handlers: Record<string, Handler>) {
+  return runLocally(definition, { codeVersion: 'c0ffee', dataVersion: DATA_VERSION }, {
+    'Check training cache': async (p) => ({ hit: false, cacheKey: `key-${p.candidate}` }),
+    'Train on spot': async (p) => ({ JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' }),
+    'Evaluate': async (p) => ({ JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' }),
+    'Aggregate metrics': async (p) => metricsFor(p.candidate, p.candidate === 'xgb' ? 0.93 : 0.91),
+    'Find the champion': async () => null,
+    'Quality gate': async (p) => {
+      process.env.GATE_RULES = gateRules;
+      return qualityGate(p);
+    },
+    'Register the winner': async (p) => ({ modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud/7', candidate: p.winner.candidate }),
+    ...handlers,
+  }, { executionId: 'arn:aws:states:us-east-1:123456789012:execution:training:exec-1', executionName: 'exec-1', retryIntervalOverrides: NO_WAIT });
+}
+
+/** Fails the first `times` calls with the error, then answers like `ok`. */
+function flaky(times: number, name: string, ok: Handler): Handler {
+  let calls = 0;
+  return async (p) => {
+    calls += 1;
+    if (calls <= times) throw serviceError(name);
+    return ok(p);
+  };
+}
+
+test.each([
+  ['Check training cache', 'Lambda.TooManyRequestsException', async (p: any) => ({ hit: false, cacheKey: `key-${p.candidate}` })],
+  ['Train on spot', 'Batch.TooManyRequestsException', async (p: any) => ({ JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' })],
+  ['Evaluate', 'Batch.ServerException', async (p: any) => ({ JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' })],
+  ['Aggregate metrics', 'Lambda.TooManyRequestsException', async (p: any) => metricsFor(p.candidate, p.candidate === 'xgb' ? 0.93 : 0.91)],
+  ['Find the champion', 'Lambda.TooManyRequestsException', async () => null],
+  ['Quality gate', 'Lambda.ServiceException', async (p: any) => {
+    process.env.GATE_RULES = gateRules;
+    return qualityGate(p);
+  }],
+  ['Register the winner', 'Lambda.TooManyRequestsException', async (p: any) => ({ modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud/7', candidate: p.winner.candidate })],
+])('%s throttled or failing transiently (%s) is retried, and the winner is still registered', async (state, name, ok) => {
+  const { output, calls, error } = await runFast({ [state]: flaky(2, name, ok) });
+
+  expect(error).toBeUndefined();
+  expect(calls[state].length).toBeGreaterThanOrEqual(3);
+  expect(output.registration.modelPackageArn).toMatch(/fraud\/7$/);
+});
+
+test('a training cache that stays unavailable after its retries counts as a miss: the candidates train', async () => {
+  const { output, calls, error } = await runFast({
+    'Check training cache': async () => {
+      throw serviceError('Lambda.TooManyRequestsException');
+    },
+  });
+
+  expect(error).toBeUndefined();
+  expect(calls['Check training cache']).toHaveLength(2 * 7); // the first call and 6 retries, per candidate
+  expect(calls['Train on spot']).toHaveLength(2);
   expect(output.decision.winner.candidate).toBe('xgb');
 });
