@@ -214,16 +214,16 @@ export function evaluateGate(outcomes: readonly CandidateOutcome[], rules: GateR
     else championNote = `champion ${fmt(championValue)}`;
   }
   const summary = winner !== undefined
-    ? `${winner.candidate}${winner.status === 'CACHED' ? ' (cached)' : ''} wins with ${primary} ${fmt(best!)}` +
-      `${championNote ? ` (${championNote})` : ''}; ${rejections.length} rejected`
-    : `no candidate passed${championNote ? ` (${championNote})` : ''}: ` +
-      rejections.map((r) => `${r.candidate}: ${r.reasons.join(', ')}`).join('; ');
+    ? capSummary(`${winner.candidate}${winner.status === 'CACHED' ? ' (cached)' : ''} wins with ${primary} ${fmt(best!)}` +
+      `${championNote ? ` (${championNote})` : ''}; ${rejections.length} rejected`, [])
+    : capSummary(`no candidate passed${championNote ? ` (${championNote})` : ''}: `,
+      rejections.map((r) => `${r.candidate}: ${r.reasons.join(', ')}`));
 
   return {
     ...(winner !== undefined ? { winner } : {}),
     rejections,
     ...(champion !== undefined ? { champion } : {}),
-    summary: capSummary(summary),
+    summary,
   };
 }
 
@@ -305,12 +305,30 @@ export function fmt(n: number): string {
   return String(Number(n.toPrecision(12)));
 }
 
-/** One line, at most MAX_SUMMARY_LENGTH characters. */
-function capSummary(summary: string): string {
-  const line = summary.replace(/\s*[\r\n]+\s*/g, ' ');
-  if (line.length <= MAX_SUMMARY_LENGTH) return line;
-  const more = '... (cut; every reason is in rejections)';
-  return line.slice(0, MAX_SUMMARY_LENGTH - more.length) + more;
+/**
+ * One line of at most MAX_SUMMARY_LENGTH characters: the head, then as many whole rejections as fit, then how many
+ * were left out. A rejection is never cut in the middle (only one longer than the whole budget is shortened).
+ */
+function capSummary(head: string, parts: readonly string[]): string {
+  const line = (text: string) => text.replace(/\s*[\r\n]+\s*/g, ' ');
+  const more = (n: number) => ` (${n} more rejected; every reason is in the decision's rejections)`;
+  let summary = line(head);
+  for (let i = 0; i < parts.length; i++) {
+    const part = `${i > 0 ? '; ' : ''}${line(parts[i])}`;
+    const rest = parts.length - i - 1;
+    if (summary.length + part.length + (rest > 0 ? more(rest).length : 0) <= MAX_SUMMARY_LENGTH) {
+      summary += part;
+      continue;
+    }
+    const tail = more(parts.length - i);
+    if (i === 0) {
+      const room = MAX_SUMMARY_LENGTH - summary.length - more(parts.length - 1).length - 3;
+      summary += `${part.slice(0, Math.max(0, room))}...`;
+      return parts.length > 1 ? summary + more(parts.length - 1) : summary;
+    }
+    return summary + tail;
+  }
+  return summary.length <= MAX_SUMMARY_LENGTH ? summary : `${summary.slice(0, MAX_SUMMARY_LENGTH - 3)}...`;
 }
 
 /** Checks each element of an optional array (absent: []) with `check`, which pushes the problems it finds. */

@@ -9,6 +9,7 @@ import {
   QualityGateRules,
   SpotCpuQueue,
   SpotGpuQueue,
+  TrainingCandidate,
   TrainingWorkflow,
   TrainingWorkflowProps,
   VersionedBucket,
@@ -22,8 +23,15 @@ export const GATE: QualityGateRules = {
   championMargin: 0.01,
 };
 
-/** A stack with everything a TrainingWorkflow needs: buckets, registry, network, queues, two candidates. */
-export function workflowStack(overrides: Partial<TrainingWorkflowProps> = {}, app: App = new App()) {
+/**
+ * A stack with everything a TrainingWorkflow needs: buckets, registry, network, queues, two candidates (or those
+ * `candidates` makes).
+ */
+export function workflowStack(
+  overrides: Partial<TrainingWorkflowProps> = {},
+  app: App = new App(),
+  candidates?: (stack: Stack, queues: { gpus: SpotGpuQueue; cpus: SpotCpuQueue }) => TrainingCandidate[],
+) {
   const stack = new Stack(app, 'Test');
   const data = new VersionedBucket(stack, 'Data', { purpose: BucketPurpose.DATA });
   const models = new VersionedBucket(stack, 'Models', { purpose: BucketPurpose.MODELS });
@@ -40,7 +48,7 @@ export function workflowStack(overrides: Partial<TrainingWorkflowProps> = {}, ap
   });
   const snapshot = new DataVersionSnapshot(stack, 'Snapshot', { bucket: data, dataPrefix: 'datasets/' });
   const workflow = new TrainingWorkflow(stack, 'Training', {
-    candidates: [
+    candidates: candidates ? candidates(stack, { gpus, cpus }) : [
       { name: 'xgb', trainingJob: xgb, hyperparameters: { depth: '6', eta: '0.1' } },
       { name: 'mlp', trainingJob: mlp, hyperparameters: { lr: '0.001' } },
     ],

@@ -371,7 +371,7 @@ describe('evaluateGate', () => {
     expect(evaluateGate(outcomes, RULES)).toEqual(evaluateGate(outcomes, RULES));
   });
 
-  test('keeps the summary on one line and within its cap', () => {
+  test('keeps the summary on one line and within its cap, cutting between candidates, never inside a reason', () => {
     // GIVEN 30 failures with long, multi-line reasons
     const outcomes: CandidateOutcome[] = Array.from({ length: 30 }, (_, i) => ({
       candidate: `c${i}`,
@@ -384,10 +384,14 @@ describe('evaluateGate', () => {
     const decision = evaluateGate(outcomes, RULES);
 
     // THEN
-    expect(decision.summary.length).toBe(MAX_SUMMARY_LENGTH);
+    expect(decision.summary.length).toBeLessThanOrEqual(MAX_SUMMARY_LENGTH);
     expect(decision.summary).not.toMatch(/[\r\n]/);
-    expect(decision.summary).toMatch(/^no candidate passed: c0: training failed: x+; c1:/);
-    expect(decision.summary).toMatch(/\.\.\. \(cut; every reason is in rejections\)$/);
+    expect(decision.summary).toMatch(/^no candidate passed: c0: training failed: x{300}; c1: training failed: x{300}; c2:/);
+    const shown = decision.summary.match(/c\d+: training failed: x{300}/g)!;
+    expect(shown.length).toBeGreaterThan(10);
+    expect(decision.summary).toContain(`; c${shown.length - 1}: training failed: ${'x'.repeat(300)} (${30 - shown.length} more rejected; ` +
+      'every reason is in the decision\'s rejections)');
+    expect(decision.summary.endsWith('rejections)')).toBe(true);
     // the rejections keep the reasons whole
     expect(decision.rejections[29].reasons).toEqual([`training failed:\n${'x'.repeat(300)}`]);
   });
