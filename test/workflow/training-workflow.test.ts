@@ -1,9 +1,10 @@
-import { Duration, Size } from 'aws-cdk-lib';
+import { Duration, Size, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { GATE, workflowStack } from './fixture';
 import { LatencyPercentile, MlJobDefinition, ModelApprovalStatus, TrainingWorkflow } from '../../lib';
+import { SYNC_JOB_POLICY } from '../fixtures/aws/step-functions-batch';
 import { complianceFindings } from '../support/compliance';
 import { stateMachineDefinition } from '../support/state-machine';
 
@@ -192,3 +193,44 @@ function baseProps(base: ReturnType<typeof workflowStack>) {
     gate: GATE,
   };
 }
+
+describe('TrainingWorkflow state machine role', () => {
+  const { stack } = workflowStack();
+  const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+  const role = Object.entries(policies).find(([id]) => id.startsWith('TrainingRoleDefaultPolicy'))![1] as any;
+  const statements: any[] = stack.resolve(role.Properties.PolicyDocument).Statement;
+  const actionsOf = (s: any) => [s.Action].flat();
+
+  test.each(SYNC_JOB_POLICY.value.batchActions)('grants %s, as the Step Functions guide lists for .sync Batch jobs', (action) => {
+    expect(statements.some((s) => actionsOf(s).includes(action))).toBe(true);
+  });
+
+  test('grants the events actions on the StepFunctionsGetEventsForBatchJobsRule only', () => {
+    const events = statements.filter((s) => actionsOf(s).some((a: string) => a.startsWith('events:')));
+    expect(events.flatMap(actionsOf).sort()).toEqual(expect.arrayContaining([...SYNC_JOB_POLICY.value.eventsActions].sort()));
+    for (const s of events) expect(JSON.stringify(s.Resource)).toContain(SYNC_JOB_POLICY.value.eventsRule);
+  });
+
+  test('may submit to the evaluation queue\'s on-demand queue', () => {
+    const submit = statements.filter((s) => actionsOf(s).includes('batch:SubmitJob'));
+    expect(JSON.stringify(submit)).toMatch(/CpusOnDemandJobQueue/);
+  });
+});
+
+describe('TrainingWorkflow execution timeout against the worst case', () => {
+  test('fails when 20 candidates at maxConcurrency 1 with 8 h attempts run under a 48 h timeout', () => {
+    expect(() => workflowStack({ maxConcurrency: 1, timeout: Duration.hours(48) }, undefined, (s, { gpus }) => {
+      const job = MlJobDefinition.training(s, 'Many', { queue: gpus, image: ecs.ContainerImage.fromRegistry('public.ecr.aws/x/y:1') });
+      return Array.from({ length: 20 }, (_, i) => ({ name: `c${i}`, trainingJob: job }));
+    })).toThrow(/TrainingWorkflow 'Test\/Training': invalid timeout '2 days'. 20 candidates at maxConcurrency 1 run in 20 wave\(s\) of up to 36 h each .* the worst case is 720 h .*raise timeout to at least 720 h/);
+  });
+
+  test('the defaults fit: 2 candidates at once, 3 x 8 h on spot + 8 h on demand + 3 x 1 h + 1 h evaluation = 36 h < 48 h', () => {
+    expect(() => workflowStack()).not.toThrow();
+  });
+
+  test('is skipped when the timeout is a token', () => {
+    const { stack } = workflowStack({ maxConcurrency: 1, timeout: Duration.seconds(Token.asNumber({ Ref: 'Timeout' })) });
+    expect(stack).toBeDefined();
+  });
+});
