@@ -100,7 +100,11 @@ export class DeploymentPolicy {
     };
     const bake = seconds('bakeTime', this.options.bakeTime, 0, MAX_BAKE_SECONDS, 600);
     const maximum = seconds('maximumDuration', this.options.maximumDuration, 600, 28800, 3600);
-    const wait = this.stepWait && seconds(this.type === 'CANARY' ? 'canaryBakeTime' : 'stepBakeTime', this.stepWait, 0, MAX_BAKE_SECONDS, 0);
+    // SageMaker requires WaitIntervalInSeconds for every type (API Reference, TrafficRoutingConfig); all at once has one
+    // step, so nothing to wait between steps: the bake time (TerminationWaitInSeconds) is its watch.
+    const wait = this.stepWait
+      ? seconds(this.type === 'CANARY' ? 'canaryBakeTime' : 'stepBakeTime', this.stepWait, 0, MAX_BAKE_SECONDS, 0)
+      : 0;
 
     const routing: sagemaker.CfnEndpoint.TrafficRoutingConfigProperty = {
       type: this.type,

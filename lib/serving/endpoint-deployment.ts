@@ -6,7 +6,10 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ModelEndpoint } from './model-endpoint';
-import { compact, DeploymentNames, deploymentNames, deploymentTags, modelAndConfigTasks, namingStates, plain } from './private/deployment-tasks';
+import {
+  causeMatches, compact, DeploymentNames, deploymentNames, deploymentTags, IN_PROGRESS, isBusy, isTransient, modelAndConfigTasks, namingStates, plain,
+  retrySageMaker,
+} from './private/deployment-tasks';
 import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { encryptedLogGroup } from '../private/log-group';
@@ -49,8 +52,13 @@ const MAX_DEPLOYMENT_SECONDS = 28800;
  *    serverless configuration), volume key, data capture and asynchronous inference;
  * 3. updates the endpoint with `RetainAllVariantProperties` and the endpoint's blue/green policy and rollback alarms;
  * 4. checks the endpoint every minute until the deployment ends. It fails with `DeploymentRolledBack` when SageMaker
- *    rolled back (the endpoint is in service on its old configuration), `DeploymentFailed` when the endpoint failed,
- *    and `DeploymentTimedOut` when the deployment outlasts the policy's maximum duration plus 15 minutes.
+ *    rolled back (the endpoint is in service on its old configuration), `DeploymentFailed` when the endpoint failed
+ *    (or SageMaker refused a call: the cause says which and why), `EndpointBusy` when SageMaker refused the update
+ *    because the endpoint is already being created or updated (nothing changed), and `DeploymentTimedOut` when the
+ *    deployment outlasts the policy's maximum duration plus 15 minutes.
+ *
+ * Every SageMaker call retries throttling and transient service errors with a bounded backoff; a check that stays
+ * throttled counts as one check, so a deployment in progress is followed to its end.
  *
  * The endpoint's previous Model and EndpointConfig stay in place (CloudFormation owns the originals); models and
  * configurations created by executions are tagged `mlops:deployment` with the execution ARN and are not deleted:
@@ -130,7 +138,19 @@ export class EndpointDeployment extends Construct {
     const { start, defaults } = namingStates(this, names.prefix);
     const { createModel, createConfig, keyStatements } = modelAndConfigTasks(this, { endpoint, name, names, tags: deploymentTags(endpoint) });
 
-    const update = new tasks.CallAwsService(this, 'Update the endpoint', {
+    const fail = (id: string, error: string, cause: string, ...values: string[]) =>
+      new sfn.Pass(this, `Explain: ${id}`, { parameters: { cause: sfn.JsonPath.format(cause, ...values) }, resultPath: '$.failure' })
+        .next(new sfn.Fail(this, id, { error, causePath: '$.failure.cause' }));
+    const failed = new sfn.Fail(this, 'Deployment failed', { error: 'DeploymentFailed', causePath: '$.failure.cause' });
+    const explainFailure = (id: string, cause: string, ...values: string[]) =>
+      new sfn.Pass(this, id, { parameters: { cause: sfn.JsonPath.format(cause, ...values) }, resultPath: '$.failure' }).next(failed);
+
+    createModel.addCatch(explainFailure('Explain: model not created', 'Creating the model {} failed: {}', name,
+      sfn.JsonPath.stringAt('$.notCreated.Cause')), { resultPath: '$.notCreated' });
+    createConfig.addCatch(explainFailure('Explain: config not created', 'Creating the endpoint config {} failed: {}', name,
+      sfn.JsonPath.stringAt('$.notCreated.Cause')), { resultPath: '$.notCreated' });
+
+    const update = retrySageMaker(new tasks.CallAwsService(this, 'Update the endpoint', {
       service: 'sagemaker',
       action: 'updateEndpoint',
       parameters: {
@@ -148,17 +168,24 @@ export class EndpointDeployment extends Construct {
           : []),
       ],
       resultPath: sfn.JsonPath.DISCARD,
-    });
+    }));
+    // SageMaker refuses an update while the endpoint is being created or updated: say so, under a name of our own.
+    update.addCatch(new sfn.Choice(this, 'Endpoint busy?')
+      .when(causeMatches('$.notUpdated', IN_PROGRESS), fail('Endpoint busy', 'EndpointBusy',
+        'Endpoint {} is being created or updated (another deployment, or autoscaling), and SageMaker accepts no update until that ' +
+        'ends; nothing was changed. Deploy again once the endpoint is InService. SageMaker said: {}',
+        endpoint.endpointName, sfn.JsonPath.stringAt('$.notUpdated.Cause')))
+      .otherwise(explainFailure('Explain: not updated', 'SageMaker refused to update endpoint {} to {}: {}',
+        endpoint.endpointName, name, sfn.JsonPath.stringAt('$.notUpdated.Cause'))), { resultPath: '$.notUpdated' });
 
     const wait = new sfn.Wait(this, 'Wait for the deployment', { time: sfn.WaitTime.duration(Duration.seconds(POLL_SECONDS)) });
-    const describe = new tasks.CallAwsService(this, 'Describe the endpoint', {
+    const describe = retrySageMaker(new tasks.CallAwsService(this, 'Describe the endpoint', {
       service: 'sagemaker',
       action: 'describeEndpoint',
       parameters: { EndpointName: endpoint.endpointName },
       iamResources: [endpoint.endpointArn],
       resultPath: '$.endpoint',
-    });
-    describe.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(10), maxAttempts: 3, backoffRate: 2 });
+    }));
 
     const maximum = spec.maximumDeploymentSeconds;
     const maxPolls = Math.ceil((isConcrete(maximum) ? maximum : MAX_DEPLOYMENT_SECONDS) / POLL_SECONDS) + GRACE_POLLS;
@@ -166,14 +193,22 @@ export class EndpointDeployment extends Construct {
       parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.poll.count'), 1) },
       resultPath: '$.poll',
     });
-    const fail = (id: string, error: string, cause: string, ...values: string[]) =>
-      new sfn.Pass(this, `Explain: ${id}`, { parameters: { cause: sfn.JsonPath.format(cause, ...values) }, resultPath: '$.failure' })
-        .next(new sfn.Fail(this, id, { error, causePath: '$.failure.cause' }));
+    count.next(wait);
     const status = '$.endpoint.EndpointStatus';
     const endpointName = sfn.JsonPath.stringAt('$.endpoint.EndpointName');
-    const failed = new sfn.Fail(this, 'Deployment failed', { error: 'DeploymentFailed', causePath: '$.failure.cause' });
-    const explainFailure = (id: string, cause: string, ...values: string[]) =>
-      new sfn.Pass(this, id, { parameters: { cause: sfn.JsonPath.format(cause, ...values) }, resultPath: '$.failure' }).next(failed);
+
+    // A check that stays throttled after its retries counts as a check: the deployment goes on in SageMaker, so the
+    // loop goes on while the deployment may last.
+    describe.addCatch(new sfn.Choice(this, 'Check throttled?')
+      .when(isTransient('$.checkFailed'), new sfn.Choice(this, 'Out of checks?')
+        .when(sfn.Condition.numberGreaterThanEquals('$.poll.count', maxPolls), fail('Not checked in time', 'DeploymentTimedOut',
+          `Endpoint {} could not be checked after {} checks a minute apart (the deployment may take ${maxPolls - GRACE_POLLS} minutes); ` +
+          'the last check failed with: {}. It goes on in SageMaker: check the endpoint before deploying again.',
+          endpoint.endpointName, sfn.JsonPath.stringAt('$.poll.count'), sfn.JsonPath.stringAt('$.checkFailed.Cause')))
+        .otherwise(count))
+      .otherwise(explainFailure('Explain: not checked', 'Endpoint {} could not be checked: {}. The update was accepted: SageMaker ' +
+        'goes on deploying (or rolling back); check the endpoint before deploying again.',
+      endpoint.endpointName, sfn.JsonPath.stringAt('$.checkFailed.Cause'))), { resultPath: '$.checkFailed' });
 
     const check = new sfn.Choice(this, 'Check the deployment')
       .when(sfn.Condition.and(
@@ -184,13 +219,13 @@ export class EndpointDeployment extends Construct {
         'Endpoint {} is in service on {} instead of {}: SageMaker rolled the deployment back (a rollback alarm fired, or the ' +
         'new fleet did not become healthy in time). See the rollback alarms and the endpoint events.',
         endpointName, sfn.JsonPath.stringAt('$.endpoint.EndpointConfigName'), name))
-      .when(sfn.Condition.or(...['Creating', 'Updating', 'SystemUpdating', 'RollingBack'].map((s) => sfn.Condition.stringEquals(status, s))),
+      .when(isBusy(status),
         new sfn.Choice(this, 'Out of time?')
           .when(sfn.Condition.numberGreaterThanEquals('$.poll.count', maxPolls), fail('Timed out', 'DeploymentTimedOut',
             `Endpoint {} is still {} after {} checks a minute apart (the deployment may take ${maxPolls - GRACE_POLLS} minutes, ` +
             'plus time to roll back). It goes on in SageMaker: check the endpoint before deploying again.',
             endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.poll.count')))
-          .otherwise(count.next(wait)))
+          .otherwise(count))
       .when(sfn.Condition.isPresent('$.endpoint.FailureReason'), explainFailure('Explain the failure',
         'Endpoint {} is {}: {}', endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.endpoint.FailureReason')))
       .otherwise(explainFailure('Explain the status', 'Endpoint {} is {}, which ends the deployment.', endpointName, sfn.JsonPath.stringAt(status)));

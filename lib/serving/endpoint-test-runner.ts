@@ -11,6 +11,7 @@ import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { encryptedLogGroup } from '../private/log-group';
+import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
 /** One request the test sends, round-robin with the others, and what its response must be. */
@@ -81,7 +82,7 @@ export interface EndpointTestRunnerProps {
   readonly maxErrorRate?: number;
   /**
    * The longest the test may run. The function runs at most 15 minutes (the Lambda maximum); the state machine allows
-   * 5 minutes more, for Lambda's own retries of service errors.
+   * 5 minutes more, for the retries of Lambda's throttling and service errors.
    * @default Duration.minutes(15)
    */
   readonly timeout?: Duration;
@@ -139,11 +140,13 @@ export class EndpointTestRunner extends Construct {
     acknowledgeHandler(fn, false, {});
     this.function = fn;
 
-    const test = new tasks.LambdaInvoke(this, 'Test the endpoint', {
+    // Lambda's throttling (TooManyRequestsException) and service errors are retried; the test's own verdict is not.
+    const test = retryTransient(new tasks.LambdaInvoke(this, 'Test the endpoint', {
       lambdaFunction: fn,
       payload: sfn.TaskInput.fromObject(event),
       payloadResponseOnly: true,
-    });
+      retryOnServiceExceptions: false,
+    }), 'lambda');
 
     this.stateMachine = new sfn.StateMachine(this, 'Resource', {
       definitionBody: sfn.DefinitionBody.fromChainable(test),

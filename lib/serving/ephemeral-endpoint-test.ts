@@ -8,12 +8,16 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { EndpointTestRunner } from './endpoint-test-runner';
 import { ModelEndpoint } from './model-endpoint';
-import { DeploymentNames, deploymentNames, deploymentTags, executionName, modelAndConfigTasks, namingStates } from './private/deployment-tasks';
+import {
+  causeMatches, DeploymentNames, deploymentNames, deploymentTags, executionName, IN_PROGRESS, isBusy, isTransient, modelAndConfigTasks, namingStates,
+  NOT_FOUND, retrySageMaker,
+} from './private/deployment-tasks';
 import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { acknowledgeGrantWildcards } from '../private/grant-wildcards';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagResourceId } from '../private/nag-resource';
+import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
 /** Props for {@link EphemeralEndpointTest}. */
@@ -42,14 +46,6 @@ export interface EphemeralEndpointTestProps {
 
 /** How often the endpoint's status is checked while SageMaker creates it or deletes a leftover. */
 const POLL_SECONDS = 30;
-/** What SageMaker says of an endpoint that does not exist. */
-const NOT_FOUND = '*Could not find endpoint*';
-/** Statuses in which SageMaker refuses to delete an endpoint. */
-const BUSY = ['Creating', 'Updating', 'SystemUpdating', 'RollingBack'];
-
-function isBusy(statusPath: string): sfn.Condition {
-  return sfn.Condition.or(...BUSY.map((status) => sfn.Condition.stringEquals(statusPath, status)));
-}
 
 /**
  * A staging endpoint that exists only for its test, so staging costs nothing while idle: a Step Functions standard
@@ -65,14 +61,19 @@ function isBusy(statusPath: string): sfn.Condition {
  * 3. checks the endpoint every 30 seconds until it is in service (`creationTimeout`);
  * 4. runs the {@link EndpointTestRunner}'s state machine and waits for it;
  * 5. deletes the endpoint (waiting while it is still being created or updated: SageMaker refuses to delete it then),
- *    the configuration and the model, whatever happened before, then fails with the first problem: `DeploymentFailed` (not created or not in service), `DeploymentTimedOut`, `EndpointTestFailed` (the
- *    test's report is in the cause), or `EndpointNotDeleted` when the deletion itself failed (delete it by hand: it
- *    is billed while it exists).
+ *    the configuration and the model, whatever happened before, then fails with the problem: `EndpointNotDeleted` when
+ *    the endpoint could not be deleted (the cause gives the command that deletes it, and the earlier problem if any: the
+ *    endpoint is billed while it exists), else the first problem: `DeploymentFailed` (not created or not in service),
+ *    `DeploymentTimedOut`, or `EndpointTestFailed` (the test's report is in the cause).
+ *
+ * Every call retries throttling and transient service errors with a bounded backoff; a status check that cannot be
+ * made does not skip the deletion.
  *
  * An execution that is stopped or times out skips step 5: an EventBridge rule then starts the state machine with
  * `{ "cleanup": true, "executionArn": "<the abandoned execution>" }`, which deletes what that execution created (the
- * endpoint only while it still runs that execution's configuration). Run one test at a time per endpoint (a pipeline
- * stage does): step 1 deletes any endpoint of the name.
+ * endpoint only while it still runs that execution's configuration); it fails with `EndpointNotDeleted` when it could
+ * neither delete the endpoint nor tell that it is gone or another run's. Run one test at a time per endpoint (a
+ * pipeline stage does): step 1 deletes any endpoint of the name.
  *
  * @example
  * const staging = new ModelEndpoint(this, 'Staging', { imageUri, instanceType: 'ml.c6i.large', onDemand: true });
@@ -140,11 +141,11 @@ export class EphemeralEndpointTest extends Construct {
     const { start, defaults } = namingStates(this, names.prefix);
     const { createModel, createConfig, keyStatements } = modelAndConfigTasks(this, { endpoint, name, names, tags });
     const sdk = (id: string, action: string, parameters: Record<string, unknown>, resources: string[], resultPath: string = sfn.JsonPath.DISCARD) =>
-      new tasks.CallAwsService(this, id, { service: 'sagemaker', action, parameters, iamResources: resources, resultPath });
+      retrySageMaker(new tasks.CallAwsService(this, id, { service: 'sagemaker', action, parameters, iamResources: resources, resultPath }));
     const outcome = (id: string, error: string, cause: string, ...values: string[]) =>
       new sfn.Pass(this, id, { parameters: { error, cause: sfn.JsonPath.format(cause, ...values) }, resultPath: '$.outcome' });
 
-    // 5. Delete everything, then end with the first problem.
+    // 5. Delete everything, then end with the first problem (an endpoint left behind before any other).
     const finish = new sfn.Choice(this, 'Any problem?')
       .when(sfn.Condition.isPresent('$.outcome.error'), new sfn.Fail(this, 'Failed', { errorPath: '$.outcome.error', causePath: '$.outcome.cause' }))
       .when(sfn.Condition.isPresent('$.cleanup'), new sfn.Succeed(this, 'Cleaned up'))
@@ -155,34 +156,49 @@ export class EphemeralEndpointTest extends Construct {
     const deleteConfig = sdk('Delete the endpoint config', 'deleteEndpointConfig', { EndpointConfigName: name }, [names.configArns]);
     deleteConfig.addCatch(deleteModel, { resultPath: '$.configNotDeleted' });
     deleteConfig.next(deleteModel).next(finish);
-    const deleteEndpoint = sdk('Delete the endpoint', 'deleteEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn]);
-    deleteEndpoint.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(5), maxAttempts: 2, backoffRate: 2 });
-    const notDeleted = new sfn.Pass(this, 'Explain: not deleted', {
-      parameters: {
-        cause: sfn.JsonPath.format('Endpoint {} could not be deleted and is billed while it exists: delete it by hand ' +
-        '(aws sagemaker delete-endpoint --endpoint-name {}). {}', endpointName, endpointName, sfn.JsonPath.stringAt('$.endpointNotDeleted.Cause')),
-      },
-      resultPath: '$.outcome',
-    }).next(new sfn.Fail(this, 'Not deleted', { error: 'EndpointNotDeleted', causePath: '$.outcome.cause' }));
-    const alreadyGone = new sfn.Choice(this, 'Already gone?')
-      .when(sfn.Condition.stringMatches('$.endpointNotDeleted.Cause', NOT_FOUND), deleteConfig)
-      .otherwise(notDeleted);
-    deleteEndpoint.addCatch(alreadyGone, { resultPath: '$.endpointNotDeleted' });
-    deleteEndpoint.next(deleteConfig);
+
+    // An endpoint that could not be deleted is billed: that is the problem to report, with the command that deletes it
+    // (and the earlier problem, if any). Its configuration and model are still deleted: the endpoint keeps running
+    // without them, and the delete command needs neither.
+    const howToDelete = `delete it by hand (aws sagemaker delete-endpoint --endpoint-name ${endpointName})`;
+    const notDeleted = (id: string, why: string, errorPath: string) => new sfn.Choice(this, `${id}: earlier problem?`)
+      .when(sfn.Condition.isPresent('$.outcome.error'), outcome(`${id}, after another problem`, 'EndpointNotDeleted',
+        `Endpoint {} ${why} and is billed while it exists: ${howToDelete}. {} Before that: {}: {}`,
+        endpointName, sfn.JsonPath.stringAt(`${errorPath}.Cause`), sfn.JsonPath.stringAt('$.outcome.error'), sfn.JsonPath.stringAt('$.outcome.cause'))
+        .next(deleteConfig))
+      .otherwise(outcome(id, 'EndpointNotDeleted', `Endpoint {} ${why} and is billed while it exists: ${howToDelete}. {}`,
+        endpointName, sfn.JsonPath.stringAt(`${errorPath}.Cause`)).next(deleteConfig));
+
     // SageMaker refuses to delete an endpoint that is being created or updated: wait until it can be deleted.
     const describeBeforeDelete = sdk('Describe before deleting', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.endpoint');
-    describeBeforeDelete.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(10), maxAttempts: 3, backoffRate: 2 });
-    describeBeforeDelete.addCatch(alreadyGone, { resultPath: '$.endpointNotDeleted' });
     const waitToDelete = new sfn.Wait(this, 'Wait until it can be deleted', { time: sfn.WaitTime.duration(Duration.seconds(60)) });
+    waitToDelete.next(describeBeforeDelete);
+    const deleteEndpoint = sdk('Delete the endpoint', 'deleteEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn]);
+    // A last retry of anything, whatever name it arrives under: an endpoint left behind is billed.
+    deleteEndpoint.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(5), maxAttempts: 2, backoffRate: 2 });
+    deleteEndpoint.addCatch(new sfn.Choice(this, 'Already gone?')
+      .when(causeMatches('$.endpointNotDeleted', NOT_FOUND), deleteConfig)
+      .when(causeMatches('$.endpointNotDeleted', IN_PROGRESS), waitToDelete)
+      .otherwise(notDeleted('Explain: not deleted', 'could not be deleted', '$.endpointNotDeleted')), { resultPath: '$.endpointNotDeleted' });
+    deleteEndpoint.next(deleteConfig);
+    // A status that cannot be read does not skip the deletion: DeleteEndpoint says itself whether the endpoint exists.
+    describeBeforeDelete.addCatch(new sfn.Choice(this, 'Gone before deleting?')
+      .when(causeMatches('$.notDescribedBeforeDelete', NOT_FOUND), deleteConfig)
+      .otherwise(deleteEndpoint), { resultPath: '$.notDescribedBeforeDelete' });
     describeBeforeDelete.next(new sfn.Choice(this, 'Can it be deleted?')
       .when(sfn.Condition.stringEquals('$.endpoint.EndpointStatus', 'Deleting'), deleteConfig)
-      .when(isBusy('$.endpoint.EndpointStatus'), waitToDelete.next(describeBeforeDelete))
+      .when(isBusy('$.endpoint.EndpointStatus'), waitToDelete)
       .otherwise(deleteEndpoint));
 
-
     // Clean-up of an abandoned execution: its names come from its ARN; its endpoint is deleted only while it is its own.
+    // "Cleaned up" only once the endpoint is deleted, gone, or another run's.
     const describeAbandoned = sdk('Describe the abandoned endpoint', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.endpoint');
-    describeAbandoned.addCatch(deleteConfig, { resultPath: '$.endpointNotFound' });
+    describeAbandoned.addCatch(new sfn.Choice(this, 'Abandoned endpoint gone?')
+      .when(causeMatches('$.endpointNotFound', NOT_FOUND), deleteConfig)
+      .otherwise(outcome('Explain: abandoned endpoint not checked', 'EndpointNotDeleted',
+        'Could not check whether endpoint {} still runs the abandoned configuration {}: {} If it does, it is billed while it exists: ' +
+        `${howToDelete}.`, endpointName, name, sfn.JsonPath.stringAt('$.endpointNotFound.Cause')).next(deleteConfig)),
+    { resultPath: '$.endpointNotFound' });
     describeAbandoned.next(new sfn.Choice(this, 'Still the abandoned one?')
       .when(sfn.Condition.stringEqualsJsonPath('$.endpoint.EndpointConfigName', '$.name'), describeBeforeDelete)
       .otherwise(deleteConfig));
@@ -195,12 +211,13 @@ export class EphemeralEndpointTest extends Construct {
     const lookForLeftover = sdk('Look for a leftover endpoint', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.leftover');
     const deleteLeftover = sdk('Delete the leftover endpoint', 'deleteEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn]);
     deleteLeftover.addCatch(outcome('Explain: leftover not deleted', 'DeploymentFailed',
-      'Endpoint {} exists from an earlier run and could not be deleted: {}', endpointName, sfn.JsonPath.stringAt('$.leftoverNotDeleted.Cause'))
+      `Endpoint {} exists from an earlier run and could not be deleted (it is billed while it exists: ${howToDelete}): {}`,
+      endpointName, sfn.JsonPath.stringAt('$.leftoverNotDeleted.Cause'))
       .next(finish), { resultPath: '$.leftoverNotDeleted' });
     const lookupFailed = outcome('Explain: lookup failed', 'DeploymentFailed', 'Could not check whether endpoint {} exists: {}',
       endpointName, sfn.JsonPath.stringAt('$.lookupFailed.Cause'));
     lookForLeftover.addCatch(new sfn.Choice(this, 'Name free?')
-      .when(sfn.Condition.stringMatches('$.lookupFailed.Cause', NOT_FOUND), createModel)
+      .when(causeMatches('$.lookupFailed', NOT_FOUND), createModel)
       .otherwise(lookupFailed.next(finish)), { resultPath: '$.lookupFailed' });
     lookForLeftover.next(new sfn.Choice(this, 'Leftover being deleted?')
       .when(sfn.Condition.or(sfn.Condition.stringEquals('$.leftover.EndpointStatus', 'Deleting'), isBusy('$.leftover.EndpointStatus')), waitForLeftover)
@@ -208,7 +225,7 @@ export class EphemeralEndpointTest extends Construct {
     waitForLeftover.next(lookForLeftover);
 
     // 2-3. Create, and wait until in service.
-    const createEndpoint = new tasks.CallAwsService(this, 'Create the endpoint', {
+    const createEndpoint = retrySageMaker(new tasks.CallAwsService(this, 'Create the endpoint', {
       service: 'sagemaker',
       action: 'createEndpoint',
       parameters: { EndpointName: endpointName, EndpointConfigName: name, Tags: tags },
@@ -219,7 +236,7 @@ export class EphemeralEndpointTest extends Construct {
         new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [endpoint.endpointArn] }),
       ],
       resultPath: sfn.JsonPath.DISCARD,
-    });
+    }));
     const notCreated = outcome('Explain: not created', 'DeploymentFailed', 'Creating endpoint {} failed: {}',
       endpointName, sfn.JsonPath.stringAt('$.notCreated.Cause'));
     createEndpoint.addCatch(notCreated.next(describeBeforeDelete), { resultPath: '$.notCreated' });
@@ -230,24 +247,27 @@ export class EphemeralEndpointTest extends Construct {
 
     const waitForCreation = new sfn.Wait(this, 'Wait for the endpoint', { time: sfn.WaitTime.duration(Duration.seconds(POLL_SECONDS)) });
     const describe = sdk('Describe the endpoint', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.endpoint');
-    describe.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(10), maxAttempts: 3, backoffRate: 2 });
-    describe.addCatch(outcome('Explain: not described', 'DeploymentFailed', 'Endpoint {} could not be described: {}',
-      endpointName, sfn.JsonPath.stringAt('$.notDescribed.Cause')).next(describeBeforeDelete), { resultPath: '$.notDescribed' });
     const maxPolls = Math.ceil(creationTimeout.toSeconds() / POLL_SECONDS);
     const count = new sfn.Pass(this, 'Count the check', {
       parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.poll.count'), 1) },
       resultPath: '$.poll',
     });
+    count.next(waitForCreation);
     const status = '$.endpoint.EndpointStatus';
+    // A check that stays throttled counts as a check (the creation goes on); anything else ends the test.
+    describe.addCatch(new sfn.Choice(this, 'Check throttled?')
+      .when(sfn.Condition.and(isTransient('$.notDescribed'), sfn.Condition.numberLessThan('$.poll.count', maxPolls)), count)
+      .otherwise(outcome('Explain: not described', 'DeploymentFailed', 'Endpoint {} could not be described: {}',
+        endpointName, sfn.JsonPath.stringAt('$.notDescribed.Cause')).next(describeBeforeDelete)), { resultPath: '$.notDescribed' });
 
     // 4. Test; a failed test still deletes the endpoint.
-    const test = new tasks.StepFunctionsStartExecution(this, 'Test the endpoint', {
+    const test = retryTransient(new tasks.StepFunctionsStartExecution(this, 'Test the endpoint', {
       stateMachine: this.test.stateMachine,
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
       input: sfn.TaskInput.fromObject({ endpointName, modelVersion: sfn.JsonPath.stringAt('$.request.modelVersion') }),
       associateWithParent: true,
       resultPath: sfn.JsonPath.DISCARD,
-    });
+    }), 'stepFunctions');
     test.addCatch(outcome('Explain: test failed', 'EndpointTestFailed', 'The staging test of endpoint {} failed: {}',
       endpointName, sfn.JsonPath.stringAt('$.testFailed.Cause')).next(describeBeforeDelete), { resultPath: '$.testFailed' });
     test.next(describeBeforeDelete);
@@ -259,7 +279,7 @@ export class EphemeralEndpointTest extends Construct {
           .when(sfn.Condition.numberGreaterThanEquals('$.poll.count', maxPolls), outcome('Explain: timed out', 'DeploymentTimedOut',
             `Endpoint {} is still {} after {} checks ${POLL_SECONDS} seconds apart.`,
             endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.poll.count')).next(describeBeforeDelete))
-          .otherwise(count.next(waitForCreation)))
+          .otherwise(count))
       .when(sfn.Condition.isPresent('$.endpoint.FailureReason'), outcome('Explain: endpoint failed', 'DeploymentFailed',
         'Endpoint {} is {}: {}', endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.endpoint.FailureReason')).next(describeBeforeDelete))
       .otherwise(outcome('Explain: endpoint status', 'DeploymentFailed', 'Endpoint {} is {}, which ends the test.',

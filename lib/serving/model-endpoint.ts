@@ -164,12 +164,13 @@ export interface ModelEndpointProps {
    */
   readonly asyncInference?: AsyncInferenceOptions;
   /**
-   * Network isolation: the container cannot make outbound calls.
-   * @default true
+   * Network isolation: the container cannot make outbound calls. Serverless variants cannot have it (SageMaker's
+   * serverless feature exclusions).
+   * @default true for instance variants; not set for serverless variants
    */
   readonly networkIsolation?: boolean;
   /**
-   * A VPC for the model's containers.
+   * A VPC for the model's containers (instance variants only: serverless variants cannot have one).
    * @default - no VPC
    */
   readonly vpc?: ec2.IVpc;
@@ -185,8 +186,8 @@ export interface ModelEndpointProps {
    */
   readonly encryptionKey?: kms.IKey;
   /**
-   * Capture requests and responses (not for serverless variants).
-   * @default true
+   * Capture requests and responses (instance variants only: serverless variants cannot capture).
+   * @default true for instance variants
    */
   readonly dataCapture?: boolean;
   /**
@@ -409,8 +410,9 @@ export class ModelEndpoint extends ModelEndpointBase {
         modelDataUrl: props.modelDataUrl,
         environment: props.environment,
       },
-      enableNetworkIsolation: props.networkIsolation ?? true,
-      vpcConfig: props.vpc ? this.vpcConfig(props) : undefined,
+      // Serverless Inference excludes network isolation and VPC configuration.
+      enableNetworkIsolation: serverless ? undefined : props.networkIsolation ?? true,
+      vpcConfig: props.vpc && !serverless ? this.vpcConfig(props) : undefined,
     };
     const model = this.onDemand ? undefined : new sagemaker.CfnModel(this, 'Model', modelProps);
     model?.node.addDependency(role);
@@ -493,6 +495,11 @@ export class ModelEndpoint extends ModelEndpointBase {
     }
 
     this.rollbackAlarms = [...this.createAlarms(props), ...(props.rollbackAlarms ?? [])];
+    // Deployment guardrails read the rollback alarms with the endpoint's execution role.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['cloudwatch:DescribeAlarms'],
+      resources: this.rollbackAlarms.map((a) => a.alarmArn),
+    }));
     const defaultPolicy = serverless ? DeploymentPolicy.allAtOnce() : DeploymentPolicy.canary({ canaryPercent: 10 });
     const policy = (props.deploymentPolicy ?? defaultPolicy)._render(this);
     if (serverless && policy.type !== 'ALL_AT_ONCE') {
@@ -557,8 +564,17 @@ export class ModelEndpoint extends ModelEndpointBase {
       if (isConcrete(c) && (!Number.isInteger(c) || c < 1 || c > 200)) {
         fail('serverless.maxConcurrency', c, 'Give a whole number from 1 to 200.');
       }
+      // What SageMaker's serverless feature exclusions list, when asked for explicitly.
       if (props.asyncInference) fail('asyncInference', 'set', 'Asynchronous inference needs an instance variant: remove serverless.');
       if (props.encryptionKey) fail('encryptionKey', 'set', 'A serverless variant has no instance volumes to encrypt: remove the key.');
+      if (props.networkIsolation === true) {
+        fail('networkIsolation', true, 'Serverless endpoints do not support network isolation: remove networkIsolation, or use an instance variant.');
+      }
+      if (props.vpc) fail('vpc', 'set', 'Serverless endpoints do not support a VPC configuration: remove vpc, or use an instance variant.');
+      if (props.dataCapture === true || props.dataCaptureBucket) {
+        fail(props.dataCapture === true ? 'dataCapture' : 'dataCaptureBucket', props.dataCapture === true ? true : 'set',
+          'Serverless endpoints do not support data capture: remove it, or use an instance variant.');
+      }
       return;
     }
     if (isConcrete(instanceType)) {

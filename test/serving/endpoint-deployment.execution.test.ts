@@ -1,10 +1,15 @@
 /**
  * The synthesized deployment state machine, executed by a real Amazon States Language interpreter
- * (aws-local-stepfunctions). The SageMaker SDK tasks are replaced by local functions, by state name.
+ * (aws-local-stepfunctions). The SageMaker SDK tasks are replaced by local functions, by state name, answering with the
+ * documented SageMaker fixtures.
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { ModelEndpoint } from '../../lib';
 import { EndpointDeployment } from '../../lib/serving/endpoint-deployment';
+import {
+  accessDenied, BUSY_STATUSES, describeEndpoint, endpointArn, endpointInProgress, ENDPOINT_STATUSES, PING_FAILURE_REASON, TaskError, throttled,
+  VALIDATION_ERROR_NAMES,
+} from '../fixtures/aws/sagemaker';
 import { aslErrors, runLocally, TaskHandler } from '../support/local-execution';
 import { stateMachineDefinition } from '../support/state-machine';
 
@@ -12,37 +17,54 @@ const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256
 const NEW_IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'b'.repeat(64)}`;
 const EXECUTION_ID = 'arn:aws:states:us-east-1:123456789012:execution:deploy:0f8e2c1a-5b7d-4c3e-9a1f-2d6b8e4c7a90';
 const OLD_CONFIG = 'EndpointConfig-AbCdEf123456';
+const ENDPOINT = 'fraud-prod';
 /** The name the running execution gave its endpoint configuration (the endpoint name and the MD5 of the execution ARN). */
 let NEW_NAME = '';
 
 const stack = new Stack(new App(), 'Test');
-const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, endpointName: 'fraud-prod', production: true });
+const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, endpointName: ENDPOINT, production: true });
 new EndpointDeployment(stack, 'Deploy', { endpoint });
 const definition = stateMachineDefinition(stack);
 const MAX_CHECKS = definition.States['Out of time?'].Choices[0].NumericGreaterThanEquals;
+const TASKS = Object.keys(definition.States).filter((s) => definition.States[s].Type === 'Task');
 
 type Handler = TaskHandler;
+const raise = (e: TaskError) => {
+  throw Object.assign(new Error(e.cause), { name: e.name });
+};
+const fails = (e: TaskError): Handler => async () => raise(e);
 
-/** DescribeEndpoint answers, one per call; the last one repeats. */
-function statuses(...answers: Array<(p: any) => any>): Handler {
+/** Answers, one per call; the last one repeats. */
+function answers(...replies: Array<() => any>): Handler {
   let i = 0;
-  return async (p) => answers[Math.min(i++, answers.length - 1)](p);
+  return async () => replies[Math.min(i++, replies.length - 1)]();
 }
-const updating = () => ({ EndpointName: 'fraud-prod', EndpointStatus: 'Updating', EndpointConfigName: OLD_CONFIG });
+/** Fails with `e` for the first `n` calls, then does what `then` does. */
+function failing(n: number, e: TaskError, then: Handler): Handler {
+  let left = n;
+  return async (p) => (left-- > 0 ? raise(e) : then(p));
+}
+const { value: described } = describeEndpoint;
+const updating = () => described(ENDPOINT, 'Updating', { EndpointConfigName: OLD_CONFIG });
+const deployed = () => described(ENDPOINT, 'InService', { EndpointConfigName: NEW_NAME });
+
+/** What SageMaker answers when all goes well. */
+const DEFAULTS: Record<string, Handler> = {
+  'Create the model': async (p) => ({ ModelArn: `arn:aws:sagemaker:us-east-1:123456789012:model/${p.ModelName}` }),
+  'Create the endpoint config': async (p) => {
+    NEW_NAME = p.EndpointConfigName;
+    return { EndpointConfigArn: `arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/${p.EndpointConfigName}` };
+  },
+  'Update the endpoint': async () => ({ EndpointArn: endpointArn(ENDPOINT) }),
+  'Describe the endpoint': async () => deployed(),
+};
 
 async function run(handlers: Record<string, Handler>, input: any = { imageUri: NEW_IMAGE, modelVersion: '7' }) {
-  const defaults: Record<string, Handler> = {
-    'Create the model': async (p) => ({ ModelArn: `arn:aws:sagemaker:us-east-1:123456789012:model/${p.ModelName}` }),
-    'Create the endpoint config': async (p) => {
-      NEW_NAME = p.EndpointConfigName;
-      return { EndpointConfigArn: `arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/${p.EndpointConfigName}` };
-    },
-    'Update the endpoint': async () => ({ EndpointArn: 'arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud-prod' }),
-  }; return runLocally(definition, input, { ...defaults, ...handlers }, {
+  return runLocally(definition, input, { ...DEFAULTS, ...handlers }, {
     executionId: EXECUTION_ID,
     executionName: '0f8e2c1a-5b7d-4c3e-9a1f-2d6b8e4c7a90',
     waitTimeOverrides: { 'Wait for the deployment': 0 },
-    retryIntervalOverrides: { 'Describe the endpoint': 0 },
+    retryIntervalOverrides: Object.fromEntries(TASKS.map((t) => [t, 0])),
   });
 }
 
@@ -51,10 +73,7 @@ test('the synthesized definition is valid Amazon States Language', () => {
 });
 
 test('success after a few Updating checks: one consistent name for the model, the config and the update', async () => {
-  const { output, calls, error } = await run({
-    'Describe the endpoint': statuses(updating, updating, updating,
-      () => ({ EndpointName: 'fraud-prod', EndpointStatus: 'InService', EndpointConfigName: NEW_NAME })),
-  });
+  const { output, calls, error } = await run({ 'Describe the endpoint': answers(updating, updating, updating, deployed) });
 
   expect(error).toBeUndefined();
   expect(calls['Describe the endpoint']).toHaveLength(4);
@@ -65,7 +84,7 @@ test('success after a few Updating checks: one consistent name for the model, th
   expect(model.PrimaryContainer).toEqual({ Image: NEW_IMAGE });
   expect(model.ExecutionRoleArn).toMatch(/EndpointRole/);
   expect(model.Tags).toEqual([
-    { Key: 'mlops:endpoint', Value: 'fraud-prod' },
+    { Key: 'mlops:endpoint', Value: ENDPOINT },
     { Key: 'mlops:model-version', Value: '7' },
     { Key: 'mlops:model-package', Value: 'none' },
     { Key: 'mlops:deployment', Value: EXECUTION_ID },
@@ -74,17 +93,16 @@ test('success after a few Updating checks: one consistent name for the model, th
   expect(config.EndpointConfigName).toBe(model.ModelName);
   expect(config.ProductionVariants[0]).toMatchObject({ VariantName: 'AllTraffic', ModelName: model.ModelName, InitialInstanceCount: 2 });
   const update = calls['Update the endpoint'][0];
-  expect(update).toMatchObject({ EndpointName: 'fraud-prod', EndpointConfigName: model.ModelName, RetainAllVariantProperties: true });
-  expect(calls['Describe the endpoint'][0]).toEqual({ EndpointName: 'fraud-prod' });
+  expect(update).toMatchObject({ EndpointName: ENDPOINT, EndpointConfigName: model.ModelName, RetainAllVariantProperties: true });
+  expect(update.DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration).toMatchObject({ Type: 'CANARY', WaitIntervalInSeconds: 600 });
+  expect(calls['Describe the endpoint'][0]).toEqual({ EndpointName: ENDPOINT });
   expect(output.endpoint.EndpointStatus).toBe('InService');
   expect(output.name).toBe(model.ModelName);
 });
 
 test('the model package, when given, is tagged', async () => {
   const arn = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud/7';
-  const { calls, error } = await run({
-    'Describe the endpoint': async () => ({ EndpointName: 'fraud-prod', EndpointStatus: 'InService', EndpointConfigName: NEW_NAME }),
-  }, { imageUri: NEW_IMAGE, modelVersion: '7', modelPackageArn: arn });
+  const { calls, error } = await run({}, { imageUri: NEW_IMAGE, modelVersion: '7', modelPackageArn: arn });
   expect(error).toBeUndefined();
   expect(calls['Create the model'][0].Tags).toContainEqual({ Key: 'mlops:model-package', Value: arn });
 });
@@ -103,70 +121,121 @@ test('names differ between executions', async () => {
   for (const n of names) expect(n).toMatch(/^fraud-prod-[a-f0-9]{32}$/);
 });
 
-test('rolled back: in service on the old configuration -> DeploymentRolledBack', async () => {
-  const { calls, error } = await run({
-    'Describe the endpoint': statuses(updating, () => ({ EndpointName: 'fraud-prod', EndpointStatus: 'RollingBack', EndpointConfigName: OLD_CONFIG }),
-      () => ({ EndpointName: 'fraud-prod', EndpointStatus: 'InService', EndpointConfigName: OLD_CONFIG })),
+describe('the outcome, from the endpoint status SageMaker reports', () => {
+  test('rolled back: in service on the old configuration -> DeploymentRolledBack', async () => {
+    const { calls, error } = await run({
+      'Describe the endpoint': answers(updating, () => described(ENDPOINT, 'RollingBack', { EndpointConfigName: OLD_CONFIG }),
+        () => described(ENDPOINT, 'InService', { EndpointConfigName: OLD_CONFIG })),
+    });
+
+    expect(error.name).toBe('DeploymentRolledBack');
+    expect(error.message).toContain(`on ${OLD_CONFIG} instead of ${NEW_NAME}`);
+    expect(calls['Describe the endpoint']).toHaveLength(3);
   });
 
-  expect(error).toBeDefined();
-  expect(error.name).toBe('DeploymentRolledBack');
-  expect(error.message).toContain(`on ${OLD_CONFIG} instead of ${NEW_NAME}`);
-  expect(calls['Create the endpoint config'][0].EndpointConfigName).toBe(NEW_NAME);
-  expect(calls['Describe the endpoint']).toHaveLength(3);
-});
+  test('Failed -> DeploymentFailed with the reason', async () => {
+    const { error } = await run({
+      'Describe the endpoint': answers(updating, () => described(ENDPOINT, 'Failed', { EndpointConfigName: OLD_CONFIG, FailureReason: PING_FAILURE_REASON.value })),
+    });
 
-test('Failed -> DeploymentFailed with the reason', async () => {
-  const { error } = await run({
-    'Describe the endpoint': statuses(updating, () => ({
-      EndpointName: 'fraud-prod',
-      EndpointStatus: 'Failed',
-      EndpointConfigName: OLD_CONFIG,
-      FailureReason: 'The primary container for production variant AllTraffic did not pass the ping health check.',
-    })),
+    expect(error.name).toBe('DeploymentFailed');
+    expect(error.message).toBe(`Endpoint fraud-prod is Failed: ${PING_FAILURE_REASON.value}`);
   });
 
-  expect(error.name).toBe('DeploymentFailed');
-  expect(error.message).toMatch(/fraud-prod is Failed: The primary container .* did not pass the ping health check/);
-});
+  // Every status of the SDK's model leads somewhere: no status makes the Choice fail with States.NoChoiceMatched.
+  test.each(Object.values(ENDPOINT_STATUSES.value))('%s is handled', async (status) => {
+    const { error } = await run({ 'Describe the endpoint': answers(() => described(ENDPOINT, status, { EndpointConfigName: OLD_CONFIG }), deployed) });
 
-test('UpdateRollbackFailed without a reason -> DeploymentFailed naming the status', async () => {
-  const { error } = await run({
-    'Describe the endpoint': async () => ({ EndpointName: 'fraud-prod', EndpointStatus: 'UpdateRollbackFailed', EndpointConfigName: OLD_CONFIG }),
+    if (BUSY_STATUSES.value.includes(status as any)) expect(error).toBeUndefined();
+    else if (status === 'InService') expect(error.name).toBe('DeploymentRolledBack');
+    else expect(error).toMatchObject({ name: 'DeploymentFailed', message: `Endpoint fraud-prod is ${status}, which ends the deployment.` });
   });
 
-  expect(error.name).toBe('DeploymentFailed');
-  expect(error.message).toMatch(/fraud-prod is UpdateRollbackFailed/);
+  test('never finishing -> DeploymentTimedOut after the bounded number of checks', async () => {
+    const { calls, error } = await run({ 'Describe the endpoint': async () => updating() });
+
+    expect(error.name).toBe('DeploymentTimedOut');
+    expect(error.message).toMatch(new RegExp(`still Updating after ${MAX_CHECKS} checks`));
+    expect(calls['Describe the endpoint']).toHaveLength(MAX_CHECKS + 1);
+  });
 });
 
-test('never finishing -> DeploymentTimedOut after the bounded number of checks', async () => {
-  const { calls, error } = await run({ 'Describe the endpoint': async () => updating() });
+describe('throttling and transient errors', () => {
+  test.each(['Create the model', 'Create the endpoint config', 'Update the endpoint'])('a throttled %s is retried, and the deployment succeeds', async (task) => {
+    for (const name of ['SageMaker.ThrottlingException', VALIDATION_ERROR_NAMES.value[1]]) {
+      const { calls, error } = await run({ [task]: failing(1, throttled.value(name), DEFAULTS[task]) });
 
-  expect(error.name).toBe('DeploymentTimedOut');
-  expect(error.message).toMatch(new RegExp(`still Updating after ${MAX_CHECKS} checks`));
-  expect(calls['Describe the endpoint']).toHaveLength(MAX_CHECKS + 1);
-});
-
-test('a SageMaker error in CreateModel fails the execution before the endpoint is touched', async () => {
-  const { calls, error } = await run({
-    'Create the model': async () => {
-      throw Object.assign(new Error('Could not find image'), { name: 'SageMaker.SageMakerException' });
-    },
+      expect(error).toBeUndefined();
+      expect(calls[task]).toHaveLength(2);
+      expect(calls['Describe the endpoint']).toHaveLength(1);
+    }
   });
 
-  expect(error.name).toBe('SageMaker.SageMakerException');
-  expect(calls['Update the endpoint']).toBeUndefined();
-});
+  test('a canary in progress is followed through checks that stay throttled (4 checks in a row, each after all its retries)', async () => {
+    // Each check is one call plus the retrier's 6 retries; four whole checks fail, then SageMaker answers again.
+    const perCheck = 1 + 6;
+    const { calls, error, output } = await run({
+      'Describe the endpoint': answers(updating, ...Array(4 * perCheck).fill(() => raise(throttled.value())), updating, deployed),
+    });
 
-test('a transient DescribeEndpoint error is retried', async () => {
-  let failures = 1;
-  const { calls, error } = await run({
-    'Describe the endpoint': async () => {
-      if (failures-- > 0) throw Object.assign(new Error('Rate exceeded'), { name: 'SageMaker.ThrottlingException' });
-      return { EndpointName: 'fraud-prod', EndpointStatus: 'InService', EndpointConfigName: NEW_NAME };
-    },
+    expect(error).toBeUndefined();
+    expect(calls['Describe the endpoint']).toHaveLength(1 + 4 * perCheck + 2);
+    expect(output.poll.count).toBe(6);
   });
 
-  expect(error).toBeUndefined();
-  expect(calls['Describe the endpoint']).toHaveLength(2);
+  test('throttled under the generic error name too: the cause decides', async () => {
+    const generic = throttled.value(VALIDATION_ERROR_NAMES.value[1]);
+    const { error } = await run({ 'Describe the endpoint': answers(updating, ...Array(8).fill(() => raise(generic)), deployed) });
+    expect(error).toBeUndefined();
+  });
+
+  test('checks throttled for longer than the deployment may last -> DeploymentTimedOut naming the last error', async () => {
+    const { calls, error } = await run({ 'Describe the endpoint': fails(throttled.value()) });
+
+    expect(error.name).toBe('DeploymentTimedOut');
+    expect(error.message).toMatch(new RegExp(`could not be checked after ${MAX_CHECKS} checks .*Rate exceeded`));
+    expect(calls['Describe the endpoint']).toHaveLength((MAX_CHECKS + 1) * 7);
+  });
+
+  test('a check refused for good (not a transient error) -> DeploymentFailed that says the update goes on', async () => {
+    const { calls, error } = await run({ 'Describe the endpoint': fails(accessDenied.value('sagemaker:DescribeEndpoint', endpointArn(ENDPOINT))) });
+
+    expect(error.name).toBe('DeploymentFailed');
+    expect(error.message).toMatch(/^Endpoint fraud-prod could not be checked: User: .* is not authorized to perform: sagemaker:DescribeEndpoint.*SageMaker goes on deploying/);
+    // The generic name is retried briefly (3 times), in case it is a throttle.
+    expect(calls['Describe the endpoint']).toHaveLength(4);
+  });
+});
+
+describe('refusals end with this construct\'s errors', () => {
+  test.each(VALIDATION_ERROR_NAMES.value)('an update refused because the endpoint is being updated (%s) -> EndpointBusy', async (name) => {
+    const { calls, error } = await run({ 'Update the endpoint': fails(endpointInProgress.value(ENDPOINT, name)) });
+
+    expect(error.name).toBe('EndpointBusy');
+    expect(error.message).toMatch(/^Endpoint fraud-prod is being created or updated .* nothing was changed\. Deploy again once the endpoint is InService\. SageMaker said: Cannot update in-progress endpoint/);
+    expect(calls['Describe the endpoint']).toBeUndefined();
+  });
+
+  test('an update refused otherwise -> DeploymentFailed with SageMaker\'s words', async () => {
+    const { error } = await run({ 'Update the endpoint': fails(accessDenied.value('sagemaker:UpdateEndpoint', endpointArn(ENDPOINT))) });
+
+    expect(error.name).toBe('DeploymentFailed');
+    expect(error.message).toMatch(/^SageMaker refused to update endpoint fraud-prod to fraud-prod-[a-f0-9]{32}: User: .*sagemaker:UpdateEndpoint/);
+  });
+
+  test('CreateModel refused: DeploymentFailed before the endpoint is touched', async () => {
+    const { calls, error } = await run({ 'Create the model': fails(accessDenied.value('iam:PassRole', 'arn:aws:iam::123456789012:role/EndpointRole')) });
+
+    expect(error.name).toBe('DeploymentFailed');
+    expect(error.message).toMatch(/^Creating the model fraud-prod-[a-f0-9]{32} failed: User: .*iam:PassRole/);
+    expect(calls['Update the endpoint']).toBeUndefined();
+  });
+
+  test('CreateEndpointConfig refused: DeploymentFailed before the endpoint is touched', async () => {
+    const { calls, error } = await run({ 'Create the endpoint config': fails(accessDenied.value('kms:CreateGrant', 'arn:aws:kms:us-east-1:123456789012:key/x')) });
+
+    expect(error.name).toBe('DeploymentFailed');
+    expect(error.message).toMatch(/^Creating the endpoint config fraud-prod-[a-f0-9]{32} failed: /);
+    expect(calls['Update the endpoint']).toBeUndefined();
+  });
 });

@@ -1,15 +1,71 @@
-import { IResolvable, Names, Stack, Token } from 'aws-cdk-lib';
+import { Duration, IResolvable, Names, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { retryTransient, TRANSIENT_ERRORS } from '../../private/task-retries';
 import { ModelEndpoint } from '../model-endpoint';
 
 /**
  * What the deployment state machines (EndpointDeployment, EphemeralEndpointTest) share: the per-execution names of
  * the models and endpoint configurations they create, and the two tasks that create them as the endpoint would.
  */
+
+/**
+ * What SageMaker says (a ValidationException) of an endpoint that does not exist, and of one it is still creating or
+ * updating. Neither message is in the API Reference; AWS's SageMaker operator for Kubernetes matches the same prefixes.
+ */
+export const NOT_FOUND = '*Could not find endpoint*';
+export const IN_PROGRESS = '*Cannot update in-progress endpoint*';
+/** The endpoint statuses in which SageMaker is still working on it (DescribeEndpoint, EndpointStatus). */
+export const BUSY_STATUSES = ['Creating', 'Updating', 'SystemUpdating', 'RollingBack'];
+
+/** The status at `statusPath` is one in which SageMaker is still working on the endpoint (and refuses to delete it). */
+export function isBusy(statusPath: string): sfn.Condition {
+  return sfn.Condition.or(...BUSY_STATUSES.map((status) => sfn.Condition.stringEquals(statusPath, status)));
+}
+
+/** How a throttled SageMaker call reads in its cause, whatever error name it arrives under. */
+const THROTTLED_CAUSES = ['*ThrottlingException*', '*Rate exceeded*'];
+/**
+ * The names an error arrives under when the SageMaker API model has no class for its code (ValidationException,
+ * ThrottlingException): public state machines catch these for the AWS SDK and the optimized integrations. AWS does not
+ * document which one a Task sees, so decisions are taken on the cause, not on these names.
+ */
+const GENERIC_ERRORS = ['SageMaker.SageMakerException', 'SageMaker.AmazonSageMakerException'];
+
+/**
+ * The retries of a SageMaker SDK task: its documented transient errors (retryTransient), then a short retry of the
+ * generic names, under which a throttled call may arrive too; a Catch after them decides on the cause.
+ */
+export function retrySageMaker<T extends sfn.TaskStateBase>(task: T): T {
+  retryTransient(task, 'sagemaker');
+  task.addRetry({
+    errors: GENERIC_ERRORS,
+    interval: Duration.seconds(2),
+    maxAttempts: 3,
+    backoffRate: 2,
+    maxDelay: Duration.seconds(10),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  return task;
+}
+
+/** The caught error (`{ Error, Cause }` at `errorPath`) is transient: a throttling or service error, by name or by cause. */
+export function isTransient(errorPath: string): sfn.Condition {
+  const cause = `${errorPath}.Cause`;
+  return sfn.Condition.or(
+    ...TRANSIENT_ERRORS.sagemaker.map((e) => sfn.Condition.stringEquals(`${errorPath}.Error`, e)),
+    ...THROTTLED_CAUSES.map((p) => sfn.Condition.and(sfn.Condition.isPresent(cause), sfn.Condition.stringMatches(cause, p))),
+  );
+}
+
+/** The caught error's cause matches the pattern (a Choice on a missing Cause would fail the execution). */
+export function causeMatches(errorPath: string, pattern: string): sfn.Condition {
+  const cause = `${errorPath}.Cause`;
+  return sfn.Condition.and(sfn.Condition.isPresent(cause), sfn.Condition.stringMatches(cause, pattern));
+}
 
 /** Room for the endpoint name in a model or endpoint-config name: 63 - '-' - 32 hex characters of an MD5. */
 const PREFIX_LENGTH = 30;
@@ -185,6 +241,7 @@ export function modelAndConfigTasks(scope: Construct, options: ModelAndConfigOpt
     ],
     resultPath: sfn.JsonPath.DISCARD,
   });
+  retrySageMaker(createModel);
 
   const createConfig = new tasks.CallAwsService(scope, 'Create the endpoint config', {
     service: 'sagemaker',
@@ -200,6 +257,7 @@ export function modelAndConfigTasks(scope: Construct, options: ModelAndConfigOpt
     iamResources: [configArns],
     resultPath: sfn.JsonPath.DISCARD,
   });
+  retrySageMaker(createConfig);
 
   // SageMaker creates a grant on the volume key on the caller's behalf when it launches the new fleet.
   const keyStatements = spec.kmsKey ? [
