@@ -5,7 +5,10 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { BatchNetwork, ComputePlatform, MlJobDefinition, SpotGpuQueue } from '../../lib';
+import { CANCELLABLE_REASONS as CONTRACT_CANCELLABLE } from '../../lib/private/contract/batch-status-reasons';
+import { CANCELLABLE_REASONS, jobQueueBlockedEvent, jobStateChangeEvent, STATUS_REASONS } from '../fixtures/aws/batch';
 import { stackFindings } from '../support/compliance';
+import { matchesPattern } from './event-pattern';
 
 function setup() {
   const stack = new Stack(new App(), 'Test');
@@ -95,11 +98,7 @@ describe('SpotGpuQueue defaults', () => {
 
   test('a watchdog rule notifies the encrypted alerts topic, and an alarm with an action watches it', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
-        'source': ['aws.batch'],
-        'detail-type': ['Batch Job State Change'],
-        'detail': Match.objectLike({ status: ['FAILED'], statusReason: [{ prefix: 'CAPACITY:' }, { prefix: 'MISCONFIGURATION:' }] }),
-      },
+      EventPattern: Match.objectLike({ source: ['aws.batch'] }),
       Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('^MlOpsAlertsTopic') } })],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -244,5 +243,55 @@ describe('SpotGpuQueue fails when', () => {
 
   test.each([Duration.minutes(5), Duration.hours(25)])('capacityTimeout is %s', (capacityTimeout) => {
     expect(gpu({ capacityTimeout })).toThrow(/invalid capacityTimeout .*from 10 minutes to 24 hours/);
+  });
+});
+
+describe('SpotGpuQueue RUNNABLE watchdog, against the documented Batch events', () => {
+  const { stack, network } = setup();
+  new SpotGpuQueue(stack, 'Gpus', { network });
+  const template = Template.fromStack(stack);
+  const rule = Object.values(template.findResources('AWS::Events::Rule'))[0] as any;
+  const pattern = rule.Properties.EventPattern;
+  const [spotQueue, onDemandQueue] = pattern.detail.jobQueue;
+
+  test('watches the spot queue and the on-demand queue', () => {
+    expect(JSON.stringify(spotQueue)).toMatch(/"GpusJobQueue[A-F0-9]+"/);
+    expect(JSON.stringify(onDemandQueue)).toMatch(/"GpusOnDemandJobQueue[A-F0-9]+"/);
+  });
+
+  test.each([
+    ['cancelled for capacity', STATUS_REASONS.cancelledForCapacity.value],
+    ['cancelled: maxvCpus too small', STATUS_REASONS.cancelledForMaxResource.value],
+    ['cancelled: no instance type fits', STATUS_REASONS.cancelledForJobRequirement.value],
+  ])('matches the job state change of a job %s', (_c, reason) => {
+    expect(matchesPattern(pattern, jobStateChangeEvent(spotQueue, reason).value)).toBe(true);
+    expect(matchesPattern(pattern, jobStateChangeEvent(onDemandQueue, reason).value)).toBe(true);
+  });
+
+  test('matches the blocked-queue event of an unsupported instance configuration, which no time limit cancels', () => {
+    expect(matchesPattern(pattern, jobQueueBlockedEvent(spotQueue).value)).toBe(true);
+  });
+
+  test('does not match a job still waiting for capacity, another queue, or a code failure', () => {
+    expect(matchesPattern(pattern, jobQueueBlockedEvent(spotQueue, STATUS_REASONS.stuckForCapacity.value).value)).toBe(false);
+    expect(matchesPattern(pattern, jobStateChangeEvent().value)).toBe(false);
+    expect(matchesPattern(pattern, jobStateChangeEvent(spotQueue, STATUS_REASONS.essentialContainerExited.value).value)).toBe(false);
+  });
+
+  test('the queues cancel exactly the reasons Batch documents as cancellable', () => {
+    const queues = template.findResources('AWS::Batch::JobQueue');
+    for (const q of Object.values(queues) as any[]) {
+      expect(q.Properties.JobStateTimeLimitActions.map((a: any) => a.Reason).sort()).toEqual([...CANCELLABLE_REASONS.value].sort());
+    }
+    expect([...CONTRACT_CANCELLABLE].sort()).toEqual([...CANCELLABLE_REASONS.value].sort());
+  });
+
+  test('the compute environments use Batch\'s service-linked role, whose policy AWS keeps current with the detection permissions', () => {
+    // "Jobs stuck in RUNNABLE due to capacity": detection and the time-limit cancel need
+    // autoscaling:DescribeScalingActivities and ec2:DescribeSpotFleetRequestHistory; the service-linked role's policy
+    // has them. Without a ServiceRole, CreateComputeEnvironment uses that role (Batch API Reference, serviceRole).
+    for (const ce of Object.values(template.findResources('AWS::Batch::ComputeEnvironment')) as any[]) {
+      expect(ce.Properties.ServiceRole).toBeUndefined();
+    }
   });
 });
