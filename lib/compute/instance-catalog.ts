@@ -20,6 +20,7 @@ const FAMILIES: Record<string, { architecture: ec2.InstanceArchitecture; rows: R
   g6: { architecture: ec2.InstanceArchitecture.X86_64, rows: [['xlarge', 4, 16, 1], ['2xlarge', 8, 32, 1], ['4xlarge', 16, 64, 1], ['8xlarge', 32, 128, 1], ['12xlarge', 48, 192, 4], ['16xlarge', 64, 256, 1], ['24xlarge', 96, 384, 4], ['48xlarge', 192, 768, 8]] },
   g6e: { architecture: ec2.InstanceArchitecture.X86_64, rows: [['xlarge', 4, 32, 1], ['2xlarge', 8, 64, 1], ['4xlarge', 16, 128, 1], ['8xlarge', 32, 256, 1], ['12xlarge', 48, 384, 4], ['16xlarge', 64, 512, 1], ['24xlarge', 96, 768, 4], ['48xlarge', 192, 1536, 8]] },
   g5g: { architecture: ec2.InstanceArchitecture.ARM_64, rows: [['xlarge', 4, 8, 1], ['2xlarge', 8, 16, 1], ['4xlarge', 16, 32, 1], ['8xlarge', 32, 64, 1], ['16xlarge', 64, 128, 2], ['metal', 64, 128, 2]] },
+  g3: { architecture: ec2.InstanceArchitecture.X86_64, rows: [['4xlarge', 16, 122, 1], ['8xlarge', 32, 244, 2], ['16xlarge', 64, 488, 4]] },
   p3: { architecture: ec2.InstanceArchitecture.X86_64, rows: [['2xlarge', 8, 61, 1], ['8xlarge', 32, 244, 4], ['16xlarge', 64, 488, 8]] },
   p4d: { architecture: ec2.InstanceArchitecture.X86_64, rows: [['24xlarge', 96, 1152, 8]] },
   p5: { architecture: ec2.InstanceArchitecture.X86_64, rows: [['48xlarge', 192, 2048, 8]] },
@@ -39,6 +40,14 @@ for (const [family, { architecture, rows }] of Object.entries(FAMILIES)) {
     CATALOG.set(name, { name, vcpus, memoryMiB: memoryGiB * 1024, gpus, architecture });
   }
 }
+
+/**
+ * GPU families the Batch NVIDIA AMIs do not serve: `ECS_AL2023_NVIDIA` covers the non-Graviton GPU types except p3 and
+ * g3, and neither NVIDIA AMI covers Graviton GPU types such as g5g (AWS Batch API Reference, `Ec2Configuration`,
+ * https://docs.aws.amazon.com/batch/latest/APIReference/API_Ec2Configuration.html). Known here only so that asking
+ * for them fails with a clear message.
+ */
+export const UNSUPPORTED_GPU_FAMILIES: Readonly<Record<string, 'AL2023' | 'ALL'>> = { p3: 'AL2023', g3: 'AL2023', g5g: 'ALL' };
 
 /** The spec of a known instance type, or undefined. */
 export function instanceSpec(type: ec2.InstanceType | string): InstanceSpec | undefined {

@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { DEFAULT_GPU_INSTANCE_TYPES, InstanceSpec } from './instance-catalog';
+import { DEFAULT_GPU_INSTANCE_TYPES, InstanceSpec, UNSUPPORTED_GPU_FAMILIES } from './instance-catalog';
 import { ComputePlatform, IMlJobQueue, QueueCapacity } from './ml-job-queue';
 import { acknowledgeInstanceRole, secureLaunchTemplate } from './private/compute-hygiene';
 import { queuePair } from './private/queue-pair';
@@ -70,8 +70,8 @@ export class SpotGpuQueue extends Construct implements IMlJobQueue {
   constructor(scope: Construct, id: string, props: SpotGpuQueueProps) {
     super(scope, id);
     const instanceTypes = props.instanceTypes ?? DEFAULT_GPU_INSTANCE_TYPES.map((t) => new ec2.InstanceType(t));
-    const specs = this.gpuSpecs(instanceTypes);
     const imageType = props.imageType ?? batch.EcsMachineImageType.ECS_AL2023_NVIDIA;
+    const specs = this.gpuSpecs(instanceTypes, imageType);
     if (!NVIDIA_IMAGE_TYPES.includes(imageType)) {
       throw new MlOpsValidationError(this, 'SpotGpuQueue', 'imageType', imageType,
         'GPU instances need an NVIDIA ECS AMI: use batch.EcsMachineImageType.ECS_AL2023_NVIDIA (or ECS_AL2_NVIDIA).');
@@ -146,14 +146,23 @@ export class SpotGpuQueue extends Construct implements IMlJobQueue {
     return this.watchdog.metric(props);
   }
 
-  private gpuSpecs(instanceTypes: ec2.InstanceType[]): InstanceSpec[] {
+  private gpuSpecs(instanceTypes: ec2.InstanceType[], imageType: batch.EcsMachineImageType): InstanceSpec[] {
     const specs = knownSpecs(this, 'SpotGpuQueue', instanceTypes,
       'Give at least one GPU instance type; several types and sizes find spot capacity more often.');
+    const unsupported = specs.filter((s) => {
+      const scope = UNSUPPORTED_GPU_FAMILIES[s.name.split('.')[0]];
+      return scope === 'ALL' || (scope === 'AL2023' && imageType === batch.EcsMachineImageType.ECS_AL2023_NVIDIA);
+    }).map((s) => s.name);
+    if (unsupported.length > 0) {
+      throw new MlOpsValidationError(this, 'SpotGpuQueue', 'instanceTypes', unsupported,
+        `The Batch NVIDIA AMI (${imageType}) does not serve these types (p3 and g3 are not served by ECS_AL2023_NVIDIA, Graviton GPU ` +
+        'types such as g5g by no NVIDIA AMI), so the compute environment could not start them: use g4dn, g5, g6, g6e, p4d or p5.');
+    }
     const withoutGpus = specs.filter((s) => s.gpus === 0).map((s) => s.name);
     if (withoutGpus.length > 0) {
       throw new MlOpsValidationError(this, 'SpotGpuQueue', 'instanceTypes', withoutGpus,
         'These types have no GPU: a GPU queue with them would start instances that cannot run GPU jobs. Use GPU types ' +
-        '(g4dn, g5, g6, g6e, p3, p4d, p5) and a SpotCpuQueue for CPU work.');
+        '(g4dn, g5, g6, g6e, p4d, p5) and a SpotCpuQueue for CPU work.');
     }
     validateOneArchitecture(this, 'SpotGpuQueue', specs);
     return specs;

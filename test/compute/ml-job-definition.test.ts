@@ -62,10 +62,10 @@ describe('MlJobDefinition training on an EC2 GPU queue, defaults', () => {
   const properties = jobDefinitionOf(stack);
   const container = properties.ContainerProperties;
 
-  test('4 vCPUs, 16 GiB and 1 GPU, on EC2', () => {
-    expect(resources(properties)).toEqual({ VCPU: '4', MEMORY: '16384', GPU: '1' });
+  test('4 vCPUs, 15 GiB (fits a 16 GiB xlarge) and 1 GPU, on EC2', () => {
+    expect(resources(properties)).toEqual({ VCPU: '4', MEMORY: '15360', GPU: '1' });
     expect(properties.PlatformCapabilities).toEqual(['EC2']);
-    expect([job.kind, job.vcpus, job.memory.toGibibytes(), job.gpus]).toEqual([JobKind.TRAINING, 4, 16, 1]);
+    expect([job.kind, job.vcpus, job.memory.toGibibytes(), job.gpus]).toEqual([JobKind.TRAINING, 4, 15, 1]);
   });
 
   test('the image, a writable root, never privileged, no public network settings', () => {
@@ -76,8 +76,8 @@ describe('MlJobDefinition training on an EC2 GPU queue, defaults', () => {
   });
 
   test('/dev/shm of half the memory, and an init process that forwards SIGTERM', () => {
-    expect(container.LinuxParameters).toEqual({ InitProcessEnabled: true, SharedMemorySize: 8192 });
-    expect(job.sharedMemory?.toMebibytes()).toBe(8192);
+    expect(container.LinuxParameters).toEqual({ InitProcessEnabled: true, SharedMemorySize: 7680 });
+    expect(job.sharedMemory?.toMebibytes()).toBe(7680);
   });
 
   test('logs go to a KMS-encrypted log group kept a year', () => {
@@ -186,7 +186,7 @@ describe('MlJobDefinition options', () => {
   test('training on an EC2 CPU queue asks for no GPU', () => {
     const stack = newStack();
     const job = training(stack, {}, CPU_CAPACITY);
-    expect(resources(jobDefinitionOf(stack))).toEqual({ VCPU: '4', MEMORY: '16384' });
+    expect(resources(jobDefinitionOf(stack))).toEqual({ VCPU: '4', MEMORY: '15360' });
     expect(job.gpus).toBe(0);
   });
 
@@ -242,7 +242,7 @@ describe('MlJobDefinition on Fargate', () => {
     const stack = newStack();
     training(stack, {}, { ...FARGATE_CAPACITY, architecture: ec2.InstanceArchitecture.ARM_64 });
     const properties = jobDefinitionOf(stack);
-    expect(resources(properties)).toEqual({ VCPU: '4', MEMORY: '16384' });
+    expect(resources(properties)).toEqual({ VCPU: '4', MEMORY: '15360' });
     expect(properties.ContainerProperties.RuntimePlatform).toEqual({ CpuArchitecture: 'ARM64' });
   });
 
@@ -464,7 +464,9 @@ describe('MlJobDefinition fails when', () => {
   });
 
   test('the default training size does not fit the queue (16 GiB on 16 GiB instances)', () => {
-    expect(() => training(newStack(), {}, SMALL_GPU)).toThrow(/invalid memory '16384 MiB'.*ask for at most 15564 MiB/);
+    expect(() => training(newStack(), { memory: Size.gibibytes(16) }, SMALL_GPU)).toThrow(/invalid memory '16384 MiB'.*ask for at most 15564 MiB/);
+    // The default training job (4 vCPUs, 15 GiB, 1 GPU) fits a 16 GiB xlarge.
+    expect(() => training(newStack(), {}, SMALL_GPU)).not.toThrow();
   });
 
   test('it asks for more memory than Fargate gives one job', () => {
@@ -478,9 +480,9 @@ describe('MlJobDefinition fails when', () => {
     );
   });
 
-  test.each([16, 32])('shared memory is %p GiB of a 16 GiB job', (gib) => {
+  test.each([15, 32])('shared memory is %p GiB of a 15 GiB job', (gib) => {
     expect(() => training(newStack(), { sharedMemory: Size.gibibytes(gib) })).toThrow(
-      new RegExp(`invalid sharedMemory '${gib * 1024} MiB'. /dev/shm is counted against the job's memory \\(16384 MiB\\)`),
+      new RegExp(`invalid sharedMemory '${gib * 1024} MiB'. /dev/shm is counted against the job's memory \\(15360 MiB\\)`),
     );
   });
 

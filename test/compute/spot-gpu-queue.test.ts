@@ -223,9 +223,9 @@ describe('SpotGpuQueue fails when', () => {
     expect(gpu({ instanceTypes: [] })).toThrow(/invalid instanceTypes \[\]. Give at least one GPU instance type/);
   });
 
-  test('architectures are mixed in one compute environment', () => {
+  test('an arm64 GPU type is mixed with x86_64 ones: no NVIDIA AMI serves it, which is said first', () => {
     expect(gpu({ instanceTypes: [new ec2.InstanceType('g5.xlarge'), new ec2.InstanceType('g5g.xlarge')] })).toThrow(
-      /invalid instanceTypes \['g5.xlarge \(x86_64\)', 'g5g.xlarge \(arm64\)'\]. One compute environment runs one AMI/,
+      /invalid instanceTypes \['g5g.xlarge'\]. The Batch NVIDIA AMI/,
     );
   });
 
@@ -293,5 +293,25 @@ describe('SpotGpuQueue RUNNABLE watchdog, against the documented Batch events', 
     for (const ce of Object.values(template.findResources('AWS::Batch::ComputeEnvironment')) as any[]) {
       expect(ce.Properties.ServiceRole).toBeUndefined();
     }
+  });
+});
+
+describe('SpotGpuQueue fails when', () => {
+  test.each([['p3.2xlarge'], ['g3.4xlarge']])('%s is asked for with the ECS_AL2023_NVIDIA AMI', (type) => {
+    const { stack, network } = setup();
+    expect(() => new SpotGpuQueue(stack, 'Q', { network, instanceTypes: [new ec2.InstanceType(type)] })).toThrow(
+      new RegExp(`SpotGpuQueue 'Test/Q': invalid instanceTypes \\['${type.replace('.', '\\.')}'\\]. The Batch NVIDIA AMI \\(ECS_AL2023_NVIDIA\\) does not serve these types`));
+  });
+
+  test('a Graviton GPU type (g5g) is asked for, with either NVIDIA AMI', () => {
+    const { stack, network } = setup();
+    expect(() => new SpotGpuQueue(stack, 'Q', { network, imageType: batch.EcsMachineImageType.ECS_AL2_NVIDIA, instanceTypes: [new ec2.InstanceType('g5g.xlarge')] }))
+      .toThrow(/invalid instanceTypes \['g5g.xlarge'\]. The Batch NVIDIA AMI \(ECS_AL2_NVIDIA\) does not serve these types/);
+  });
+
+  test('p3 is still accepted with the ECS_AL2_NVIDIA AMI, which serves every non-Graviton GPU type', () => {
+    const { stack, network } = setup();
+    expect(() => new SpotGpuQueue(stack, 'Q', { network, imageType: batch.EcsMachineImageType.ECS_AL2_NVIDIA, instanceTypes: [new ec2.InstanceType('p3.2xlarge')] }))
+      .not.toThrow();
   });
 });
