@@ -31,3 +31,10 @@ export * from './pipeline/pipeline-source';
 export * from './pipeline/data-version-trigger';
 export * from './pipeline/deployment-ledger';
 export * from './pipeline/ml-pipeline';
+export * from './pipeline/training-image-build';
+// Cost: what an app costs idle and per run, and a guard against runaway spend.
+export * from './cost/prices';
+export * from './cost/cost-estimate';
+export * from './cost/cost-table';
+export * from './cost/cost-report-plugin';
+export * from './cost/spend-budget';

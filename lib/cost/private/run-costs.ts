@@ -1,0 +1,195 @@
+import { instanceSpec, InstanceSpec, knownFamilies } from '../../compute/instance-catalog';
+import type { RunCostItem, RunOptions, UnknownCost, WorstCaseItem } from '../cost-estimate';
+import { findPrice } from '../prices';
+import { PricingContext } from './idle-costs';
+import { CfnResourceJson, numberOf, resourcesOf } from './template-reader';
+
+/** The environment variable a cdk-mlops evaluation job definition records its shard count in. */
+const SHARD_COUNT_VARIABLE = 'MLOPS_SHARD_COUNT';
+
+/** The per-run lines from what the user says one run does. */
+export function runCosts(template: any, ctx: PricingContext, run: RunOptions): { items: RunCostItem[]; unknown: UnknownCost[] } {
+  const items: RunCostItem[] = [];
+  const unknown: UnknownCost[] = [];
+  const add = (name: string, key: string, quantity: number, factor = 1, assumption?: string) => {
+    const price = findPrice(ctx.table, key, ctx.region);
+    if (!price) {
+      unknown.push({ logicalId: name, resourceType: 'run', reason: `no price for '${key}' in ${ctx.region} in the table` });
+      return;
+    }
+    ctx.used.add(key);
+    if (assumption) ctx.assumptions.push(assumption);
+    items.push({
+      name,
+      description: price.entry.description,
+      quantity,
+      unit: price.entry.unit,
+      unitPriceUsd: round4(price.usd * factor),
+      usd: round4(quantity * price.usd * factor),
+      source: price.entry.source,
+      unverified: price.entry.unverified ?? false,
+      ...(assumption ? { assumption } : {}),
+    });
+  };
+
+  const ec2Spot = ctx.table.assumptions['ec2:spot-discount'];
+  for (const candidate of run.training ?? []) {
+    const spot = candidate.spot ?? true;
+    add(`training ${candidate.name} (${candidate.instanceType}${spot ? ', spot' : ', on-demand'})`, `ec2:${candidate.instanceType}`,
+      candidate.hours * (candidate.instances ?? 1), spot && ec2Spot ? 1 - ec2Spot.value : 1, spot ? ec2Spot?.statement : undefined);
+  }
+  const fargateSpot = ctx.table.assumptions['fargate:spot-discount'];
+  for (const work of run.evaluation ?? []) {
+    const spot = work.spot ?? true;
+    const factor = spot && fargateSpot ? 1 - fargateSpot.value : 1;
+    const taskHours = work.hours * (work.tasks ?? 1);
+    const label = `${work.name} (${work.tasks ?? 1} x ${work.vcpus} vCPU / ${work.memoryGiB} GiB${spot ? ', Fargate Spot' : ''})`;
+    add(`${label}: vCPU`, 'fargate:vcpu-hour', taskHours * work.vcpus, factor, spot ? fargateSpot?.statement : undefined);
+    add(`${label}: memory`, 'fargate:gb-hour', taskHours * work.memoryGiB, factor, spot ? fargateSpot?.statement : undefined);
+  }
+  const resources = resourcesOf(template);
+  for (const build of run.builds ?? []) {
+    const computeType = build.computeType ?? projectComputeType(resources, build.project);
+    if (!computeType) {
+      unknown.push({ logicalId: build.project, resourceType: 'AWS::CodeBuild::Project', reason: 'no such project in the template: give computeType' });
+      continue;
+    }
+    add(`build ${build.project} (${computeType})`, `codebuild:${computeType}`, build.minutes);
+  }
+  if (run.stateTransitions) add('Step Functions state transitions', 'stepfunctions:standard-transition', run.stateTransitions);
+  if (run.pipelineActionMinutes) add('CodePipeline V2 action minutes', 'codepipeline:v2-action-minute', run.pipelineActionMinutes);
+  return { items, unknown };
+}
+
+function projectComputeType(resources: Record<string, CfnResourceJson>, project: string): string | undefined {
+  const match = Object.entries(resources).find(([id, r]) => r.Type === 'AWS::CodeBuild::Project' && (id === project || id.startsWith(project)));
+  const type = match?.[1].Properties?.Environment?.ComputeType;
+  return typeof type === 'string' ? type : undefined;
+}
+
+/**
+ * The worst case of one run for each Batch job definition (memory must fit below the instance's, as the ECS agent
+ * registers less than the instance has): every attempt runs to its attempt timeout on the priciest
+ * on-demand instance type it fits in the template's EC2 compute environments (the on-demand fallback can take it, and
+ * spot never costs more than on-demand), or on Fargate on-demand.
+ */
+export function worstCaseCosts(template: any, ctx: PricingContext, arraySizes: { [id: string]: number }): WorstCaseItem[] {
+  const resources = resourcesOf(template);
+  const pool = ec2InstancePool(resources);
+  const items: WorstCaseItem[] = [];
+  for (const [id, resource] of Object.entries(resources)) {
+    if (resource.Type !== 'AWS::Batch::JobDefinition') continue;
+    const props = resource.Properties ?? {};
+    const container = props.ContainerProperties;
+    if (!container) {
+      items.push({ logicalId: id, description: 'multi-node or EKS job definition', attempts: 1, copies: 1, source: '', note: 'not estimated' });
+      continue;
+    }
+    const attempts = numberOf(props.RetryStrategy?.Attempts) ?? 1;
+    const timeout = numberOf(props.Timeout?.AttemptDurationSeconds);
+    const attemptHours = timeout !== undefined ? timeout / 3600 : undefined;
+    const copies = arraySizes[id] ?? shardCount(container) ?? 1;
+    const need = requirements(container);
+    const fargate = Array.isArray(props.PlatformCapabilities) && props.PlatformCapabilities.includes('FARGATE');
+    const base = { logicalId: id, attempts, copies, ...(attemptHours !== undefined ? { attemptHours } : {}) };
+    const noBound = attemptHours === undefined ? 'no attempt timeout: a hung attempt runs (and costs) without bound. ' : '';
+
+    if (fargate) {
+      const cpu = findPrice(ctx.table, 'fargate:vcpu-hour', ctx.region);
+      const memory = findPrice(ctx.table, 'fargate:gb-hour', ctx.region);
+      if (!cpu || !memory) {
+        items.push({ ...base, description: 'Fargate job', source: '', note: `${noBound}no Fargate price in ${ctx.region}` });
+        continue;
+      }
+      ctx.used.add('fargate:vcpu-hour');
+      ctx.used.add('fargate:gb-hour');
+      const hourlyUsd = need.vcpus * cpu.usd + (need.memoryMiB / 1024) * memory.usd;
+      items.push({
+        ...base,
+        description: `Fargate ${need.vcpus} vCPU / ${need.memoryMiB / 1024} GiB, on-demand`,
+        hourlyUsd: round4(hourlyUsd),
+        ...(attemptHours !== undefined ? { usd: round(attempts * attemptHours * copies * hourlyUsd) } : {}),
+        source: cpu.entry.source,
+        note: `${noBound}${attempts} attempt(s) x ${fmtHours(attemptHours)} x ${copies} cop${copies === 1 ? 'y' : 'ies'}`,
+      });
+      continue;
+    }
+
+    const fits = pool.filter((spec) => spec.vcpus >= need.vcpus && spec.memoryMiB > need.memoryMiB && spec.gpus >= need.gpus);
+    const priced = fits
+      .map((spec) => ({ spec, price: findPrice(ctx.table, `ec2:${spec.name}`, ctx.region) }))
+      .filter((p) => p.price !== undefined)
+      .sort((a, b) => b.price!.usd - a.price!.usd);
+    const unpriced = fits.length - priced.length;
+    if (priced.length === 0) {
+      items.push({
+        ...base,
+        description: `EC2 ${need.vcpus} vCPU / ${need.memoryMiB} MiB / ${need.gpus} GPU`,
+        source: '',
+        note: `${noBound}no priced instance type of the compute environments fits it${fits.length ? ` (${fits.length} fit without a price in ${ctx.region})` : ''}`,
+      });
+      continue;
+    }
+    const worst = priced[0];
+    const cheapest = priced[priced.length - 1];
+    ctx.used.add(`ec2:${worst.spec.name}`);
+    items.push({
+      ...base,
+      description: `EC2 ${need.vcpus} vCPU / ${need.memoryMiB / 1024} GiB / ${need.gpus} GPU, on-demand`,
+      instanceType: worst.spec.name,
+      hourlyUsd: worst.price!.usd,
+      ...(attemptHours !== undefined ? { usd: round(attempts * attemptHours * copies * worst.price!.usd) } : {}),
+      source: worst.price!.entry.source,
+      note: `${noBound}${attempts} attempt(s) x ${fmtHours(attemptHours)} x ${copies} cop${copies === 1 ? 'y' : 'ies'} on ` +
+        `${worst.spec.name}, the priciest type it fits (cheapest fitting: ${cheapest.spec.name} at $${cheapest.price!.usd}/h)` +
+        (unpriced ? `; ${unpriced} fitting type(s) have no price in the table` : ''),
+    });
+  }
+  return items;
+}
+
+/** The instance types the template's EC2 compute environments may launch (families expanded to their known sizes). */
+function ec2InstancePool(resources: Record<string, CfnResourceJson>): InstanceSpec[] {
+  const names = new Set<string>();
+  for (const resource of Object.values(resources)) {
+    if (resource.Type !== 'AWS::Batch::ComputeEnvironment') continue;
+    const compute = resource.Properties?.ComputeResources;
+    if (!compute || !['EC2', 'SPOT'].includes(compute.Type)) continue;
+    for (const type of compute.InstanceTypes ?? []) {
+      if (typeof type !== 'string') continue;
+      if (type.includes('.')) names.add(type);
+      else if (knownFamilies().includes(type)) {
+        for (const size of ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '48xlarge', 'metal']) {
+          if (instanceSpec(`${type}.${size}`)) names.add(`${type}.${size}`);
+        }
+      }
+    }
+  }
+  return [...names].map((n) => instanceSpec(n)).filter((s): s is InstanceSpec => s !== undefined);
+}
+
+function requirements(container: any): { vcpus: number; memoryMiB: number; gpus: number } {
+  const value = (kind: string) => numberOf((container.ResourceRequirements ?? []).find((r: any) => r.Type === kind)?.Value);
+  return {
+    vcpus: value('VCPU') ?? numberOf(container.Vcpus) ?? 1,
+    memoryMiB: value('MEMORY') ?? numberOf(container.Memory) ?? 2048,
+    gpus: value('GPU') ?? 0,
+  };
+}
+
+function shardCount(container: any): number | undefined {
+  const variable = (container.Environment ?? []).find((e: any) => e.Name === SHARD_COUNT_VARIABLE);
+  return numberOf(variable?.Value);
+}
+
+function fmtHours(hours: number | undefined): string {
+  return hours === undefined ? 'no timeout' : `${Math.round(hours * 100) / 100} h`;
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function round4(value: number): number {
+  return Math.round(value * 10000) / 10000;
+}
