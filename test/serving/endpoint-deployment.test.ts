@@ -4,6 +4,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { DeploymentPolicy, ModelEndpoint, ModelEndpointProps, VersionedBucket } from '../../lib';
 import { EndpointDeployment } from '../../lib/serving/endpoint-deployment';
+import { TRAFFIC_ROUTING_REQUIRED } from '../fixtures/aws/sagemaker';
+import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
 import { stackFindings } from '../support/compliance';
 import { stateMachineDefinition } from '../support/state-machine';
 
@@ -129,6 +131,33 @@ describe('EndpointDeployment of an instance endpoint', () => {
       .every((a: string) => /^(logs|xray):/.test(a))).toBe(true);
   });
 
+  test('every SageMaker call retries throttling first, with a bounded backoff', () => {
+    const tasks = Object.entries<any>(definition.States).filter(([, st]) => st.Type === 'Task');
+    expect(tasks.map(([n]) => n)).toEqual(['Create the model', 'Create the endpoint config', 'Update the endpoint', 'Describe the endpoint']);
+    for (const [, task] of tasks) {
+      expect(task.Retry[0]).toMatchObject({ ErrorEquals: expect.arrayContaining(THROTTLING_ERRORS.sagemaker.value), MaxDelaySeconds: 60, JitterStrategy: 'FULL' });
+    }
+  });
+
+  test('IAM: exactly the actions its calls need, and no more', () => {
+    // IAM action names are case-insensitive; aws-cdk-lib writes SDK integrations' in camel case.
+    const actions = new Set(stack.resolve(policyStatements(template)).flatMap((st: any) => [st.Action].flat()).map((a: string) => a.toLowerCase()));
+    expect([...actions].sort()).toEqual([
+      // The SDK calls, and the tags they set.
+      'sagemaker:CreateModel', 'sagemaker:CreateEndpointConfig', 'sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint', 'sagemaker:AddTags',
+      // CreateModel passes the endpoint's role.
+      'iam:PassRole',
+      // The new fleet's volumes use the endpoint's key: SageMaker creates a grant on the caller's behalf.
+      'kms:DescribeKey', 'kms:CreateGrant',
+      // Automatic rollback reads the alarms.
+      'cloudwatch:DescribeAlarms',
+      // Execution logs and tracing (aws-cdk-lib's grants for a logged, traced state machine).
+      'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups',
+      'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets',
+    ].map((a) => a.toLowerCase()).sort());
+  });
+
   test('grantStartExecution', () => {
     const s = new Stack(new App(), 'Grant');
     const ep = new ModelEndpoint(s, 'Endpoint', { imageUri: IMAGE });
@@ -154,8 +183,16 @@ describe('EndpointDeployment of other endpoints', () => {
     }]);
     expect(p.KmsKeyId).toBeUndefined();
     expect(p.DataCaptureConfig).toBeUndefined();
+    // SageMaker requires WaitIntervalInSeconds for every routing type, all at once included.
     expect(definition.States['Update the endpoint'].Parameters.DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration)
-      .toEqual({ Type: 'ALL_AT_ONCE' });
+      .toEqual({ Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 });
+    expect(Object.keys(definition.States['Update the endpoint'].Parameters.DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration))
+      .toEqual(expect.arrayContaining(TRAFFIC_ROUTING_REQUIRED.value));
+    // Serverless Inference excludes network isolation, VPC configuration, data capture, volume keys and multiple variants.
+    const model = definition.States['Create the model'].Parameters;
+    expect(model).not.toHaveProperty('EnableNetworkIsolation');
+    expect(model).not.toHaveProperty('VpcConfig');
+    expect(p.ProductionVariants).toHaveLength(1);
     const actions = stack.resolve(policyStatements(template)).flatMap((s: any) => [s.Action].flat());
     expect(actions).not.toContain('kms:CreateGrant');
   });

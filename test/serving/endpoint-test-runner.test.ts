@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { parseEndpointTest } from '../../lambda/shared/endpoint-test';
 import { EndpointTestRunner, EndpointTestRunnerProps } from '../../lib/serving/endpoint-test-runner';
 import { ModelEndpoint } from '../../lib/serving/model-endpoint';
+import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
 import { stackFindings } from '../support/compliance';
 import { runLocally, TaskHandler } from '../support/local-execution';
 import { stateMachineDefinition } from '../support/state-machine';
@@ -96,6 +97,13 @@ describe('EndpointTestRunner', () => {
     ]);
   });
 
+  test('the invocation retries Lambda\'s throttling and service errors first (aws-cdk-lib\'s default retry, which omits throttling, is off)', () => {
+    const retry = definition.States[TASK].Retry;
+    expect(retry).toHaveLength(1);
+    expect(retry[0]).toMatchObject({ ErrorEquals: expect.arrayContaining(THROTTLING_ERRORS.lambda.value), MaxDelaySeconds: 60, JitterStrategy: 'FULL' });
+    expect(retry[0].ErrorEquals).not.toContain('EndpointTestFailed');
+  });
+
   test('grantStartExecution lets a pipeline start it', () => {
     const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Pipeline') }] } });
     expect(JSON.stringify(Object.values(policies))).toContain('states:StartExecution');
@@ -115,7 +123,21 @@ describe('EndpointTestRunner', () => {
       expect(output).toEqual(report);
     });
 
-    test('the endpoint fails: the execution fails with EndpointTestFailed', async () => {
+    test('a throttled invocation (Lambda at its concurrency limit) is retried; the test then runs', async () => {
+      const report = { passed: true, endpointName: 'fraud-staging' };
+      let throttles = 2;
+      const result = await runLocally(definition, {}, {
+        [TASK]: async () => {
+          if (throttles-- > 0) throw Object.assign(new Error('Rate Exceeded.'), { name: THROTTLING_ERRORS.lambda.value[0] });
+          return report;
+        },
+      }, { executionId: 'test-run', executionName: 'test-run', retryIntervalOverrides: { [TASK]: 0 } });
+      expect(result.error).toBeUndefined();
+      expect(result.calls[TASK]).toHaveLength(3);
+      expect(result.output).toEqual(report);
+    });
+
+    test('the endpoint fails: the execution fails with EndpointTestFailed (not retried)', async () => {
       const { output, error, calls } = await run(async () => {
         throw Object.assign(new Error('p99 412 ms > budget 300 ms'), { name: 'EndpointTestFailed' });
       });

@@ -2,7 +2,9 @@ import { App, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { DeploymentPolicy, EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, ModelEndpoint, ModelEndpointProps } from '../../lib';
+import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
 import { complianceFindings } from '../support/compliance';
+import { stateMachineDefinition } from '../support/state-machine';
 
 const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'a'.repeat(64)}`;
 const SAMPLES = [{ name: 'typical', body: '{"amount": 12.5}' }];
@@ -28,6 +30,8 @@ describe('ModelEndpoint onDemand', () => {
     }
     expect(endpoint.onDemand).toBe(true);
     expect(endpoint.rollbackAlarms).toEqual([]);
+    // No alarms, so nothing for the role to describe.
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('cloudwatch:DescribeAlarms');
   });
 
   test('the role, the volume key and the data capture bucket exist for the test to use', () => {
@@ -62,6 +66,36 @@ describe('EphemeralEndpointTest', () => {
       Action: 'iam:PassRole', Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
     }));
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'kms:CreateGrant', Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } } }));
+  });
+
+  test('IAM: exactly the actions its calls need, and no more', () => {
+    const actions = new Set(statements.flatMap((st: any) => [st.Action].flat()).map((a: string) => a.toLowerCase()));
+    expect([...actions].sort()).toEqual([
+      // The SDK calls, and the tags they set.
+      'sagemaker:CreateModel', 'sagemaker:CreateEndpointConfig', 'sagemaker:CreateEndpoint', 'sagemaker:DescribeEndpoint',
+      'sagemaker:DeleteEndpoint', 'sagemaker:DeleteEndpointConfig', 'sagemaker:DeleteModel', 'sagemaker:AddTags',
+      // CreateModel passes the endpoint's role.
+      'iam:PassRole',
+      // The instances' volumes use the endpoint's key: SageMaker creates a grant on the caller's behalf.
+      'kms:DescribeKey', 'kms:CreateGrant',
+      // The nested test execution, run to completion (startExecution.sync:2: the Step Functions guide's nested-execution policy).
+      'states:StartExecution', 'states:DescribeExecution', 'states:StopExecution', 'events:PutTargets', 'events:PutRule', 'events:DescribeRule',
+      // Execution logs and tracing.
+      'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups',
+      'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets',
+    ].map((a) => a.toLowerCase()).sort());
+    expect(allowed('iam:PassRole')).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^StagingRole/), 'Arn'] }]);
+  });
+
+  test('every call retries its integration\'s throttling first, with a bounded backoff', () => {
+    const definition = stateMachineDefinition(stack, 'Ephemeral');
+    const tasks = Object.entries<any>(definition.States).filter(([, st]) => st.Type === 'Task');
+    expect(tasks).toHaveLength(12);
+    for (const [, task] of tasks) {
+      const integration = task.Resource.includes(':sagemaker:') ? 'sagemaker' : 'stepFunctions';
+      expect(task.Retry[0]).toMatchObject({ ErrorEquals: expect.arrayContaining(THROTTLING_ERRORS[integration].value), MaxDelaySeconds: 60 });
+    }
   });
 
   test('runs the staging test as a nested execution and waits for it', () => {

@@ -5,6 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { DeploymentPolicy, ModelEndpoint, ModelEndpointProps, VersionedBucket } from '../../lib';
+import { ROLLBACK_ALARM_ACTION, SERVERLESS_EXCLUSIONS } from '../fixtures/aws/sagemaker';
 import { stackFindings } from '../support/compliance';
 
 const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'a'.repeat(64)}`;
@@ -146,19 +147,25 @@ describe('ModelEndpoint options', () => {
     expect(Object.keys(template.findResources('AWS::KMS::Key')).filter((k) => k.startsWith('EndpointKey'))).toEqual([]);
   });
 
-  test('a serverless variant: memory and concurrency, all at once, no capture, no autoscaling', () => {
+  test('a serverless variant: memory and concurrency, all at once, none of the serverless exclusions, no autoscaling', () => {
     const { template } = endpoint({ serverless: { memory: Size.gibibytes(3), maxConcurrency: 10 } });
+    // The serverless feature exclusions: no network isolation, VPC, volume key, data capture, or second variant.
+    const config = Object.values(template.findResources('AWS::SageMaker::EndpointConfig'))[0] as any;
+    expect(config.Properties.ProductionVariants).toHaveLength(1);
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       ProductionVariants: [Match.objectLike({ ServerlessConfig: { MemorySizeInMB: 3072, MaxConcurrency: 10 } })],
       DataCaptureConfig: Match.absent(),
       KmsKeyId: Match.absent(),
     });
+    template.hasResourceProperties('AWS::SageMaker::Model', { EnableNetworkIsolation: Match.absent(), VpcConfig: Match.absent() });
+    // TrafficRoutingConfig requires WaitIntervalInSeconds, all at once included.
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: Match.objectLike({
-        BlueGreenUpdatePolicy: Match.objectLike({ TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE' } }),
+        BlueGreenUpdatePolicy: Match.objectLike({ TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 } }),
       }),
     });
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+    expect(SERVERLESS_EXCLUSIONS.value).toEqual(expect.arrayContaining(['network isolation', 'VPC configuration', 'data capture', 'multiple production variants']));
   });
 
   test('linear steps, a user alarm, thresholds, capture and autoscaling settings', () => {
@@ -206,6 +213,17 @@ describe('ModelEndpoint options', () => {
     });
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 3, MaxCapacity: 10 });
     template.resourceCountIs('AWS::S3::Bucket', 2); // the given capture bucket and the access-log bucket: none created
+    // Auto-rollback: the execution role may describe its rollback alarms, the user's included, and only those.
+    const role = Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('EndpointRoleDefaultPolicy'))![1] as any;
+    const describe = role.Properties.PolicyDocument.Statement.filter((st: any) => [st.Action].flat().includes(ROLLBACK_ALARM_ACTION.value));
+    expect(describe).toEqual([expect.objectContaining({
+      Effect: 'Allow',
+      Resource: [
+        { 'Fn::GetAtt': [expect.stringMatching(/^EndpointErrors5xx/), 'Arn'] },
+        { 'Fn::GetAtt': [expect.stringMatching(/^EndpointLatencyP99/), 'Arn'] },
+        { 'Fn::GetAtt': [expect.stringMatching(/^BusinessKpi/), 'Arn'] },
+      ],
+    })]);
   });
 
   test('all at once, no capture, no autoscaling, no isolation, a model artifact, a key', () => {
@@ -228,6 +246,11 @@ describe('ModelEndpoint options', () => {
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Mine'), 'Arn'] },
       DataCaptureConfig: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: Match.objectLike({
+        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 }, TerminationWaitInSeconds: 0, MaximumExecutionTimeoutInSeconds: 3600 },
+      }),
     });
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
   });
@@ -291,6 +314,23 @@ describe('ModelEndpoint fails when', () => {
       serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 },
       deploymentPolicy: DeploymentPolicy.canary({ canaryPercent: 10 }),
     })).toThrow(/invalid deploymentPolicy 'CANARY'. Serverless endpoints support only all-at-once/);
+  });
+
+  test.each<[string, (stack: Stack) => Partial<ModelEndpointProps>, RegExp]>([
+    ['network isolation', () => ({ networkIsolation: true }), /invalid networkIsolation true. Serverless endpoints do not support network isolation/],
+    ['a VPC', (stack) => ({ vpc: new ec2.Vpc(stack, 'Vpc') }), /invalid vpc 'set'. Serverless endpoints do not support a VPC configuration/],
+    ['data capture', () => ({ dataCapture: true }), /invalid dataCapture true. Serverless endpoints do not support data capture/],
+    ['a data capture bucket', (stack) => ({ dataCaptureBucket: new VersionedBucket(stack, 'Captures') }),
+      /invalid dataCaptureBucket 'set'. Serverless endpoints do not support data capture/],
+  ])('a serverless endpoint is given %s (a serverless feature exclusion)', (_case, props, message) => {
+    const stack = new Stack(new App(), 'Test');
+    expect(() => new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 }, ...props(stack) }))
+      .toThrow(message);
+  });
+
+  test('a serverless endpoint without network isolation is fine (false is what it has)', () => {
+    const serverless = { memory: Size.gibibytes(2), maxConcurrency: 5 };
+    expect(() => endpoint({ serverless, networkIsolation: false, dataCapture: false })).not.toThrow();
   });
 
   test('min capacity is above max capacity', () => {
