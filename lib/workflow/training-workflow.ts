@@ -17,10 +17,10 @@ import { RegisterModelFunction } from '../handlers/register-model-function';
 import { TrainingCacheFunction } from '../handlers/training-cache-function';
 import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
+import { CANCELLED_FOR_CAPACITY, SPOT_RECLAIMED_PREFIX } from '../private/contract/batch-status-reasons';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagResourceId } from '../private/nag-resource';
-import { CANCELLED_FOR_CAPACITY, SPOT_RECLAIMED_PREFIX } from '../private/contract/batch-status-reasons';
 import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { LatestApprovedModelLookup } from '../registry/latest-approved-model-lookup';
@@ -396,7 +396,7 @@ export class TrainingWorkflow extends Construct {
     // A lookup that still fails after the retries counts as a miss: training again costs GPU time, while failing
     // the candidate would lose it (and failing the execution would lose every candidate).
     const cacheUnavailable = new sfn.Pass(this, 'Cache unavailable: train', {
-      parameters: { hit: false, 'error.$': '$.cacheError.Error' },
+      parameters: { 'hit': false, 'error.$': '$.cacheError.Error' },
       resultPath: '$.cache',
     });
     checkCache.addCatch(cacheUnavailable, { resultPath: '$.cacheError' });

@@ -4,11 +4,11 @@ import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { matchesPattern } from './event-pattern';
 import { BatchNetwork, ComputePlatform, MlJobDefinition, SpotGpuQueue } from '../../lib';
 import { CANCELLABLE_REASONS as CONTRACT_CANCELLABLE } from '../../lib/private/contract/batch-status-reasons';
 import { CANCELLABLE_REASONS, jobQueueBlockedEvent, jobStateChangeEvent, STATUS_REASONS } from '../fixtures/aws/batch';
 import { stackFindings } from '../support/compliance';
-import { matchesPattern } from './event-pattern';
 
 function setup() {
   const stack = new Stack(new App(), 'Test');

@@ -273,7 +273,7 @@ test.each([
   ['reclaimed on its last attempt', () => batchJobFailure('xgb-evaluate', [RECLAIMED, RECLAIMED, RECLAIMED])],
 ])('evaluation on spot %s -> evaluated again on the evaluation queue\'s on-demand queue, and the trained model is kept', async (_c, failure) => {
   const { output, calls, error } = await run({
-    Evaluate: async (p) => {
+    'Evaluate': async (p) => {
       if (p.JobName === 'xgb-evaluate') throw failure();
       return { JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' };
     },
