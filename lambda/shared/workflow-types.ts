@@ -48,8 +48,26 @@ export interface CandidateOutcome {
   readonly evaluationJobId?: string;
   /** CACHED: the existing model package. */
   readonly modelPackageArn?: string;
-  /** FAILED: why (for example the Batch status reason). */
+  /** FAILED: why, one line: the stage, the job's final status reason, its id and attempts. */
   readonly failure?: string;
+  /** FAILED: the same as data, summarized by the state machine from the error cause (never the whole job description). */
+  readonly failureDetail?: FailureDetail;
+}
+
+/** A failure as the training workflow summarizes it (small: it travels in the Map's output). */
+export interface FailureDetail {
+  /** Training, Training on demand, Evaluation, Evaluation on demand or Aggregation. */
+  readonly stage: string;
+  /** The error name (`States.TaskFailed` for a failed Batch job, the function's error type for a Lambda). */
+  readonly error: string;
+  /** The Batch job's final status reason, or the function's message. */
+  readonly statusReason: string;
+  readonly jobId?: string;
+  readonly attempts?: number;
+  /** The final attempt's exit code; 'none' when no container ran. */
+  readonly exitCode?: number | 'none';
+  /** The line the gate reports. */
+  readonly text: string;
 }
 
 /** A bound on one metric. */
