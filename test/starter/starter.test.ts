@@ -30,8 +30,8 @@ for (const [tool, why] of [['python3', 'runs the starter'], ['curl', 'runs the s
 }
 
 /** Jest's per-test limit; each process also has its own, shorter one. */
-const TEST_TIMEOUT_MS = 60_000;
-const PROCESS_TIMEOUT_MS = 30_000;
+const TEST_TIMEOUT_MS = 120_000;
+const PROCESS_TIMEOUT_MS = 60_000;
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'starter-'));
 /** s3://<bucket>/<key> is <s3Root>/<bucket>/<key>. */
@@ -46,7 +46,7 @@ const TRAINING_PREFIX = `runs/${EXECUTION}/${CANDIDATE}/`;
 const EVALUATION_PREFIX = `evaluations/${EXECUTION}/${CANDIDATE}/`;
 const SHARDS = 2;
 // Enough epochs (a few seconds) for the test to kill the job between its first checkpoint and its end.
-const HYPERPARAMETERS = { epochs: '600' };
+const HYPERPARAMETERS = { epochs: '400' };
 const CODE_VERSION = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const DATA_VERSION = 'd'.repeat(64);
 
@@ -243,11 +243,12 @@ function goldenSamples(): EndpointTestSample[] {
 
 // --- the run --------------------------------------------------------------------------------------------------------
 
+/** The gate the starter's README proposes, as the construct renders it for the gate function. */
 const GATE = {
   primaryMetric: 'auc',
   higherIsBetter: true,
-  thresholds: [{ metric: 'auc', min: 0.7 }, { metric: 'accuracy', min: 0.65 }],
-  fairness: [{ metric: 'auc', maxGap: 0.15 }, { metric: 'true_positive_rate', maxGap: 0.2 }],
+  thresholds: [{ metric: 'auc', min: 0.75 }, { metric: 'accuracy', min: 0.7 }],
+  fairness: [{ metric: 'auc', maxGap: 0.1 }, { metric: 'true_positive_rate', maxGap: 0.1 }],
   latency: { percentile: 'p99', maxMs: 50 },
 };
 
@@ -283,8 +284,8 @@ describe('the starter, run for real against the container contract', () => {
     const attempt2 = await python(['-m', 'train'], trainingEnvironment(EXECUTION, 2));
     expect(attempt2.stderr).toContain(`attempt 2: resuming from the checkpoint of epoch ${killedAtEpoch}`);
     const metrics = readJson(path.join(output, ContainerContract.METRICS_FILE));
-    expect(metrics.training).toMatchObject({ attempt: 2, startEpoch: killedAtEpoch, epochs: 600 });
-    expect(metrics.training.lossByEpoch).toHaveLength(600);
+    expect(metrics.training).toMatchObject({ attempt: 2, startEpoch: killedAtEpoch, epochs: 400 });
+    expect(metrics.training.lossByEpoch).toHaveLength(400);
 
     // Resuming loses nothing: the model is the uninterrupted run's, byte for byte.
     expect((await uninterrupted).stderr).toContain('attempt 1: no checkpoint, starting at epoch 0');
@@ -364,12 +365,12 @@ describe('the starter, run for real against the container contract', () => {
       const ping = await fetch(`http://127.0.0.1:${port}${SAGEMAKER_SERVING_CONTAINER.value.ping}`, { signal: AbortSignal.timeout(1000) })
         .then((r) => r.status, () => undefined);
       return ping === 200 ? true : undefined;
-    }, 10_000, 50);
+    }, 30_000, 50);
 
     const samples = goldenSamples();
     expect(samples.map((s) => s.name)).toEqual(['clear-cases', 'feature-lists', 'typical']);
     const report = await runEndpointTest(localRuntime(port), {
-      endpointName: 'starter-local', samples, invocations: 60, concurrency: 4, latencyBudget: { p99Ms: 1000 }, timeoutMs: 5000,
+      endpointName: 'starter-local', samples, invocations: 60, concurrency: 4, latencyBudget: { p95Ms: 2000 }, timeoutMs: 10_000,
     }, { env: {} });
     expect(report).toMatchObject({ passed: true, invocations: 60, errors: 0, schemaFailures: [], reasons: [] });
 
@@ -413,7 +414,7 @@ describe('the starter, run for real against the container contract', () => {
       baseImage: 'public.ecr.aws/docker/library/python:3.12-slim',
       dockerfile: 'Dockerfile',
       goldenDirectory: 'tests/golden',
-      startupTimeoutSeconds: 20,
+      startupTimeoutSeconds: 60,
       blockingSeverities: [],
     }) as any;
     const pick = (commands: string[], marker: string) => {
@@ -443,7 +444,7 @@ describe('the starter, run for real against the container contract', () => {
         FAKE_S3_ROOT: s3Root,
         FAKE_DOCKER_PORT: String(await freePort()),
       },
-      timeoutMs: 45_000,
+      timeoutMs: 90_000,
     }).done;
     const output = `${run.stdout}\n${run.stderr}`;
     if (run.code !== 0) throw new Error(`the build's commands exited ${run.code ?? run.signal}:\n${output}`);
