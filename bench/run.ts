@@ -77,3 +77,7 @@ for (const dir of fs.readdirSync(assets).sort()) {
 
 const tests = timeMs('npx', ['jest', '--silent', '--coverage=false']);
 row('test suite (jest, one run)', `${(tests / 1000).toFixed(1)} s`);
+
+// The reference app's cost estimate (idle, serving, per run, worst case), from the price table shipped with the library.
+console.log('\n' + execFileSync('npx', ['ts-node', '--prefer-ts-exts', '-T', '-P', 'bin/tsconfig.json', 'bench/cost-estimate.ts'],
+  { cwd: root }).toString());

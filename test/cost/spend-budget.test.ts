@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { CostEstimator, CostReportPlugin, CostTable, SpendBudget } from '../../lib';
 import { BUDGETS_PUBLISH } from '../fixtures/aws/budgets';
@@ -118,7 +118,7 @@ describe('CostTable and CostReportPlugin', () => {
       const app = new App({ outdir });
       const stack = new Stack(app, 'Reported');
       new SpendBudget(stack, 'Budget', { limitUsd: 50 });
-      new (require('aws-cdk-lib').CfnResource)(stack, 'Odd', { type: 'AWS::Example::Thing' });
+      new CfnResource(stack, 'Odd', { type: 'AWS::Example::Thing' });
       Validations.of(app).addPlugins(new CostReportPlugin({ print: false }));
       expect(() => app.synth()).not.toThrow();
       const written = JSON.parse(fs.readFileSync(path.join(outdir, 'Reported.cost-estimate.json'), 'utf-8'));

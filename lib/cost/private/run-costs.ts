@@ -24,7 +24,7 @@ export function runCosts(template: any, ctx: PricingContext, run: RunOptions): {
       description: price.entry.description,
       quantity,
       unit: price.entry.unit,
-      unitPriceUsd: round4(price.usd * factor),
+      unitPriceUsd: price.usd * factor,
       usd: round4(quantity * price.usd * factor),
       source: price.entry.source,
       unverified: price.entry.unverified ?? false,
@@ -157,8 +157,7 @@ function ec2InstancePool(resources: Record<string, CfnResourceJson>): InstanceSp
     if (!compute || !['EC2', 'SPOT'].includes(compute.Type)) continue;
     for (const type of compute.InstanceTypes ?? []) {
       if (typeof type !== 'string') continue;
-      if (type.includes('.')) names.add(type);
-      else if (knownFamilies().includes(type)) {
+      if (type.includes('.')) {names.add(type);} else if (knownFamilies().includes(type)) {
         for (const size of ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '48xlarge', 'metal']) {
           if (instanceSpec(`${type}.${size}`)) names.add(`${type}.${size}`);
         }
