@@ -1,5 +1,6 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { GateRules } from '../private/contract/workflow';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
 /** A bound on one evaluation metric. */
@@ -113,7 +114,7 @@ export function renderGateRules(scope: Construct, rules: QualityGateRules): stri
     finite(`fairness[${i}].maxGap`, f.maxGap);
     if (f.maxGap < 0) fail(`fairness[${i}].maxGap`, f.maxGap, 'A gap is never negative: give 0 or more.');
   });
-  let latency: { percentile: string; maxMs: number } | undefined;
+  let latency: GateRules['latency'];
   if (rules.latency) {
     const ms = rules.latency.max.toMilliseconds();
     if (!Token.isUnresolved(ms) && ms <= 0) fail('latency.max', rules.latency.max.toHumanString(), 'Give a positive budget, e.g. Duration.millis(100).');
@@ -125,12 +126,14 @@ export function renderGateRules(scope: Construct, rules: QualityGateRules): stri
     fail('championMargin', margin, 'A negative margin would let a worse model replace the champion: give 0 or more.');
   }
 
-  return JSON.stringify({
+  // Typed as the contract the gate function reads: a field renamed on either side fails to compile.
+  const rendered: GateRules = {
     primaryMetric: rules.primaryMetric,
     higherIsBetter: rules.higherIsBetter ?? true,
     thresholds: rules.thresholds ?? [],
     fairness: rules.fairness ?? [],
     ...(latency ? { latency } : {}),
     ...((rules.compareWithChampion ?? true) ? { championMargin: margin } : {}),
-  });
+  };
+  return JSON.stringify(rendered);
 }

@@ -1,0 +1,142 @@
+/**
+ * The data the training workflow's states pass between them, defined once for the state machine (lib/workflow), the
+ * serving image build (which reads the lineage keys) and the handlers (lambda/). CDK-free: lambda/ imports it and
+ * esbuild bundles it. The public jsii structs of the gate rules (lib/workflow/quality-gate-rules.ts) render into
+ * `GateRules`, so the compiler catches a drift between the two.
+ */
+
+/** The `metrics.json` a training job writes, and each `metrics-<index>.json` an evaluation shard writes. */
+export interface MetricsFile {
+  /** Metric name -> value, for example `{ "auc": 0.91, "logloss": 0.23 }`. */
+  readonly metrics: Record<string, number>;
+  /** Slice name -> metrics on that slice, for fairness rules: `{ "region=eu": { "auc": 0.9 } }`. */
+  readonly slices?: Record<string, Record<string, number>>;
+  /** Inference latency measured by the evaluation, in milliseconds. */
+  readonly latencyMs?: LatencyPercentiles;
+  /** How many examples the shard scored; weights the shard in the aggregate (default 1). */
+  readonly count?: number;
+}
+
+export interface LatencyPercentiles {
+  readonly p50?: number;
+  readonly p95?: number;
+  readonly p99?: number;
+}
+
+/** The evaluation of one candidate after aggregation of its shards. */
+export interface AggregatedMetrics {
+  readonly metrics: Record<string, number>;
+  readonly slices: Record<string, Record<string, number>>;
+  readonly latencyMs: LatencyPercentiles;
+  /** Shards read. */
+  readonly shards: number;
+  /** Where the aggregate was written (s3://...), referenced by the model package's model metrics. */
+  readonly metricsUri: string;
+}
+
+/** What the workflow knows about one candidate when it reaches the quality gate. */
+export interface CandidateOutcome {
+  readonly candidate: string;
+  /** SHA-256 of the candidate's configuration (hyperparameters, resources, job definition). */
+  readonly configHash: string;
+  /** EVALUATED: trained and evaluated now; CACHED: a model package exists for the same inputs; FAILED: see failure. */
+  readonly status: 'EVALUATED' | 'CACHED' | 'FAILED';
+  readonly metrics?: Record<string, number>;
+  readonly slices?: Record<string, Record<string, number>>;
+  readonly latencyMs?: LatencyPercentiles;
+  readonly metricsUri?: string;
+  readonly modelDataUrl?: string;
+  readonly trainingJobId?: string;
+  readonly evaluationJobId?: string;
+  /** CACHED: the existing model package. */
+  readonly modelPackageArn?: string;
+  /** FAILED: why, one line: the stage, the job's final status reason, its id and attempts. */
+  readonly failure?: string;
+  /** FAILED: the same as data, summarized by the state machine from the error cause (never the whole job description). */
+  readonly failureDetail?: FailureDetail;
+}
+
+/** A failure as the training workflow summarizes it (small: it travels in the Map's output). */
+export interface FailureDetail {
+  /** Training, Training on demand, Evaluation, Evaluation on demand or Aggregation. */
+  readonly stage: string;
+  /** The error name (`States.TaskFailed` for a failed Batch job, the function's error type for a Lambda). */
+  readonly error: string;
+  /** The Batch job's final status reason, or the function's message. */
+  readonly statusReason: string;
+  readonly jobId?: string;
+  readonly attempts?: number;
+  /** The final attempt's exit code; 'none' when no container ran. */
+  readonly exitCode?: number | 'none';
+  /** The line the gate reports. */
+  readonly text: string;
+}
+
+/** A bound on one metric. */
+export interface MetricThreshold {
+  readonly metric: string;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** The largest allowed gap of a metric between the best and the worst slice. */
+export interface FairnessRule {
+  readonly metric: string;
+  readonly maxGap: number;
+}
+
+/** The gate's rules, configured in the construct's props and given to the gate function as data. */
+export interface GateRules {
+  /** The metric that ranks candidates and is compared with the champion. */
+  readonly primaryMetric: string;
+  /** Whether a higher primary metric is better (AUC) or a lower one (loss). */
+  readonly higherIsBetter: boolean;
+  readonly thresholds: MetricThreshold[];
+  readonly fairness: FairnessRule[];
+  /** The latency budget: the evaluation's percentile must be at most maxMs. */
+  readonly latency?: { readonly percentile: 'p50' | 'p95' | 'p99'; readonly maxMs: number };
+  /**
+   * How much better than the champion (the newest Approved model package) the primary metric must be, in the
+   * metric's units. Undefined: the champion is not considered.
+   */
+  readonly championMargin?: number;
+}
+
+/** The champion as the gate sees it: the newest Approved model package and the metrics in its metadata. */
+export interface Champion {
+  readonly modelPackageArn: string;
+  readonly metrics: Record<string, number>;
+}
+
+export interface Rejection {
+  readonly candidate: string;
+  readonly reasons: string[];
+}
+
+/** The gate's verdict. */
+export interface GateDecision {
+  /** The best candidate that passed every rule; absent when none did. */
+  readonly winner?: CandidateOutcome;
+  /** Every candidate that did not win, with every reason. */
+  readonly rejections: Rejection[];
+  readonly champion?: Champion;
+  /** One line for people: who won and why, or why nobody did. */
+  readonly summary: string;
+}
+
+/** Customer metadata keys of the model packages this library registers (the lineage). */
+export const LINEAGE_KEYS = {
+  codeVersion: 'mlops:code-version',
+  dataVersion: 'mlops:data-version',
+  dataManifest: 'mlops:data-manifest',
+  candidate: 'mlops:candidate',
+  configHash: 'mlops:config-hash',
+  trainingJob: 'mlops:training-job',
+  evaluationJob: 'mlops:evaluation-job',
+  execution: 'mlops:execution',
+  /** Prefix of one key per metric: `mlops:metric:auc` = "0.91". */
+  metricPrefix: 'mlops:metric:',
+} as const;
+
+/** The training cache key, written into the model package description: same inputs -> same key. */
+export const CACHE_KEY_PREFIX = 'mlops-cache:';
