@@ -23,11 +23,10 @@ import {
   s3Uri,
   shardMetricsFile,
 } from './shared/metrics';
-import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
+import { sdkClientConfig } from './shared/sdk-clients';
 import { AggregatedMetrics, MetricsFile } from './shared/workflow-types';
 
-// One retry policy: ours (see shared/retry.ts).
-const s3 = new S3Client({ maxAttempts: 1 });
+const s3 = new S3Client(sdkClientConfig());
 
 export interface AggregateMetricsEvent {
   readonly candidate: string;
@@ -47,7 +46,6 @@ export interface AggregateMetricsResult extends AggregatedMetrics {
 }
 
 export interface AggregateOptions {
-  readonly retry?: RetryOptions;
   /** How many files are read at a time; default 16. */
   readonly concurrency?: number;
 }
@@ -64,7 +62,6 @@ export async function aggregateMetrics(
   options: AggregateOptions = {},
 ): Promise<AggregateMetricsResult> {
   const request = parseAggregationRequest(event);
-  const retry = options.retry ?? DEFAULT_RETRY;
   const { candidate, training, evaluation, shards } = request;
 
   const files: MetricsFileToRead[] = [
@@ -81,21 +78,17 @@ export async function aggregateMetrics(
         `(child ${i} of the evaluation array job, or the job itself when there is one shard)`,
     })),
   ];
-  const [trainingFile, ...shardFiles] = await readAll(client, files, retry, options.concurrency ?? DEFAULT_CONCURRENCY);
+  const [trainingFile, ...shardFiles] = await readAll(client, files, options.concurrency ?? DEFAULT_CONCURRENCY);
 
   const metricsUri = s3Uri(evaluation, METRICS_FILE);
   const aggregate: AggregatedMetrics = { ...aggregateShards(shardFiles), metricsUri };
-  await withRetry(
-    () =>
-      client.send(
-        new PutObjectCommand({
-          Bucket: evaluation.bucket,
-          Key: `${evaluation.prefix}${METRICS_FILE}`,
-          Body: JSON.stringify(aggregate),
-          ContentType: 'application/json',
-        }),
-      ),
-    retry,
+  await client.send(
+    new PutObjectCommand({
+      Bucket: evaluation.bucket,
+      Key: `${evaluation.prefix}${METRICS_FILE}`,
+      Body: JSON.stringify(aggregate),
+      ContentType: 'application/json',
+    }),
   );
   return { ...aggregate, candidate, trainingMetrics: trainingFile.metrics };
 }
@@ -112,7 +105,7 @@ interface MetricsFileToRead {
  * then reports the failure of the first file in the list that failed: files are started in order, so every file
  * before a failed one was read, and the same files give the same error.
  */
-async function readAll(client: S3Client, files: readonly MetricsFileToRead[], retry: RetryOptions, concurrency: number): Promise<MetricsFile[]> {
+async function readAll(client: S3Client, files: readonly MetricsFileToRead[], concurrency: number): Promise<MetricsFile[]> {
   const results: MetricsFile[] = new Array(files.length);
   const errors = new Map<number, unknown>();
   let next = 0;
@@ -120,7 +113,7 @@ async function readAll(client: S3Client, files: readonly MetricsFileToRead[], re
     while (next < files.length && errors.size === 0) {
       const index = next++;
       try {
-        results[index] = await readMetricsFile(client, files[index], retry);
+        results[index] = await readMetricsFile(client, files[index]);
       } catch (error) {
         errors.set(index, error);
       }
@@ -131,13 +124,13 @@ async function readAll(client: S3Client, files: readonly MetricsFileToRead[], re
   return results;
 }
 
-async function readMetricsFile(client: S3Client, target: MetricsFileToRead, retry: RetryOptions): Promise<MetricsFile> {
+async function readMetricsFile(client: S3Client, target: MetricsFileToRead): Promise<MetricsFile> {
   const { location, file } = target;
   const uri = s3Uri(location, file);
-  const text = await withRetry(async () => {
+  const text = await (async () => {
     const object = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: `${location.prefix}${file}` }));
     return (await object.Body?.transformToString('utf-8')) ?? '';
-  }, retry).catch((error: unknown) => {
+  })().catch((error: unknown) => {
     throw notFound(error, uri, target) ?? error;
   });
   return parseMetricsFile(text, uri);

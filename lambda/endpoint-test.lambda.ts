@@ -7,15 +7,15 @@
  * `EndpointTestEvent` in shared/endpoint-test.ts). `endpointName` may be omitted when the function has the
  * `ENDPOINT_NAME` environment variable, and `samples` when it has `SAMPLES_JSON`. Calls the endpoint `invocations`
  * times, the samples round-robin, at most `concurrency` calls in flight, and checks each response against its
- * sample's expectation. Throttled calls are retried (their latency counts the whole time, retries included); any
- * other failure of a call, and a call slower than `timeoutMs`, is an error.
+ * sample's expectation. Throttled calls are retried by the SDK (their latency counts the whole time, retries
+ * included); any other failure of a call, and a call slower than `timeoutMs`, is an error.
  *
  * Returns the report (`EndpointTestReport`) when the endpoint passed. Fails with `EndpointTestFailed`, whose message
  * is the report for people (reasons first, then the figures), when it did not; with `EndpointNotFound` when the
  * endpoint does not exist; with `InvalidEndpointTest` on a malformed event (error names a Step Functions `Catch` can
  * match). An error that keeps the test from running at all (access denied, invalid credentials) is passed on as it is.
  */
-import { InvokeEndpointCommand, InvokeEndpointCommandOutput, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import {
   buildReport,
   CallOutcome,
@@ -30,14 +30,20 @@ import {
   parseEndpointTest,
   PreparedSample,
 } from './shared/endpoint-test';
-import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
+import { sdkClientConfig, throttlingOnly } from './shared/sdk-clients';
 
-// One retry policy: ours (see shared/retry.ts).
-const runtime = new SageMakerRuntimeClient({ maxAttempts: 1 });
+/**
+ * The SDK's standard retry, for throttling only: a 5xx or a connection failure of the endpoint under test is what the
+ * test is there to count.
+ */
+export function endpointTestClient(extra: object = {}): SageMakerRuntimeClient {
+  const standard = new SageMakerRuntimeClient(sdkClientConfig(extra)).config.retryStrategy;
+  return new SageMakerRuntimeClient(sdkClientConfig({ ...extra, retryStrategy: throttlingOnly(standard) }));
+}
+
+const runtime = endpointTestClient();
 
 export interface EndpointTestOptions {
-  /** Applies to throttled calls only. */
-  readonly retry?: RetryOptions;
   /** A monotonic clock in milliseconds; default `performance.now`. Replaced in tests. */
   readonly now?: () => number;
   /** Where `ENDPOINT_NAME` and `SAMPLES_JSON` are read; default `process.env`. */
@@ -55,7 +61,7 @@ export async function runEndpointTest(
   options: EndpointTestOptions = {},
 ): Promise<EndpointTestReport> {
   const test = parseEndpointTest(event, options.env ?? process.env);
-  const outcomes = await invokeAll(client, test, options.retry ?? DEFAULT_RETRY, options.now ?? (() => performance.now()));
+  const outcomes = await invokeAll(client, test, options.now ?? (() => performance.now()));
   const report = buildReport(test, outcomes);
   if (!report.passed) throw new EndpointTestError('EndpointTestFailed', formatFailure(report, test.targetVariant), report);
   return report;
@@ -66,7 +72,7 @@ export async function runEndpointTest(
  * Stops at an error that ends the test (a missing endpoint, access denied): aborts the calls in flight, starts no
  * more and throws it.
  */
-async function invokeAll(client: SageMakerRuntimeClient, test: EndpointTest, retry: RetryOptions, now: () => number): Promise<CallOutcome[]> {
+async function invokeAll(client: SageMakerRuntimeClient, test: EndpointTest, now: () => number): Promise<CallOutcome[]> {
   const outcomes: CallOutcome[] = [];
   const inFlight = new Set<AbortController>();
   let fatal: { error: unknown } | undefined;
@@ -77,7 +83,7 @@ async function invokeAll(client: SageMakerRuntimeClient, test: EndpointTest, ret
       const controller = new AbortController();
       inFlight.add(controller);
       try {
-        outcomes[index] = await invoke(client, test, test.samples[index % test.samples.length], controller, retry, now);
+        outcomes[index] = await invoke(client, test, test.samples[index % test.samples.length], controller, now);
       } catch (error) {
         if (fatal === undefined) {
           fatal = { error };
@@ -99,7 +105,6 @@ async function invoke(
   test: EndpointTest,
   sample: PreparedSample,
   controller: AbortController,
-  retry: RetryOptions,
   now: () => number,
 ): Promise<CallOutcome> {
   const { signal } = controller;
@@ -112,50 +117,32 @@ async function invoke(
   const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new CallAborted()), { once: true }));
   aborted.catch(() => {});
 
-  const attempt = async (): Promise<InvokeEndpointCommandOutput> => {
-    // No new attempt once the call has timed out (withRetry may still be waiting to retry it).
-    if (signal.aborted) throw new CallAborted();
-    try {
-      return await client.send(
-        new InvokeEndpointCommand({
-          EndpointName: test.endpointName,
-          Body: sample.payload,
-          ContentType: sample.contentType,
-          Accept: sample.accept,
-          ...(test.targetVariant !== undefined ? { TargetVariant: test.targetVariant } : {}),
-        }),
-        { abortSignal: signal },
-      );
-    } catch (error) {
-      // Only throttling is retried: a 5xx of the endpoint under test is what the test is there to count.
-      throw isThrottling(error) ? error : new NotRetried(error);
-    }
-  };
-
   const start = now();
+  // After the abort, a retry the SDK still makes fails at once (AbortError, which it does not retry).
+  const call = client.send(
+    new InvokeEndpointCommand({
+      EndpointName: test.endpointName,
+      Body: sample.payload,
+      ContentType: sample.contentType,
+      Accept: sample.accept,
+      ...(test.targetVariant !== undefined ? { TargetVariant: test.targetVariant } : {}),
+    }),
+    { abortSignal: signal },
+  );
+  call.catch(() => {});
+
   try {
-    const call = withRetry(attempt, retry);
-    call.catch(() => {});
     const output = await Promise.race([call, aborted]);
     const latencyMs = now() - start;
     return { sample: sample.name, latencyMs, problems: checkResponse(sample, { body: bodyText(output.Body), contentType: output.ContentType }) };
   } catch (thrown) {
     const latencyMs = now() - start;
     if (timedOut) return { sample: sample.name, latencyMs, error: `sample "${sample.name}": timeout after ${test.timeoutMs} ms` };
-    const error = thrown instanceof NotRetried ? thrown.error : thrown;
-    const fatal = endsTheTest(error, test.endpointName);
+    const fatal = endsTheTest(thrown, test.endpointName);
     if (fatal !== undefined) throw fatal;
-    return { sample: sample.name, latencyMs, error: `sample "${sample.name}": ${describeCallError(error)}` };
+    return { sample: sample.name, latencyMs, error: `sample "${sample.name}": ${describeCallError(thrown)}` };
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Wraps an error that withRetry must not retry. */
-class NotRetried extends Error {
-  constructor(public readonly error: unknown) {
-    super('not retried');
-    this.name = 'NotRetried';
   }
 }
 
@@ -169,16 +156,6 @@ class CallAborted extends Error {
 interface AwsErrorShape {
   readonly name?: string;
   readonly message?: string;
-  readonly $retryable?: { readonly throttling?: boolean };
-  readonly $metadata?: { readonly httpStatusCode?: number };
-}
-
-const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException']);
-
-function isThrottling(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as AwsErrorShape;
-  return (e.name !== undefined && THROTTLING.has(e.name)) || e.$retryable?.throttling === true || e.$metadata?.httpStatusCode === 429;
 }
 
 // Errors that say the test cannot run at all, not that the endpoint failed it.

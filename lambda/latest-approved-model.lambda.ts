@@ -9,10 +9,9 @@
 import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { assertGroupExists, modelPackagePages } from './shared/model-package-pages';
 import { ApprovedModel, ModelRegistryError, newestApproved, toApprovedModel } from './shared/model-registry';
-import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
+import { sdkClientConfig } from './shared/sdk-clients';
 
-// One retry policy: ours (see shared/retry.ts).
-const sagemaker = new SageMakerClient({ maxAttempts: 1 });
+const sagemaker = new SageMakerClient(sdkClientConfig());
 
 export interface LatestApprovedModelEvent {
   readonly modelPackageGroupName?: string;
@@ -43,18 +42,14 @@ function groupNameOf(event: LatestApprovedModelEvent): string {
 export async function findLatestApprovedModel(
   client: SageMakerClient,
   groupName: string,
-  retry: RetryOptions = DEFAULT_RETRY,
 ): Promise<ApprovedModel> {
-  await assertGroupExists(client, groupName, retry,
+  await assertGroupExists(client, groupName,
     'Check the name, or create the group (ModelPackageGroup construct) before looking up its models.');
-  for await (const page of modelPackagePages(client, groupName, retry, 'Approved')) {
+  for await (const page of modelPackagePages(client, groupName, 'Approved')) {
     // Sorted newest first: the first page that holds an approved package holds the newest one.
     const newest = newestApproved(page);
     if (newest) {
-      const description = await withRetry(
-        () => client.send(new DescribeModelPackageCommand({ ModelPackageName: newest.ModelPackageArn })),
-        retry,
-      );
+      const description = await client.send(new DescribeModelPackageCommand({ ModelPackageName: newest.ModelPackageArn }));
       return toApprovedModel(groupName, description);
     }
   }

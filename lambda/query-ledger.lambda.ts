@@ -12,7 +12,7 @@
  * Fails with `InvalidLedgerQuery`, `LedgerNotConfigured` or `MalformedLedgerRecord` (error names a Step Functions
  * `Catch` can match).
  */
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
 import {
   lastAtOrBefore,
   ledgerBucketOf,
@@ -22,10 +22,9 @@ import {
   parseLedgerQuery,
   parseLedgerRecord,
 } from './shared/deployment-ledger';
-import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
+import { sdkClientConfig } from './shared/sdk-clients';
 
-// One retry policy: ours (see shared/retry.ts).
-const s3 = new S3Client({ maxAttempts: 1 });
+const s3 = new S3Client(sdkClientConfig());
 
 export interface QueryLedgerEvent {
   readonly endpointName: string;
@@ -46,7 +45,6 @@ export interface QueryLedgerResult {
 export interface QueryLedgerOptions {
   /** The ledger bucket; the handler passes the `LEDGER_BUCKET` environment variable. */
   readonly ledgerBucket?: string;
-  readonly retry?: RetryOptions;
   /** `at` when the event has none; default `new Date()`. Replaced in tests. */
   readonly now?: () => Date;
 }
@@ -58,23 +56,17 @@ export async function handler(event: QueryLedgerEvent): Promise<QueryLedgerResul
 export async function queryLedger(client: S3Client, event: unknown, options: QueryLedgerOptions = {}): Promise<QueryLedgerResult> {
   const { endpointName, at } = parseLedgerQuery(event, (options.now ?? (() => new Date()))());
   const bucket = ledgerBucketOf(options.ledgerBucket, 'query-ledger');
-  const retry = options.retry ?? DEFAULT_RETRY;
   const prefix = ledgerPrefix(endpointName);
 
   let answer: string | undefined;
   let firstAfter: LedgerKeyParts | undefined;
-  let continuationToken: string | undefined;
-  do {
-    const page = await withRetry(
-      () => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: continuationToken })),
-      retry,
-    );
+  for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
     const found = lastAtOrBefore((page.Contents ?? []).map((object) => object.Key ?? ''), at);
     answer = found.key ?? answer;
     firstAfter = found.firstAfter;
+    // Leaving the loop stops the paginator: no further page is listed.
     if (firstAfter) break;
-    continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (continuationToken);
+  }
 
   if (answer === undefined) {
     const reason = firstAfter
@@ -84,9 +76,7 @@ export async function queryLedger(client: S3Client, event: unknown, options: Que
   }
 
   const uri = `s3://${bucket}/${answer}`;
-  const text = await withRetry(async () => {
-    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: answer }));
-    return (await object.Body?.transformToString('utf-8')) ?? '';
-  }, retry);
+  const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: answer }));
+  const text = (await object.Body?.transformToString('utf-8')) ?? '';
   return { endpointName, at, record: parseLedgerRecord(text, answer, uri) };
 }

@@ -20,7 +20,7 @@
  * not accept, is thrown.
  */
 import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CodePipelineJobEvent, DeploymentJob, DeploymentParameters, failureMessage, jobOf, PipelineJobError } from './shared/codepipeline-job';
 import {
@@ -35,13 +35,12 @@ import {
   recordOfExecution,
   ServingModel,
 } from './shared/deployment-ledger';
-import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
+import { sdkClientConfig } from './shared/sdk-clients';
 
-// One retry policy: ours (see shared/retry.ts).
 const clients: RecordDeploymentClients = {
-  sagemaker: new SageMakerClient({ maxAttempts: 1 }),
-  s3: new S3Client({ maxAttempts: 1 }),
-  codepipeline: new CodePipelineClient({ maxAttempts: 1 }),
+  sagemaker: new SageMakerClient(sdkClientConfig()),
+  s3: new S3Client(sdkClientConfig()),
+  codepipeline: new CodePipelineClient(sdkClientConfig()),
 };
 
 export interface RecordDeploymentClients {
@@ -53,7 +52,6 @@ export interface RecordDeploymentClients {
 export interface RecordDeploymentOptions {
   /** The ledger bucket; the handler passes the `LEDGER_BUCKET` environment variable. */
   readonly ledgerBucket?: string;
-  readonly retry?: RetryOptions;
   /** The time of the record; default `new Date()`. Replaced in tests. */
   readonly now?: () => Date;
 }
@@ -79,48 +77,43 @@ export async function recordDeployment(
   event: unknown,
   options: RecordDeploymentOptions = {},
 ): Promise<RecordDeploymentResult> {
-  const retry = options.retry ?? DEFAULT_RETRY;
   let job: DeploymentJob;
   try {
     job = jobOf(event);
   } catch (error) {
     // Without a job id there is no job to fail: the error is all there is.
-    if (error instanceof PipelineJobError && error.jobId !== undefined) return failJob(aws.codepipeline, error.jobId, error, retry);
+    if (error instanceof PipelineJobError && error.jobId !== undefined) return failJob(aws.codepipeline, error.jobId, error);
     throw error;
   }
 
   const { jobId, userParameters } = job;
   try {
     const bucket = ledgerBucketOf(options.ledgerBucket, 'record-deployment');
-    const serving = await servingModel(aws.sagemaker, userParameters.endpointName, retry);
+    const serving = await servingModel(aws.sagemaker, userParameters.endpointName);
     checkServes(userParameters.endpointName, serving, userParameters.imageUri);
 
-    const existing = await findExecutionRecord(aws.s3, bucket, userParameters, retry);
-    const key = existing ?? (await writeRecord(aws.s3, bucket, userParameters, serving, (options.now ?? (() => new Date()))(), retry));
-    await withRetry(
-      () =>
-        aws.codepipeline.send(
-          new PutJobSuccessResultCommand({
-            jobId,
-            outputVariables: { LEDGER_KEY: key, ENDPOINT_CONFIG: serving.endpointConfigName },
-            executionDetails: { summary: `${existing ? 'Recorded already' : 'Recorded'}: s3://${bucket}/${key}` },
-          }),
-        ),
-      retry,
+    const existing = await findExecutionRecord(aws.s3, bucket, userParameters);
+    const key = existing ?? (await writeRecord(aws.s3, bucket, userParameters, serving, (options.now ?? (() => new Date()))()));
+    await aws.codepipeline.send(
+      new PutJobSuccessResultCommand({
+        jobId,
+        outputVariables: { LEDGER_KEY: key, ENDPOINT_CONFIG: serving.endpointConfigName },
+        executionDetails: { summary: `${existing ? 'Recorded already' : 'Recorded'}: s3://${bucket}/${key}` },
+      }),
     );
     return { jobId, succeeded: true, ledgerKey: key, endpointConfigName: serving.endpointConfigName, written: existing === undefined };
   } catch (error) {
-    return failJob(aws.codepipeline, jobId, error, retry);
+    return failJob(aws.codepipeline, jobId, error);
   }
 }
 
 /** What the endpoint serves now: endpoint (InService) -> endpoint config -> first variant's model -> its image. */
-async function servingModel(client: SageMakerClient, endpointName: string, retry: RetryOptions): Promise<ServingModel> {
-  const endpoint = await withRetry(() => client.send(new DescribeEndpointCommand({ EndpointName: endpointName })), retry);
+async function servingModel(client: SageMakerClient, endpointName: string): Promise<ServingModel> {
+  const endpoint = await client.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
   const endpointConfigName = inServiceConfigName(endpointName, endpoint);
-  const config = await withRetry(() => client.send(new DescribeEndpointConfigCommand({ EndpointConfigName: endpointConfigName })), retry);
+  const config = await client.send(new DescribeEndpointConfigCommand({ EndpointConfigName: endpointConfigName }));
   const modelName = firstVariantModelName(endpointConfigName, config);
-  const model = await withRetry(() => client.send(new DescribeModelCommand({ ModelName: modelName })), retry);
+  const model = await client.send(new DescribeModelCommand({ ModelName: modelName }));
   return { endpointConfigName, modelName, imageUri: primaryImage(modelName, model) };
 }
 
@@ -129,21 +122,11 @@ async function findExecutionRecord(
   client: S3Client,
   bucket: string,
   parameters: DeploymentParameters,
-  retry: RetryOptions,
 ): Promise<string | undefined> {
-  let continuationToken: string | undefined;
-  do {
-    const page = await withRetry(
-      () =>
-        client.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: ledgerPrefix(parameters.endpointName), ContinuationToken: continuationToken }),
-        ),
-      retry,
-    );
+  for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: ledgerPrefix(parameters.endpointName) })) {
     const key = recordOfExecution((page.Contents ?? []).map((object) => object.Key ?? ''), parameters.pipelineExecutionId);
     if (key !== undefined) return key;
-    continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (continuationToken);
+  }
   return undefined;
 }
 
@@ -153,23 +136,19 @@ async function writeRecord(
   parameters: DeploymentParameters,
   serving: ServingModel,
   now: Date,
-  retry: RetryOptions,
 ): Promise<string> {
   const deployedAt = now.toISOString();
   const key = ledgerKey(parameters.endpointName, deployedAt, parameters.pipelineExecutionId);
   const record = ledgerRecord(parameters, serving, deployedAt);
-  await withRetry(
-    () => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(record), ContentType: 'application/json' })),
-    retry,
-  );
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(record), ContentType: 'application/json' }));
   return key;
 }
 
 /** Fails the job with the error's name and message; throws only when CodePipeline does not take the failure. */
-async function failJob(client: CodePipelineClient, jobId: string, error: unknown, retry: RetryOptions): Promise<RecordDeploymentResult> {
+async function failJob(client: CodePipelineClient, jobId: string, error: unknown): Promise<RecordDeploymentResult> {
   const message = failureMessage(error);
   try {
-    await withRetry(() => client.send(new PutJobFailureResultCommand({ jobId, failureDetails: { type: 'JobFailed', message } })), retry);
+    await client.send(new PutJobFailureResultCommand({ jobId, failureDetails: { type: 'JobFailed', message } }));
   } catch (reportError) {
     const failure = new Error(
       `record-deployment: PutJobFailureResult for job '${jobId}' failed (${failureMessage(reportError)}); the job failed with: ${message}`,

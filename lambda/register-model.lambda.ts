@@ -23,11 +23,10 @@ import {
   validateRegistration,
 } from './shared/model-registration';
 import { ModelRegistryError } from './shared/model-registry';
-import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
+import { sdkClientConfig } from './shared/sdk-clients';
 import { cacheKey, findCachedPackage } from './shared/training-cache';
 
-// One retry policy: ours (see shared/retry.ts).
-const sagemaker = new SageMakerClient({ maxAttempts: 1 });
+const sagemaker = new SageMakerClient(sdkClientConfig());
 
 export async function handler(event: RegisterModelEvent): Promise<RegistrationResult> {
   return registerModel(sagemaker, registrationConfig(process.env), event);
@@ -37,12 +36,11 @@ export async function registerModel(
   client: SageMakerClient,
   config: RegistrationConfig,
   event: RegisterModelEvent,
-  retry: RetryOptions = DEFAULT_RETRY,
 ): Promise<RegistrationResult> {
   const cachedArn = cachedWinnerArn(event);
   if (cachedArn !== undefined) {
     // Registered by an earlier run on the same inputs: report it, create nothing.
-    const description = await withRetry(() => client.send(new DescribeModelPackageCommand({ ModelPackageName: cachedArn })), retry);
+    const description = await client.send(new DescribeModelPackageCommand({ ModelPackageName: cachedArn }));
     return { modelPackageArn: cachedArn, approvalStatus: description.ModelApprovalStatus ?? 'unknown', created: false };
   }
 
@@ -53,10 +51,11 @@ export async function registerModel(
   const input = createModelPackageInput(registration, key);
 
   // A retried or re-run state finds the package it registered before.
-  const existing = await findCachedPackage(client, registration.modelPackageGroupName, key, retry);
+  const existing = await findCachedPackage(client, registration.modelPackageGroupName, key);
   if (existing) return { modelPackageArn: existing.modelPackageArn, approvalStatus: existing.approvalStatus, created: false };
 
-  const created = await withRetry(() => client.send(new CreateModelPackageCommand(input)), retry);
+  // The client token makes the SDK's retries of this call create one package.
+  const created = await client.send(new CreateModelPackageCommand(input));
   if (!created.ModelPackageArn) {
     throw new ModelRegistryError(
       'MalformedModelPackage',

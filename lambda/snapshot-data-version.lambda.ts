@@ -37,10 +37,9 @@ import {
   PART_SIZE,
   PartBuffer,
 } from './shared/data-manifest';
-import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
+import { sdkClientConfig } from './shared/sdk-clients';
 
-// One retry policy: ours (see shared/retry.ts).
-const s3 = new S3Client({ maxAttempts: 1 });
+const s3 = new S3Client(sdkClientConfig());
 
 export interface SnapshotDataVersionEvent {
   /** Defaults to the `DATA_BUCKET_NAME` environment variable. */
@@ -60,7 +59,6 @@ export interface SnapshotInput {
 }
 
 export interface SnapshotOptions {
-  readonly retry?: RetryOptions;
   /** Manifest upload part size; default 8 MiB. Smaller only in tests: S3 wants 5 MiB for all parts but the last. */
   readonly partSize?: number;
 }
@@ -108,8 +106,7 @@ export async function snapshotDataVersion(client: S3Client, input: SnapshotInput
         `Use a prefix of their own, e.g. '${DEFAULT_MANIFEST_PREFIX}'.`,
     );
   }
-  const retry = options.retry ?? DEFAULT_RETRY;
-  const listing = { client, bucket, prefix, manifestPrefix, retry };
+  const listing = { client, bucket, prefix, manifestPrefix };
 
   // Pass 1: list and hash.
   const pass1 = new ManifestHasher();
@@ -134,7 +131,7 @@ export async function snapshotDataVersion(client: S3Client, input: SnapshotInput
     created,
   });
 
-  if (await objectExists(client, bucket, key, retry)) return result(false);
+  if (await objectExists(client, bucket, key)) return result(false);
 
   // Pass 2: list again, hash again, upload.
   await writeManifest(listing, key, dataVersionId, pass1, options.partSize ?? PART_SIZE);
@@ -146,24 +143,25 @@ interface Listing {
   readonly bucket: string;
   readonly prefix: string;
   readonly manifestPrefix: string;
-  readonly retry: RetryOptions;
 }
 
-/** The current versions under the prefix, one ListObjectVersions page at a time, in S3 key order. */
+/**
+ * The current versions under the prefix, one ListObjectVersions page at a time, in S3 key order. Paged by hand: the
+ * SDK has no paginator for ListObjectVersions (its pages continue on two markers, not one token).
+ */
 async function* currentVersionPages(listing: Listing): AsyncGenerator<ManifestEntry[]> {
-  const { client, bucket, prefix, manifestPrefix, retry } = listing;
+  const { client, bucket, prefix, manifestPrefix } = listing;
   let keyMarker: string | undefined;
   let versionIdMarker: string | undefined;
   for (;;) {
-    const page: ListObjectVersionsCommandOutput = await withRetry(
-      () =>
-        client.send(
-          new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
-        ),
-      retry,
-    ).catch((error: unknown) => {
+    let page: ListObjectVersionsCommandOutput;
+    try {
+      page = await client.send(
+        new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
+      );
+    } catch (error) {
       throw bucketNotFound(error, bucket) ?? error;
-    });
+    }
     yield currentVersions(page.Versions ?? [], manifestPrefix);
     if (!page.IsTruncated) return;
     if (page.NextKeyMarker === undefined) {
@@ -175,24 +173,20 @@ async function* currentVersionPages(listing: Listing): AsyncGenerator<ManifestEn
 }
 
 async function writeManifest(listing: Listing, key: string, dataVersionId: string, pass1: ManifestHasher, partSize: number): Promise<void> {
-  const { client, bucket, prefix, retry } = listing;
-  const created = await withRetry(
-    () =>
-      client.send(
-        new CreateMultipartUploadCommand({
-          Bucket: bucket,
-          Key: key,
-          ContentType: 'application/x-ndjson',
-          // Explicit, so that parts and completion agree on it (the SDK would add CRC32 to the parts anyway).
-          ChecksumAlgorithm: 'CRC32',
-          Metadata: {
-            'prefix': metadataValue(prefix),
-            'object-count': String(pass1.objectCount),
-            'total-bytes': String(pass1.totalBytes),
-          },
-        }),
-      ),
-    retry,
+  const { client, bucket, prefix } = listing;
+  const created = await client.send(
+    new CreateMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      ContentType: 'application/x-ndjson',
+      // Explicit, so that parts and completion agree on it (the SDK would add CRC32 to the parts anyway).
+      ChecksumAlgorithm: 'CRC32',
+      Metadata: {
+        'prefix': metadataValue(prefix),
+        'object-count': String(pass1.objectCount),
+        'total-bytes': String(pass1.totalBytes),
+      },
+    }),
   );
   const uploadId = created.UploadId;
   if (!uploadId) throw new Error(`CreateMultipartUpload for s3://${bucket}/${key} returned no UploadId.`);
@@ -201,12 +195,8 @@ async function writeManifest(listing: Listing, key: string, dataVersionId: strin
     const parts: CompletedPart[] = [];
     const uploadPart = async (body: Buffer): Promise<void> => {
       const partNumber = parts.length + 1;
-      const uploaded = await withRetry(
-        () =>
-          client.send(
-            new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ChecksumAlgorithm: 'CRC32' }),
-          ),
-        retry,
+      const uploaded = await client.send(
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ChecksumAlgorithm: 'CRC32' }),
       );
       parts.push({
         PartNumber: partNumber,
@@ -234,15 +224,14 @@ async function writeManifest(listing: Listing, key: string, dataVersionId: strin
           'have finished (a Step Functions Retry on DataChangedDuringSnapshot does this).',
       );
     }
-    await withRetry(
-      () => client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
-      retry,
-    );
+    await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
   } catch (error) {
     // Best effort: the original error is the one to report. A lifecycle rule for incomplete uploads catches the rest.
-    await withRetry(() => client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })), retry).catch(
-      () => undefined,
-    );
+    try {
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+    } catch {
+      // The upload stays incomplete; the bucket's lifecycle rule removes it.
+    }
     throw error;
   }
 }
@@ -251,9 +240,9 @@ async function writeManifest(listing: Listing, key: string, dataVersionId: strin
  * Whether the manifest exists, by listing its exact key: unlike HeadObject, which answers 403 instead of 404
  * unless the caller may list the whole bucket, this needs s3:ListBucket only for the manifest prefix.
  */
-async function objectExists(client: S3Client, bucket: string, key: string, retry: RetryOptions): Promise<boolean> {
+async function objectExists(client: S3Client, bucket: string, key: string): Promise<boolean> {
   try {
-    const page = await withRetry(() => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 })), retry);
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
     return (page.Contents ?? []).some((object) => object.Key === key);
   } catch (error) {
     throw bucketNotFound(error, bucket) ?? error;

@@ -12,10 +12,9 @@
  */
 import { CodePipelineClient, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { dataVersionOf, IgnoredEventError, requestToken, triggerConfig } from './shared/data-trigger';
-import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
+import { sdkClientConfig } from './shared/sdk-clients';
 
-// One retry policy: ours (see shared/retry.ts).
-const client = new CodePipelineClient({ maxAttempts: 1 });
+const client = new CodePipelineClient(sdkClientConfig());
 
 export type StartPipelineResult =
   | { readonly started: true; readonly pipelineExecutionId: string; readonly dataPrefix: string; readonly markerKey: string }
@@ -32,7 +31,6 @@ export async function startPipelineOnData(
   codepipeline: CodePipelineClient,
   event: unknown,
   env: Record<string, string | undefined>,
-  retry: RetryOptions = DEFAULT_RETRY,
 ): Promise<StartPipelineResult> {
   const config = triggerConfig(env);
   let version;
@@ -42,16 +40,13 @@ export async function startPipelineOnData(
     if (error instanceof IgnoredEventError) return { started: false, reason: error.message };
     throw error;
   }
-  const response = await withRetry(
-    () =>
-      codepipeline.send(
-        new StartPipelineExecutionCommand({
-          name: config.pipelineName,
-          variables: [{ name: config.variableName, value: version.dataPrefix }],
-          clientRequestToken: requestToken(version),
-        }),
-      ),
-    retry,
+  // The SDK's retries resend the same clientRequestToken: a retried start never starts a second run.
+  const response = await codepipeline.send(
+    new StartPipelineExecutionCommand({
+      name: config.pipelineName,
+      variables: [{ name: config.variableName, value: version.dataPrefix }],
+      clientRequestToken: requestToken(version),
+    }),
   );
   if (!response.pipelineExecutionId) {
     throw new Error(`start-pipeline-on-data: StartPipelineExecution of '${config.pipelineName}' returned no execution id.`);

@@ -12,7 +12,7 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { parseMetricsFile } from './shared/metrics';
-import { DEFAULT_RETRY, RetryOptions, withRetry } from './shared/retry';
+import { sdkClientConfig } from './shared/sdk-clients';
 import {
   cachedOutcome,
   cacheKey,
@@ -23,9 +23,8 @@ import {
   TrainingCacheResult,
 } from './shared/training-cache';
 
-// One retry policy: ours (see shared/retry.ts).
-const sagemaker = new SageMakerClient({ maxAttempts: 1 });
-const s3 = new S3Client({ maxAttempts: 1 });
+const sagemaker = new SageMakerClient(sdkClientConfig());
+const s3 = new S3Client(sdkClientConfig());
 
 export type TrainingCacheEvent = Partial<TrainingCacheRequest>;
 
@@ -49,21 +48,17 @@ export async function checkTrainingCache(
   client: SageMakerClient,
   modelPackageGroupName: string,
   event: TrainingCacheEvent,
-  retry: RetryOptions = DEFAULT_RETRY,
   s3Client: S3Client = s3,
 ): Promise<TrainingCacheResult> {
   const request = cacheRequestOf(event);
   const key = cacheKey(request.dataVersionId, request.codeVersion, request.configHash);
 
-  const found = await findCachedPackage(client, modelPackageGroupName, key, retry);
+  const found = await findCachedPackage(client, modelPackageGroupName, key);
   if (!found) return { hit: false, cacheKey: key };
 
-  const description = await withRetry(
-    () => client.send(new DescribeModelPackageCommand({ ModelPackageName: found.modelPackageArn })),
-    retry,
-  );
+  const description = await client.send(new DescribeModelPackageCommand({ ModelPackageName: found.modelPackageArn }));
   const outcome = cachedOutcome(request, found.modelPackageArn, description);
-  const evaluation = outcome.metricsUri ? await readEvaluation(s3Client, outcome.metricsUri, retry) : undefined;
+  const evaluation = outcome.metricsUri ? await readEvaluation(s3Client, outcome.metricsUri) : undefined;
   // Without its slices and latency, a cached model could not pass fairness or latency rules: train it again instead.
   if (!evaluation) return { hit: false, cacheKey: key };
   return {
@@ -74,11 +69,11 @@ export async function checkTrainingCache(
 }
 
 /** The evaluation's aggregate (written by aggregate-metrics), or undefined when it is gone. */
-async function readEvaluation(client: S3Client, uri: string, retry: RetryOptions) {
+async function readEvaluation(client: S3Client, uri: string) {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
   if (!match) return undefined;
   try {
-    const object = await withRetry(() => client.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] })), retry);
+    const object = await client.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
     return parseMetricsFile(await object.Body!.transformToString(), uri);
   } catch (error) {
     if ((error as { name?: string }).name === 'NoSuchKey') return undefined;

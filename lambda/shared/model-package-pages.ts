@@ -1,21 +1,20 @@
 /**
  * Reading a model package group through the SageMaker API: shared by the handlers that look things up in the
- * registry, so the existence check, the paging and the retry policy are written once.
+ * registry, so the existence check and the paging are written once. Retries are the SDK client's (see sdk-clients.ts).
  */
 import {
   DescribeModelPackageGroupCommand,
-  ListModelPackagesCommand,
   ModelApprovalStatus,
   ModelPackageSummary,
+  paginateListModelPackages,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { isGroupNotFound, ModelRegistryError } from './model-registry';
-import { RetryOptions, withRetry } from './retry';
 
 /** Fails with `ModelPackageGroupNotFound` (and `fix` in the message) when the group does not exist. */
-export async function assertGroupExists(client: SageMakerClient, groupName: string, retry: RetryOptions, fix: string): Promise<void> {
+export async function assertGroupExists(client: SageMakerClient, groupName: string, fix: string): Promise<void> {
   try {
-    await withRetry(() => client.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: groupName })), retry);
+    await client.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: groupName }));
   } catch (error) {
     if (isGroupNotFound(error)) {
       throw new ModelRegistryError('ModelPackageGroupNotFound',
@@ -29,34 +28,23 @@ export async function assertGroupExists(client: SageMakerClient, groupName: stri
 export async function* modelPackagePages(
   client: SageMakerClient,
   groupName: string,
-  retry: RetryOptions,
   approvalStatus?: ModelApprovalStatus,
 ): AsyncGenerator<ModelPackageSummary[]> {
-  let nextToken: string | undefined;
-  do {
-    const page = await withRetry(
-      () =>
-        client.send(
-          new ListModelPackagesCommand({
-            ModelPackageGroupName: groupName,
-            // A group holds versioned packages; say so rather than rely on the API's default type filter.
-            ModelPackageType: 'Versioned',
-            ModelApprovalStatus: approvalStatus,
-            SortBy: 'CreationTime',
-            SortOrder: 'Descending',
-            MaxResults: 100,
-            NextToken: nextToken,
-          }),
-        ),
-      retry,
-    ).catch((error: unknown) => {
-      // The group may be deleted between the existence check and a page.
-      if (isGroupNotFound(error)) {
-        throw new ModelRegistryError('ModelPackageGroupNotFound', `Model package group '${groupName}' no longer exists in this account and region.`);
-      }
-      throw error;
-    });
-    yield page.ModelPackageSummaryList ?? [];
-    nextToken = page.NextToken;
-  } while (nextToken);
+  const pages = paginateListModelPackages({ client, pageSize: 100 }, {
+    ModelPackageGroupName: groupName,
+    // A group holds versioned packages; say so rather than rely on the API's default type filter.
+    ModelPackageType: 'Versioned',
+    ModelApprovalStatus: approvalStatus,
+    SortBy: 'CreationTime',
+    SortOrder: 'Descending',
+  });
+  try {
+    for await (const page of pages) yield page.ModelPackageSummaryList ?? [];
+  } catch (error) {
+    // The group may be deleted between the existence check and a page.
+    if (isGroupNotFound(error)) {
+      throw new ModelRegistryError('ModelPackageGroupNotFound', `Model package group '${groupName}' no longer exists in this account and region.`);
+    }
+    throw error;
+  }
 }

@@ -5,13 +5,12 @@
  * A model package registered by this library carries `mlops-cache:<key>` in its description (see
  * `CACHE_KEY_PREFIX`), where the key is the SHA-256 of those three inputs. Pure logic, plus the one registry lookup
  * that both `training-cache` (is there a model for these inputs?) and `register-model` (was this model registered
- * already?) make; the lookup takes its client and retry options, so it is tested with a mocked client.
+ * already?) make; the lookup takes its client, so it is tested with a mocked client.
  */
 import { createHash } from 'crypto';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { assertGroupExists, modelPackagePages } from './model-package-pages';
 import { ModelPackageDescriptionLike, ModelPackageSummaryLike } from './model-registry';
-import { DEFAULT_RETRY, RetryOptions } from './retry';
 import { CACHE_KEY_PREFIX, CandidateOutcome, LINEAGE_KEYS } from './workflow-types';
 
 /** What the `training-cache` handler is asked: the inputs of one candidate's training. */
@@ -167,12 +166,11 @@ export async function findCachedPackage(
   client: SageMakerClient,
   groupName: string,
   key: string,
-  retry: RetryOptions = DEFAULT_RETRY,
 ): Promise<CachedPackage | undefined> {
   const marker = cacheMarker(key);
-  await assertGroupExists(client, groupName, retry,
+  await assertGroupExists(client, groupName,
     'Check MODEL_PACKAGE_GROUP_NAME, or create the group (ModelPackageGroup construct) before training.');
-  for await (const page of modelPackagePages(client, groupName, retry)) {
+  for await (const page of modelPackagePages(client, groupName)) {
     const found = reusablePackage(page, marker);
     if (found?.ModelPackageArn) {
       return { modelPackageArn: found.ModelPackageArn, approvalStatus: found.ModelApprovalStatus ?? 'unknown' };

@@ -5,8 +5,6 @@ import { aggregateMetrics, AggregateMetricsEvent, handler } from '../../lambda/a
 import { parseMetricsFile } from '../../lambda/shared/metrics';
 
 const s3 = mockClient(S3Client);
-const fastRetry = { maxAttempts: 3, baseDelayMs: 1, sleep: async () => {} };
-const fast = { retry: fastRetry };
 
 const EVENT: AggregateMetricsEvent = {
   candidate: 'xgb',
@@ -57,7 +55,7 @@ test('reads exactly the training metrics and every shard, and returns the aggreg
   serveObjects(standardObjects());
 
   // WHEN
-  const result = await aggregateMetrics(new S3Client({}), EVENT, fast);
+  const result = await aggregateMetrics(new S3Client({}), EVENT);
 
   // THEN exactly these four objects were read
   const read = s3.commandCalls(GetObjectCommand).map((c) => `${c.args[0].input.Bucket}/${c.args[0].input.Key}`);
@@ -85,7 +83,7 @@ test('writes the aggregate to <evaluationOutputUri>metrics.json, and its body eq
   serveObjects(standardObjects());
 
   // WHEN
-  const result = await aggregateMetrics(new S3Client({}), EVENT, fast);
+  const result = await aggregateMetrics(new S3Client({}), EVENT);
 
   // THEN
   expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
@@ -104,8 +102,8 @@ test('gives the same result and writes the same bytes when run again', async () 
   serveObjects(standardObjects());
 
   // WHEN
-  const first = await aggregateMetrics(new S3Client({}), EVENT, fast);
-  const second = await aggregateMetrics(new S3Client({}), EVENT, fast);
+  const first = await aggregateMetrics(new S3Client({}), EVENT);
+  const second = await aggregateMetrics(new S3Client({}), EVENT);
 
   // THEN
   expect(second).toEqual(first);
@@ -117,7 +115,7 @@ test('gives the same result and writes the same bytes when run again', async () 
 test('reads one shard, metrics-0.json, when shards is 1', async () => {
   serveObjects({ 'models/t/metrics.json': TRAINING, 'models/e/metrics-0.json': '{"metrics": {"auc": 0.7}}' });
 
-  const result = await aggregateMetrics(new S3Client({}), { ...EVENT, trainingOutputUri: 's3://models/t/', evaluationOutputUri: 's3://models/e/', shards: 1 }, fast);
+  const result = await aggregateMetrics(new S3Client({}), { ...EVENT, trainingOutputUri: 's3://models/t/', evaluationOutputUri: 's3://models/e/', shards: 1 });
 
   expect(result).toMatchObject({ metrics: { auc: 0.7 }, slices: {}, latencyMs: {}, shards: 1, metricsUri: 's3://models/e/metrics.json' });
   expect(s3).toHaveReceivedCommandTimes(GetObjectCommand, 2);
@@ -141,7 +139,7 @@ test('reads many shards, a few at a time', async () => {
   const result = await aggregateMetrics(
     new S3Client({}),
     { ...EVENT, trainingOutputUri: 's3://models/t/', evaluationOutputUri: 's3://models/e/', shards: 40 },
-    { ...fast, concurrency: 5 },
+    { concurrency: 5 },
   );
 
   // THEN
@@ -158,7 +156,7 @@ test('fails with MetricsNotFound naming the URI and the shard when a shard wrote
   serveObjects(objects);
 
   // WHEN
-  const error = await aggregateMetrics(new S3Client({}), EVENT, fast).catch((e: Error) => e);
+  const error = await aggregateMetrics(new S3Client({}), EVENT).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'MetricsNotFound' });
@@ -175,7 +173,7 @@ test('reports the first missing shard when several are missing', async () => {
   serveObjects(objects);
 
   // WHEN
-  const error = await aggregateMetrics(new S3Client({}), EVENT, { ...fast, concurrency: 1 }).catch((e: Error) => e);
+  const error = await aggregateMetrics(new S3Client({}), EVENT, { concurrency: 1 }).catch((e: Error) => e);
 
   // THEN the reads stopped at the first failure
   expect((error as Error).message).toContain('metrics-1.json does not exist');
@@ -189,7 +187,7 @@ test('fails with MetricsNotFound naming the training job when it wrote no metric
   serveObjects(objects);
 
   // WHEN
-  const error = await aggregateMetrics(new S3Client({}), EVENT, fast).catch((e: Error) => e);
+  const error = await aggregateMetrics(new S3Client({}), EVENT).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'MetricsNotFound' });
@@ -201,7 +199,7 @@ test('fails with MetricsNotFound naming the training job when it wrote no metric
 test('fails with MetricsNotFound naming the bucket when it does not exist', async () => {
   s3.on(GetObjectCommand).rejects(serviceError('NoSuchBucket', 404));
 
-  const error = await aggregateMetrics(new S3Client({}), EVENT, fast).catch((e: Error) => e);
+  const error = await aggregateMetrics(new S3Client({}), EVENT).catch((e: Error) => e);
 
   expect(error).toMatchObject({ name: 'MetricsNotFound' });
   expect((error as Error).message).toMatch(/s3:\/\/models\/runs\/42\/xgb\/metrics.json cannot be read: bucket 'models' does not exist/);
@@ -212,7 +210,7 @@ test('fails with MalformedMetrics naming the URI and the field when a shard is m
   serveObjects({ ...standardObjects(), 'evaluations/runs/42/xgb/metrics-2.json': '{"metrics": {"auc": "high"}}' });
 
   // WHEN
-  const error = await aggregateMetrics(new S3Client({}), EVENT, fast).catch((e: Error) => e);
+  const error = await aggregateMetrics(new S3Client({}), EVENT).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'MalformedMetrics' });
@@ -223,54 +221,22 @@ test('fails with MalformedMetrics naming the URI and the field when a shard is m
 test('fails with MalformedMetrics when an object has no body', async () => {
   s3.on(GetObjectCommand).resolves({});
 
-  await expect(aggregateMetrics(new S3Client({}), EVENT, fast)).rejects.toMatchObject({
+  await expect(aggregateMetrics(new S3Client({}), EVENT)).rejects.toMatchObject({
     name: 'MalformedMetrics',
     message: expect.stringContaining('s3://models/runs/42/xgb/metrics.json is malformed: the file is empty'),
   });
-});
-
-test('retries a SlowDown once and then succeeds', async () => {
-  // GIVEN S3 throttles the first read of shard 0
-  const objects = standardObjects();
-  let throttled = false;
-  s3.on(GetObjectCommand).callsFake((input: GetObjectCommandInput) => {
-    if (input.Key === 'runs/42/xgb/metrics-0.json' && !throttled) {
-      throttled = true;
-      throw serviceError('SlowDown', 503, 'Please reduce your request rate.');
-    }
-    return body(objects[`${input.Bucket}/${input.Key}`]);
-  });
-
-  // WHEN
-  const result = await aggregateMetrics(new S3Client({}), EVENT, fast);
-
-  // THEN shard 0 was read twice, the others once
-  expect(throttled).toBe(true);
-  expect(s3).toHaveReceivedCommandTimes(GetObjectCommand, 5);
-  expect(s3.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key === 'runs/42/xgb/metrics-0.json')).toHaveLength(2);
-  expect(result.shards).toBe(3);
-});
-
-test('retries a throttled write of the aggregate', async () => {
-  serveObjects(standardObjects());
-  s3.on(PutObjectCommand).rejectsOnce(serviceError('SlowDown', 503)).resolves({});
-
-  const result = await aggregateMetrics(new S3Client({}), EVENT, fast);
-
-  expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 2);
-  expect(result.metricsUri).toBe('s3://evaluations/runs/42/xgb/metrics.json');
 });
 
 test('passes on an error that is neither missing nor retryable', async () => {
   serveObjects(standardObjects());
   s3.on(GetObjectCommand).rejects(serviceError('AccessDenied', 403, 'no s3:GetObject'));
 
-  await expect(aggregateMetrics(new S3Client({}), EVENT, fast)).rejects.toMatchObject({ name: 'AccessDenied', message: 'no s3:GetObject' });
+  await expect(aggregateMetrics(new S3Client({}), EVENT)).rejects.toMatchObject({ name: 'AccessDenied', message: 'no s3:GetObject' });
   expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
 });
 
 test('fails with InvalidAggregationRequest before reading anything', async () => {
-  const error = await aggregateMetrics(new S3Client({}), { ...EVENT, evaluationOutputUri: 'evaluations/runs/42/', shards: 0 }, fast).catch(
+  const error = await aggregateMetrics(new S3Client({}), { ...EVENT, evaluationOutputUri: 'evaluations/runs/42/', shards: 0 }).catch(
     (e: Error) => e,
   );
 

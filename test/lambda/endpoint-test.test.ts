@@ -12,7 +12,6 @@ import { EndpointTestOptions, handler, runEndpointTest } from '../../lambda/endp
 import { EndpointTestError, EndpointTestEvent, EndpointTestReport } from '../../lambda/shared/endpoint-test';
 
 const runtime = mockClient(SageMakerRuntimeClient);
-const fastRetry = { maxAttempts: 3, baseDelayMs: 1, sleep: async () => {} };
 
 const SCORE_SCHEMA = {
   type: 'object' as const,
@@ -76,7 +75,7 @@ function sentBodies(): unknown[] {
 }
 
 async function run(event: EndpointTestEvent, options: EndpointTestOptions = {}): Promise<EndpointTestReport> {
-  return runEndpointTest(new SageMakerRuntimeClient({}), event, { retry: fastRetry, env: {}, ...options });
+  return runEndpointTest(new SageMakerRuntimeClient({}), event, { env: {}, ...options });
 }
 
 /** The EndpointTestError `promise` rejects with; fails the test when it resolves. */
@@ -191,11 +190,14 @@ describe('a ModelError of the endpoint', () => {
   });
 });
 
+// Which failures the SDK retries is tested through its middleware in endpoint-test.retry.test.ts; here, what the
+// test makes of a failure the client gives back.
 test.each([
   ['InternalFailure', 500],
   ['ServiceUnavailable', 503],
   ['SomethingElse', 502],
-])('counts %s (%i) as an error without retrying it', async (name, status) => {
+  ['ThrottlingException', 429],
+])('counts %s (%i) from the client as an error', async (name, status) => {
   // GIVEN
   runtime.on(InvokeEndpointCommand).rejectsOnce(serviceError(name, status, 'the service failed')).resolves(response(GOOD));
 
@@ -206,36 +208,6 @@ test.each([
   expect(runtime).toHaveReceivedCommandTimes(InvokeEndpointCommand, 4);
   expect(error.report).toMatchObject({ invocations: 4, errors: 1 });
   expect(error.report!.errorSamples).toEqual([`sample "typical": ${name} (HTTP ${status}): the service failed`]);
-});
-
-test('retries a throttled call, counts it once, and counts its whole time as its latency', async () => {
-  // GIVEN the endpoint throttles the first attempt after 5 ms, and the second succeeds after 7 ms
-  const clock = new FakeClock();
-  let attempt = 0;
-  runtime.on(InvokeEndpointCommand).callsFake(async () => {
-    attempt++;
-    clock.advance(attempt === 1 ? 5 : 7);
-    if (attempt === 1) throw serviceError('ThrottlingException', 429, 'Rate exceeded');
-    return response(GOOD);
-  });
-
-  // WHEN
-  const report = await run({ ...EVENT, invocations: 1 }, { now: clock.now });
-
-  // THEN
-  expect(runtime).toHaveReceivedCommandTimes(InvokeEndpointCommand, 2);
-  expect(report).toMatchObject({ invocations: 1, errors: 0, passed: true });
-  expect(report.latencyMs).toEqual({ p50: 12, p95: 12, p99: 12, max: 12 });
-});
-
-test('counts a call still throttled after every retry as an error', async () => {
-  runtime.on(InvokeEndpointCommand).rejects(serviceError('ThrottlingException', 429, 'Rate exceeded'));
-
-  const error = await failureOf(run({ ...EVENT, invocations: 1 }));
-
-  expect(runtime).toHaveReceivedCommandTimes(InvokeEndpointCommand, fastRetry.maxAttempts);
-  expect(error.report).toMatchObject({ invocations: 1, errors: 1 });
-  expect(error.report!.errorSamples).toEqual(['sample "typical": ThrottlingException (HTTP 429): Rate exceeded']);
 });
 
 test('aborts a call slower than timeoutMs and counts it as an error', async () => {

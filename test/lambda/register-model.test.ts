@@ -14,7 +14,6 @@ import { handler, registerModel } from '../../lambda/register-model.lambda';
 import { RegisterModelEvent, RegistrationConfig } from '../../lambda/shared/model-registration';
 
 const sagemaker = mockClient(SageMakerClient);
-const fastRetry = { maxAttempts: 3, baseDelayMs: 1, sleep: async () => {} };
 const GROUP = 'fraud';
 const IMAGE = '111122223333.dkr.ecr.eu-west-1.amazonaws.com/serve@sha256:abc';
 const EXECUTION = 'arn:aws:states:eu-west-1:111122223333:execution:train:run-1';
@@ -156,9 +155,9 @@ describe('handler', () => {
 
 test('sends the same ClientToken for the same execution and candidate, another for another execution', async () => {
   // WHEN
-  await registerModel(new SageMakerClient({}), config, event, fastRetry);
-  await registerModel(new SageMakerClient({}), config, event, fastRetry);
-  await registerModel(new SageMakerClient({}), config, { ...event, executionId: `${EXECUTION}-rerun` }, fastRetry);
+  await registerModel(new SageMakerClient({}), config, event);
+  await registerModel(new SageMakerClient({}), config, event);
+  await registerModel(new SageMakerClient({}), config, { ...event, executionId: `${EXECUTION}-rerun` });
 
   // THEN
   const tokens = sagemaker.commandCalls(CreateModelPackageCommand).map((call) => call.args[0].input.ClientToken);
@@ -170,7 +169,7 @@ test('leaves ModelMetrics out when the winner has no metrics URI', async () => {
   const { metricsUri, ...winner } = event.winner;
 
   // WHEN
-  await registerModel(new SageMakerClient({}), config, { ...event, winner }, fastRetry);
+  await registerModel(new SageMakerClient({}), config, { ...event, winner });
 
   // THEN
   expect(sagemaker.commandCalls(CreateModelPackageCommand)[0].args[0].input).not.toHaveProperty('ModelMetrics');
@@ -185,7 +184,7 @@ test('creates nothing for a CACHED winner and reports its package and status', a
   };
 
   // WHEN
-  const result = await registerModel(new SageMakerClient({}), config, cached, fastRetry);
+  const result = await registerModel(new SageMakerClient({}), config, cached);
 
   // THEN
   expect(result).toEqual({ modelPackageArn: arn(4), approvalStatus: 'Approved', created: false });
@@ -200,7 +199,7 @@ test('reports unknown for a CACHED winner whose description has no approval stat
   const cached: RegisterModelEvent = { ...event, winner: { candidate: 'xgb-deep', configHash: 'cfg-9', status: 'CACHED', modelPackageArn: arn(4) } };
 
   // WHEN
-  const result = await registerModel(new SageMakerClient({}), { ...config, inferenceImageUri: undefined }, cached, fastRetry);
+  const result = await registerModel(new SageMakerClient({}), { ...config, inferenceImageUri: undefined }, cached);
 
   // THEN
   expect(result).toEqual({ modelPackageArn: arn(4), approvalStatus: 'unknown', created: false });
@@ -213,7 +212,6 @@ test('fails naming winner.modelPackageArn for a CACHED winner without one', asyn
     new SageMakerClient({}),
     config,
     { ...event, winner: { candidate: 'xgb-deep', configHash: 'cfg-9', status: 'CACHED' } },
-    fastRetry,
   ).catch((e: Error) => e);
 
   // THEN
@@ -230,7 +228,7 @@ test('returns the package registered before with the same cache key instead of c
     .resolvesOnce({ ModelPackageSummaryList: [summary(7, `${MARKER} candidate=xgb-deep`, 'PendingManualApproval')] });
 
   // WHEN
-  const result = await registerModel(new SageMakerClient({}), config, event, fastRetry);
+  const result = await registerModel(new SageMakerClient({}), config, event);
 
   // THEN
   expect(result).toEqual({ modelPackageArn: arn(7), approvalStatus: 'PendingManualApproval', created: false });
@@ -243,56 +241,23 @@ test('registers anew when the only package with the same cache key was Rejected'
   sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [summary(7, MARKER, 'Rejected')] });
 
   // WHEN
-  const result = await registerModel(new SageMakerClient({}), config, event, fastRetry);
+  const result = await registerModel(new SageMakerClient({}), config, event);
 
   // THEN
   expect(result).toEqual({ modelPackageArn: arn(1), approvalStatus: 'PendingManualApproval', created: true });
   expect(sagemaker).toHaveReceivedCommandTimes(CreateModelPackageCommand, 1);
 });
 
-test('retries a throttled create with the same input and then succeeds', async () => {
-  // GIVEN
-  sagemaker
-    .on(CreateModelPackageCommand)
-    .rejectsOnce(serviceError('ThrottlingException', 'Rate exceeded', 400))
-    .resolves({ ModelPackageArn: arn(2) });
-
-  // WHEN
-  const result = await registerModel(new SageMakerClient({}), config, event, fastRetry);
-
-  // THEN
-  expect(result).toEqual({ modelPackageArn: arn(2), approvalStatus: 'PendingManualApproval', created: true });
-  const calls = sagemaker.commandCalls(CreateModelPackageCommand);
-  expect(calls).toHaveLength(2);
-  expect(calls[1].args[0].input).toEqual(calls[0].args[0].input);
-  expect(calls[1].args[0].input.ClientToken).toBe(TOKEN);
-});
-
-test('retries a throttled lookup and then succeeds', async () => {
-  // GIVEN
-  sagemaker
-    .on(ListModelPackagesCommand)
-    .rejectsOnce(serviceError('ThrottlingException', 'Rate exceeded', 400))
-    .resolves({ ModelPackageSummaryList: [] });
-
-  // WHEN
-  const result = await registerModel(new SageMakerClient({}), config, event, fastRetry);
-
-  // THEN
-  expect(result.created).toBe(true);
-  expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 2);
-});
-
-test('fails with the throttling error when it does not clear', async () => {
+test('passes on the throttling error the client gives back after its own retries', async () => {
   // GIVEN
   sagemaker.on(CreateModelPackageCommand).rejects(serviceError('ThrottlingException', 'Rate exceeded', 400));
 
   // WHEN
-  const error = await registerModel(new SageMakerClient({}), config, event, fastRetry).catch((e: Error) => e);
+  const error = await registerModel(new SageMakerClient({}), config, event).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'ThrottlingException' });
-  expect(sagemaker).toHaveReceivedCommandTimes(CreateModelPackageCommand, 3);
+  expect(sagemaker).toHaveReceivedCommandTimes(CreateModelPackageCommand, 1);
 });
 
 test('fails with ModelPackageGroupNotFound when the group does not exist', async () => {
@@ -302,7 +267,7 @@ test('fails with ModelPackageGroupNotFound when the group does not exist', async
     .rejects(serviceError('ValidationException', 'ModelPackageGroup arn:...:model-package-group/nope does not exist.', 400));
 
   // WHEN
-  const error = await registerModel(new SageMakerClient({}), { ...config, modelPackageGroupName: 'nope' }, event, fastRetry).catch((e: Error) => e);
+  const error = await registerModel(new SageMakerClient({}), { ...config, modelPackageGroupName: 'nope' }, event).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'ModelPackageGroupNotFound' });
@@ -319,7 +284,7 @@ test.each([
   ['executionId', { ...event, executionId: undefined }],
 ])('fails with InvalidRegistrationRequest naming %s, before any call', async (field, bad) => {
   // WHEN
-  const error = await registerModel(new SageMakerClient({}), config, bad as RegisterModelEvent, fastRetry).catch((e: Error) => e);
+  const error = await registerModel(new SageMakerClient({}), config, bad as RegisterModelEvent).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'InvalidRegistrationRequest' });
@@ -332,7 +297,7 @@ test('fails with InvalidRegistrationRequest, before any call, when the metadata 
   const metrics = Object.fromEntries(Array.from({ length: 43 }, (_, i) => [`m${i}`, i]));
 
   // WHEN
-  const error = await registerModel(new SageMakerClient({}), config, { ...event, winner: { ...event.winner, metrics } }, fastRetry).catch(
+  const error = await registerModel(new SageMakerClient({}), config, { ...event, winner: { ...event.winner, metrics } }).catch(
     (e: Error) => e,
   );
 
@@ -348,7 +313,6 @@ test('fails with InvalidRegistrationRequest when a metric name makes a key SageM
     new SageMakerClient({}),
     config,
     { ...event, winner: { ...event.winner, metrics: { 'recall@k#5': 0.5 } } },
-    fastRetry,
   ).catch((e: Error) => e);
 
   // THEN

@@ -19,8 +19,6 @@ import 'aws-sdk-client-mock-jest';
 import { handler, snapshotDataVersion, SnapshotDataVersionEvent } from '../../lambda/snapshot-data-version.lambda';
 
 const s3 = mockClient(S3Client);
-const fastRetry = { maxAttempts: 3, baseDelayMs: 1, sleep: async () => {} };
-const fast = { retry: fastRetry };
 const BUCKET = 'ml-data';
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
@@ -92,7 +90,7 @@ test('follows pagination with KeyMarker and VersionIdMarker over several pages',
   ]);
 
   // WHEN
-  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast);
+  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' });
 
   // THEN both passes walked all pages, passing the markers on
   expect(result).toMatchObject({ objectCount: 4, totalBytes: 307, created: true });
@@ -109,7 +107,7 @@ test('writes the manifest exactly as specified, and its SHA-256 is the data vers
   serveListing([{ versions: [v('raw/a.csv', 'va', { ETag: '"0cc175b9c0f1b6a831c399e269772661"', Size: 1 }), v('raw/b c.csv', 'vb', { Size: 22 })] }]);
 
   // WHEN
-  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast);
+  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' });
 
   // THEN
   const expected = line('raw/a.csv', 'va', '0cc175b9c0f1b6a831c399e269772661', 1) + line('raw/b c.csv', 'vb', 'vb-etag', 22);
@@ -157,7 +155,7 @@ test('leaves out non-latest versions and keys whose latest version is a delete m
   ]);
 
   // WHEN
-  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast);
+  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' });
 
   // THEN
   expect(uploadedManifest()).toBe(line('raw/a.csv', 'a2', 'a2-etag', 100) + line('raw/c.csv', 'c1', 'c1-etag', 5));
@@ -170,10 +168,10 @@ test('gives the same id for the same listing, and another id when one version ch
   serveListing(listing);
 
   // WHEN the same data is snapshotted twice, then once more after b.csv got a new version
-  const first = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast);
-  const second = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast);
+  const first = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' });
+  const second = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' });
   serveListing([{ versions: [v('raw/a.csv', 'a1'), v('raw/b.csv', 'b2', { ETag: '"b1-etag"' })] }]);
-  const changed = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast);
+  const changed = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' });
 
   // THEN
   expect(second.dataVersionId).toBe(first.dataVersionId);
@@ -188,7 +186,7 @@ test('returns created: false and writes nothing when the manifest already exists
   s3.on(ListObjectsV2Command).resolves({ KeyCount: 1, Contents: [{ Key: existing, Size: 10 }] });
 
   // WHEN
-  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast);
+  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' });
 
   // THEN one listing pass only, no upload of any kind
   expect(result).toMatchObject({ created: false, objectCount: 1, totalBytes: 100, dataVersionId: sha256(line('raw/a.csv', 'a1', 'a1-etag', 100)) });
@@ -205,7 +203,7 @@ test('uploads a large manifest in parts of the part size with consecutive part n
   serveListing([{ versions: keys.slice(0, 25).map((k, i) => v(k, `v${i}`)) }, { versions: keys.slice(25).map((k, i) => v(k, `v${i + 25}`)) }]);
 
   // WHEN
-  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, { ...fast, partSize: 64 });
+  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, { partSize: 64 });
 
   // THEN
   const manifest = keys.map((k, i) => line(k, `v${i}`, `v${i}-etag`, 100)).join('');
@@ -237,7 +235,7 @@ test('fails with DataChangedDuringSnapshot and aborts the upload when the data c
     .resolves({ Versions: [v('raw/a.csv', 'a2')], IsTruncated: false });
 
   // WHEN
-  const error = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast).catch((e: Error) => e);
+  const error = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'DataChangedDuringSnapshot' });
@@ -253,7 +251,7 @@ test('aborts the upload and reports the original error when a part upload fails'
   s3.on(AbortMultipartUploadCommand).rejects(serviceError('AccessDenied', 403, 'abort denied too'));
 
   // WHEN
-  const error = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast).catch((e: Error) => e);
+  const error = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'AccessDenied', message: 'kms:GenerateDataKey denied' });
@@ -267,7 +265,7 @@ test('fails with DataBucketNotFound naming the bucket when it does not exist', a
   s3.on(ListObjectVersionsCommand).rejects(serviceError('NoSuchBucket', 404, 'The specified bucket does not exist'));
 
   // WHEN
-  const error = await snapshotDataVersion(new S3Client({}), { bucket: 'nope', prefix: 'raw/' }, fast).catch((e: Error) => e);
+  const error = await snapshotDataVersion(new S3Client({}), { bucket: 'nope', prefix: 'raw/' }).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'DataBucketNotFound' });
@@ -286,7 +284,7 @@ test('fails with EmptyDataPrefix naming bucket and prefix when nothing current i
   ]);
 
   // WHEN
-  const error = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast).catch((e: Error) => e);
+  const error = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'EmptyDataPrefix' });
@@ -298,44 +296,19 @@ test('fails with EmptyDataPrefix naming bucket and prefix when nothing current i
 test('fails with EmptyDataPrefix when the listing is empty', async () => {
   s3.on(ListObjectVersionsCommand).resolves({ IsTruncated: false });
 
-  await expect(snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'nothing/' }, fast)).rejects.toMatchObject({
+  await expect(snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'nothing/' })).rejects.toMatchObject({
     name: 'EmptyDataPrefix',
   });
 });
 
-test('retries a SlowDown once and then succeeds', async () => {
-  // GIVEN S3 throttles the first listing call
-  s3.on(ListObjectVersionsCommand)
-    .rejectsOnce(serviceError('SlowDown', 503, 'Please reduce your request rate.'))
-    .resolves({ Versions: [v('raw/a.csv', 'a1')], IsTruncated: false });
+// The SDK's retries happen inside the client (tested through its middleware in test/lambda/shared/sdk-clients.test.ts).
+test('fails with the listing error the client gives back after its retries, and writes nothing', async () => {
+  s3.on(ListObjectVersionsCommand).rejects(serviceError('SlowDown', 503, 'Please reduce your request rate.'));
 
-  // WHEN
-  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast);
+  await expect(snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' })).rejects.toMatchObject({ name: 'SlowDown' });
 
-  // THEN one failed call, then one per pass
-  expect(result).toMatchObject({ created: true, objectCount: 1 });
-  expect(s3).toHaveReceivedCommandTimes(ListObjectVersionsCommand, 3);
-  expect(s3).toHaveReceivedCommandTimes(CompleteMultipartUploadCommand, 1);
-});
-
-test('retries a throttled part upload and uploads the same bytes again', async () => {
-  // GIVEN
-  serveListing([{ versions: [v('raw/a.csv', 'a1')] }]);
-  s3.on(UploadPartCommand)
-    .rejectsOnce(serviceError('SlowDown', 503))
-    .callsFake((input: UploadPartCommandInput) => {
-      uploadedParts[input.PartNumber! - 1] = Buffer.from(input.Body as Uint8Array);
-      return { ETag: '"retried"' };
-    });
-
-  // WHEN
-  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast);
-
-  // THEN
-  expect(s3).toHaveReceivedCommandTimes(UploadPartCommand, 2);
-  expect(uploadedManifest()).toBe(line('raw/a.csv', 'a1', 'a1-etag', 100));
-  expect(result.created).toBe(true);
-  expect(s3).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, { MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"retried"' }] } });
+  expect(s3).toHaveReceivedCommandTimes(ListObjectVersionsCommand, 1);
+  expect(s3).not.toHaveReceivedCommand(CreateMultipartUploadCommand);
 });
 
 test('leaves earlier manifests out of a snapshot of the whole bucket (prefix "")', async () => {
@@ -343,7 +316,7 @@ test('leaves earlier manifests out of a snapshot of the whole bucket (prefix "")
   serveListing([{ versions: [v('data-versions/0123abcd.jsonl', 'm1'), v('raw/a.csv', 'a1'), v('readme.txt', 'r1', { Size: 3 })] }]);
 
   // WHEN
-  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: '' }, fast);
+  const result = await snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: '' });
 
   // THEN
   expect(uploadedManifest()).toBe(line('raw/a.csv', 'a1', 'a1-etag', 100) + line('readme.txt', 'r1', 'r1-etag', 3));
@@ -355,18 +328,18 @@ test('passes on an error from the existence check, and writes nothing', async ()
   serveListing([{ versions: [v('raw/a.csv', 'a1')] }]);
   s3.on(ListObjectsV2Command).rejects(serviceError('AccessDenied', 403));
 
-  await expect(snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast)).rejects.toMatchObject({ name: 'AccessDenied' });
+  await expect(snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' })).rejects.toMatchObject({ name: 'AccessDenied' });
   expect(s3).not.toHaveReceivedCommand(CreateMultipartUploadCommand);
 });
 
 test('fails clearly when a truncated page gives no marker to go on with', async () => {
   s3.on(ListObjectVersionsCommand).resolves({ Versions: [v('raw/a.csv', 'a1')], IsTruncated: true });
 
-  await expect(snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' }, fast)).rejects.toThrow(/IsTruncated but gave no NextKeyMarker/);
+  await expect(snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/' })).rejects.toThrow(/IsTruncated but gave no NextKeyMarker/);
 });
 
 test('refuses an empty manifest prefix', async () => {
-  await expect(snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/', manifestPrefix: '' }, fast)).rejects.toMatchObject({
+  await expect(snapshotDataVersion(new S3Client({}), { bucket: BUCKET, prefix: 'raw/', manifestPrefix: '' })).rejects.toMatchObject({
     name: 'InvalidSnapshotRequest',
   });
   expect(s3).not.toHaveReceivedCommand(ListObjectVersionsCommand);

@@ -6,7 +6,6 @@ import { handler, startPipelineOnData } from '../../lambda/start-pipeline-on-dat
 
 const codepipeline = mockClient(CodePipelineClient);
 const client = new CodePipelineClient({});
-const fastRetry = { maxAttempts: 3, baseDelayMs: 1, sleep: async () => {} };
 const ENV = { DATA_BUCKET: 'acme-data', DATA_PREFIX: 'datasets/fraud/', MARKER_SUFFIX: '_SUCCESS', PIPELINE_NAME: 'fraud-ml', VARIABLE_NAME: 'DATA_PREFIX' };
 const CONFIG = triggerConfig(ENV);
 
@@ -43,7 +42,7 @@ beforeEach(() => {
 
 describe('start-pipeline-on-data', () => {
   test('a marker starts a run that trains on the marker\'s folder', async () => {
-    const result = await startPipelineOnData(client, objectCreated('datasets/fraud/2026-11-23/_SUCCESS'), ENV, fastRetry);
+    const result = await startPipelineOnData(client, objectCreated('datasets/fraud/2026-11-23/_SUCCESS'), ENV);
     expect(result).toEqual({ started: true, pipelineExecutionId: 'exec-1', dataPrefix: 'datasets/fraud/2026-11-23/', markerKey: 'datasets/fraud/2026-11-23/_SUCCESS' });
     expect(codepipeline).toHaveReceivedCommandTimes(StartPipelineExecutionCommand, 1);
     expect(codepipeline).toHaveReceivedCommandWith(StartPipelineExecutionCommand, {
@@ -54,7 +53,7 @@ describe('start-pipeline-on-data', () => {
   });
 
   test('a marker directly under the prefix trains on the whole prefix', async () => {
-    const result = await startPipelineOnData(client, objectCreated('datasets/fraud/_SUCCESS'), ENV, fastRetry);
+    const result = await startPipelineOnData(client, objectCreated('datasets/fraud/_SUCCESS'), ENV);
     expect(result).toMatchObject({ started: true, dataPrefix: 'datasets/fraud/' });
   });
 
@@ -66,9 +65,9 @@ describe('start-pipeline-on-data', () => {
 
   test('the same marker version gets the same token (one run however often it is delivered); a new version another', async () => {
     const event = objectCreated('datasets/fraud/2026-11-23/_SUCCESS');
-    await startPipelineOnData(client, event, ENV, fastRetry);
-    await startPipelineOnData(client, event, ENV, fastRetry);
-    await startPipelineOnData(client, objectCreated('datasets/fraud/2026-11-23/_SUCCESS', { versionId: 'v2' }), ENV, fastRetry);
+    await startPipelineOnData(client, event, ENV);
+    await startPipelineOnData(client, event, ENV);
+    await startPipelineOnData(client, objectCreated('datasets/fraud/2026-11-23/_SUCCESS', { versionId: 'v2' }), ENV);
     const tokens = codepipeline.commandCalls(StartPipelineExecutionCommand).map((c) => c.args[0].input.clientRequestToken);
     expect(tokens[0]).toBe(tokens[1]);
     expect(tokens[2]).not.toBe(tokens[0]);
@@ -85,7 +84,7 @@ describe('start-pipeline-on-data', () => {
     ['not from S3', { 'source': 'aws.batch', 'detail-type': 'Batch Job State Change' }, /not an S3 "Object Created" event/],
     ['not an event at all', 'hello', /not an S3 "Object Created" event/],
   ])('%s is dropped without starting a run (a retry would not change it)', async (_case, event, reason) => {
-    const result = await startPipelineOnData(client, event, ENV, fastRetry);
+    const result = await startPipelineOnData(client, event, ENV);
     expect(result.started).toBe(false);
     expect(result.started === false && result.reason).toMatch(reason);
     expect(codepipeline).not.toHaveReceivedCommand(StartPipelineExecutionCommand);
@@ -93,32 +92,23 @@ describe('start-pipeline-on-data', () => {
 
   test('a data prefix longer than a pipeline variable holds is dropped with the reason', async () => {
     const key = `datasets/fraud/${'x'.repeat(1000)}/_SUCCESS`;
-    const result = await startPipelineOnData(client, objectCreated(key), ENV, fastRetry);
+    const result = await startPipelineOnData(client, objectCreated(key), ENV);
     expect(result).toEqual({ started: false, reason: expect.stringMatching(/1016 characters long; a pipeline variable holds at most 1000/) });
-  });
-
-  test('throttling is retried', async () => {
-    codepipeline.on(StartPipelineExecutionCommand)
-      .rejectsOnce(serviceError('ThrottlingException', 400))
-      .resolves({ pipelineExecutionId: 'exec-2' });
-    const result = await startPipelineOnData(client, objectCreated('datasets/fraud/x/_SUCCESS'), ENV, fastRetry);
-    expect(result).toMatchObject({ started: true, pipelineExecutionId: 'exec-2' });
-    expect(codepipeline).toHaveReceivedCommandTimes(StartPipelineExecutionCommand, 2);
   });
 
   test('a start that fails is thrown, so Lambda retries it and then dead-letters the event', async () => {
     codepipeline.on(StartPipelineExecutionCommand).rejects(serviceError('PipelineNotFoundException', 400));
-    await expect(startPipelineOnData(client, objectCreated('datasets/fraud/x/_SUCCESS'), ENV, fastRetry)).rejects.toThrow('PipelineNotFoundException');
+    await expect(startPipelineOnData(client, objectCreated('datasets/fraud/x/_SUCCESS'), ENV)).rejects.toThrow('PipelineNotFoundException');
     expect(codepipeline).toHaveReceivedCommandTimes(StartPipelineExecutionCommand, 1);
   });
 
   test('a response without an execution id is an error', async () => {
     codepipeline.on(StartPipelineExecutionCommand).resolves({});
-    await expect(startPipelineOnData(client, objectCreated('datasets/fraud/x/_SUCCESS'), ENV, fastRetry)).rejects.toThrow(/returned no execution id/);
+    await expect(startPipelineOnData(client, objectCreated('datasets/fraud/x/_SUCCESS'), ENV)).rejects.toThrow(/returned no execution id/);
   });
 
   test('a function without its environment fails with every missing variable named', async () => {
-    await expect(startPipelineOnData(client, objectCreated('datasets/fraud/x/_SUCCESS'), { DATA_BUCKET: 'acme-data' }, fastRetry)).rejects.toThrow(
+    await expect(startPipelineOnData(client, objectCreated('datasets/fraud/x/_SUCCESS'), { DATA_BUCKET: 'acme-data' })).rejects.toThrow(
       expect.objectContaining({ name: 'TriggerNotConfigured', message: expect.stringMatching(/MARKER_SUFFIX, PIPELINE_NAME, VARIABLE_NAME, DATA_PREFIX are not set/) }),
     );
     expect(() => triggerConfig({ ...ENV, DATA_PREFIX: '' })).not.toThrow();

@@ -25,7 +25,6 @@ const AGGREGATE = {
 function body(text: string) {
   return { Body: { transformToString: async () => text } } as never;
 }
-const fastRetry = { maxAttempts: 3, baseDelayMs: 1, sleep: async () => {} };
 const GROUP = 'fraud';
 const arn = (v: number) => `arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud/${v}`;
 
@@ -152,7 +151,7 @@ test('misses when no package carries the key, reading every page', async () => {
     .resolvesOnce({ ModelPackageSummaryList: [summary(2, `mlops-cache:${'f'.repeat(64)}`)] });
 
   // WHEN
-  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry);
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event);
 
   // THEN
   expect(result).toEqual({ hit: false, cacheKey: KEY });
@@ -164,7 +163,7 @@ test('misses when the evaluation aggregate of the package is gone: fairness and 
   sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [summary(4, MARKER)] });
   s3.on(GetObjectCommand).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' }));
 
-  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry, new S3Client({}));
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, new S3Client({}));
 
   expect(result).toEqual({ hit: false, cacheKey: KEY });
 });
@@ -173,7 +172,7 @@ test('fails with MalformedMetrics naming the object when the aggregate is malfor
   sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [summary(4, MARKER)] });
   s3.on(GetObjectCommand).resolves(body('{"metrics": {"auc": "high"}}'));
 
-  await expect(checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry, new S3Client({}))).rejects.toMatchObject({
+  await expect(checkTrainingCache(new SageMakerClient({}), GROUP, event, new S3Client({}))).rejects.toMatchObject({
     name: 'MalformedMetrics',
     message: expect.stringContaining('s3://metrics/4/aggregate.json'),
   });
@@ -184,7 +183,7 @@ test('misses in an empty group', async () => {
   sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [] });
 
   // WHEN
-  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry);
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event);
 
   // THEN
   expect(result).toEqual({ hit: false, cacheKey: KEY });
@@ -192,20 +191,22 @@ test('misses in an empty group', async () => {
 
 test('follows NextToken to a hit on the second page', async () => {
   // GIVEN
-  sagemaker
-    .on(ListModelPackagesCommand)
-    .resolvesOnce({ ModelPackageSummaryList: [summary(9, 'other'), summary(8, 'other')], NextToken: 'page-2' })
-    .resolvesOnce({ ModelPackageSummaryList: [summary(7, `${MARKER} candidate=xgb-deep`)], NextToken: 'page-3' });
+  // The tokens as sent: the SDK's paginator reuses one input object for every page.
+  const tokens: Array<string | undefined> = [];
+  const pages = [
+    { ModelPackageSummaryList: [summary(9, 'other'), summary(8, 'other')], NextToken: 'page-2' },
+    { ModelPackageSummaryList: [summary(7, `${MARKER} candidate=xgb-deep`)], NextToken: 'page-3' },
+  ];
+  sagemaker.on(ListModelPackagesCommand).callsFake((input: { NextToken?: string }) => pages[tokens.push(input.NextToken) - 1]);
 
   // WHEN
-  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry);
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event);
 
   // THEN
   expect(result.hit).toBe(true);
   expect(result.hit && result.outcome.modelPackageArn).toBe(arn(7));
   expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 2);
-  expect(sagemaker).toHaveReceivedNthSpecificCommandWith(1, ListModelPackagesCommand, { NextToken: undefined });
-  expect(sagemaker).toHaveReceivedNthSpecificCommandWith(2, ListModelPackagesCommand, { NextToken: 'page-2' });
+  expect(tokens).toEqual([undefined, 'page-2']);
 });
 
 test('does not reuse a Rejected package, and reuses an older one that was not rejected', async () => {
@@ -215,7 +216,7 @@ test('does not reuse a Rejected package, and reuses an older one that was not re
   });
 
   // WHEN
-  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry);
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event);
 
   // THEN
   expect(result.hit && result.outcome.modelPackageArn).toBe(arn(5));
@@ -227,43 +228,23 @@ test('misses when the only package with the key was Rejected', async () => {
   sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [summary(6, MARKER, 'Rejected')] });
 
   // WHEN
-  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry);
+  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event);
 
   // THEN
   expect(result).toEqual({ hit: false, cacheKey: KEY });
   expect(sagemaker).not.toHaveReceivedCommand(DescribeModelPackageCommand);
 });
 
-test('retries a throttled call and then succeeds', async () => {
-  // GIVEN
-  sagemaker
-    .on(ListModelPackagesCommand)
-    .rejectsOnce(serviceError('ThrottlingException', 'Rate exceeded', 400))
-    .resolves({ ModelPackageSummaryList: [summary(1, MARKER)] });
-  sagemaker
-    .on(DescribeModelPackageCommand)
-    .rejectsOnce(serviceError('ThrottlingException', 'Rate exceeded', 400))
-    .resolves(described(1));
-
-  // WHEN
-  const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry);
-
-  // THEN
-  expect(result.hit && result.outcome.modelPackageArn).toBe(arn(1));
-  expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 2);
-  expect(sagemaker).toHaveReceivedCommandTimes(DescribeModelPackageCommand, 2);
-});
-
-test('fails with the throttling error when it does not clear', async () => {
+test('passes on the throttling error the client gives back after its own retries', async () => {
   // GIVEN
   sagemaker.on(ListModelPackagesCommand).rejects(serviceError('ThrottlingException', 'Rate exceeded', 400));
 
   // WHEN
-  const error = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry).catch((e: Error) => e);
+  const error = await checkTrainingCache(new SageMakerClient({}), GROUP, event).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'ThrottlingException' });
-  expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 3);
+  expect(sagemaker).toHaveReceivedCommandTimes(ListModelPackagesCommand, 1);
 });
 
 test('fails with ModelPackageGroupNotFound when the group does not exist', async () => {
@@ -273,7 +254,7 @@ test('fails with ModelPackageGroupNotFound when the group does not exist', async
     .rejects(serviceError('ValidationException', 'ModelPackageGroup arn:...:model-package-group/nope does not exist.', 400));
 
   // WHEN
-  const error = await checkTrainingCache(new SageMakerClient({}), 'nope', event, fastRetry).catch((e: Error) => e);
+  const error = await checkTrainingCache(new SageMakerClient({}), 'nope', event).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'ModelPackageGroupNotFound' });
@@ -286,7 +267,7 @@ test('fails with ModelPackageGroupNotFound when the listing says ResourceNotFoun
   sagemaker.on(ListModelPackagesCommand).rejects(serviceError('ResourceNotFound', 'Group gone', 400));
 
   // WHEN
-  const error = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry).catch((e: Error) => e);
+  const error = await checkTrainingCache(new SageMakerClient({}), GROUP, event).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'ModelPackageGroupNotFound' });
@@ -297,7 +278,7 @@ test('passes an access error through unchanged', async () => {
   sagemaker.on(ListModelPackagesCommand).rejects(serviceError('AccessDeniedException', 'not authorized', 400));
 
   // WHEN
-  const error = await checkTrainingCache(new SageMakerClient({}), GROUP, event, fastRetry).catch((e: Error) => e);
+  const error = await checkTrainingCache(new SageMakerClient({}), GROUP, event).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'AccessDeniedException', message: 'not authorized' });
@@ -310,7 +291,7 @@ test.each([
   ['a numeric codeVersion', { ...event, codeVersion: 7 }, /'codeVersion' is missing or not a non-empty string \(got number\)/],
 ])('fails with InvalidCacheRequest on %s, before any call', async (_, malformed, message) => {
   // WHEN
-  const error = await checkTrainingCache(new SageMakerClient({}), GROUP, malformed as never, fastRetry).catch((e: Error) => e);
+  const error = await checkTrainingCache(new SageMakerClient({}), GROUP, malformed as never).catch((e: Error) => e);
 
   // THEN
   expect(error).toMatchObject({ name: 'InvalidCacheRequest' });
