@@ -255,6 +255,10 @@ export class CostEstimator {
     const region = options.region ?? 'us-east-1';
     if (!options.region) assumptions.push('Region us-east-1: the template names no region (pass region to change it)');
     assumptions.push(`A month has ${HOURS_PER_MONTH} hours (as the AWS Pricing Calculator counts)`);
+    assumptions.push('List prices: free tiers (4,000 Step Functions transitions, 100 CodePipeline V2 action minutes, ...), ' +
+      'savings plans and taxes are not deducted');
+    assumptions.push('Per-use charges (storage, requests, log ingestion, NAT and endpoint GB processed, data transfer) are ' +
+      'not in the idle total');
     const used = new Set<string>();
     const ctx = { table, region, used, assumptions };
 

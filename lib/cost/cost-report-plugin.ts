@@ -19,8 +19,8 @@ export interface CostReportPluginProps extends CostEstimateOptions {
  * It reports no violation, so it never turns a synth red; an estimate that cannot be made is printed as such.
  */
 export class CostReportPlugin implements IPolicyValidationPluginBeta1 {
-  public readonly name = 'cdk-mlops-cost-estimate';
-  public readonly ruleIds: string[] = [];
+  public readonly name: string = 'cdk-mlops-cost-estimate';
+  public readonly ruleIds?: string[] = [];
 
   constructor(private readonly props: CostReportPluginProps = {}) {}
 

@@ -222,3 +222,17 @@ describe('the price table', () => {
     for (const assumption of Object.values(PRICES.assumptions)) expect(assumption.statement).toMatch(/assumption/);
   });
 });
+
+describe('CostEstimator.fromStack', () => {
+  test('estimates the stack as synthesized, at the stack\'s region when it names one', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Test', { env: { account: '111122223333', region: 'eu-west-1' } });
+    new BatchNetwork(stack, 'Network', { egress: BatchEgress.NAT_GATEWAY });
+    const estimate = CostEstimator.fromStack(stack);
+    expect(estimate.region).toBe('eu-west-1');
+    const template = app.synth().getStackArtifact(stack.artifactId).template;
+    expect(estimate).toEqual(CostEstimator.fromTemplate(template, { region: 'eu-west-1' }));
+    expect(estimate.idle.find((i) => i.resourceType === 'AWS::EC2::NatGateway')!.unitPriceUsd)
+      .toBe(PRICES.prices['vpc:nat-gateway-hour'].usd['eu-west-1']);
+  });
+});
