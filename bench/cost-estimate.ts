@@ -27,5 +27,7 @@ const estimate = CostEstimator.fromTemplate(template, {
     stateTransitions: 300,
     pipelineActionMinutes: 240,
   },
+  // Both candidates run on the training job definition(s): the worst case counts each candidate.
+  jobCopies: { Train: 2 },
 });
 process.stdout.write(CostTable.format(estimate));

@@ -207,10 +207,11 @@ export interface CostEstimateOptions {
    */
   readonly run?: RunOptions;
   /**
-   * Parallel copies (array size) of Batch job definitions, by logical id, for the worst case.
+   * Copies of a Batch job definition that one run submits at once (its array size, or the candidates that share it),
+   * for the worst case; by logical id, or by the logical id without its 8-character hash (`Train` for `TrainABD8C7C9`).
    * @default - the shard count a cdk-mlops evaluation job definition records, else 1
    */
-  readonly arraySizes?: { [logicalId: string]: number };
+  readonly jobCopies?: { [logicalId: string]: number };
 }
 
 /** What a template costs: idle, serving, per run and at worst per run. */
@@ -264,7 +265,7 @@ export class CostEstimator {
 
     const idle = idleCosts(template, ctx, options);
     const run = options.run ? runCosts(template, ctx, options.run) : { items: [], unknown: [] };
-    const worst = worstCaseCosts(template, ctx, options.arraySizes ?? {});
+    const worst = worstCaseCosts(template, ctx, options.jobCopies ?? {});
     const sum = (values: number[]) => round(values.reduce((a, b) => a + b, 0));
     const unverifiedPrices = [...used].filter((key) => table.prices[key]?.unverified).sort();
 

@@ -91,6 +91,10 @@ describe('CostEstimator on the library\'s own constructs', () => {
     expect(worst.attempts).toBe(job.RetryStrategy.Attempts);
     expect(worst.attemptHours).toBe(hours);
     expect(worst.usd).toBeCloseTo(job.RetryStrategy.Attempts * hours * worst.hourlyUsd!, 1);
+    // Two candidates sharing the job definition double it; the id is given without its hash.
+    const shared = CostEstimator.fromTemplate(template, { jobCopies: { Train: 2 } }).worstCase.find((w) => w.logicalId === jobId)!;
+    expect(jobId).toMatch(/^Train[0-9A-F]{8}$/);
+    expect([shared.copies, shared.usd]).toEqual([2, expect.closeTo(2 * worst.usd!, 1)]);
     // Among the compute environments' types, none that fits the job and has a price costs more.
     const types: string[] = Object.values(template.Resources as Record<string, any>)
       .filter((r) => r.Type === 'AWS::Batch::ComputeEnvironment').flatMap((r) => r.Properties.ComputeResources.InstanceTypes ?? []);

@@ -73,7 +73,7 @@ function projectComputeType(resources: Record<string, CfnResourceJson>, project:
  * on-demand instance type it fits in the template's EC2 compute environments (the on-demand fallback can take it, and
  * spot never costs more than on-demand), or on Fargate on-demand.
  */
-export function worstCaseCosts(template: any, ctx: PricingContext, arraySizes: { [id: string]: number }): WorstCaseItem[] {
+export function worstCaseCosts(template: any, ctx: PricingContext, jobCopies: { [id: string]: number }): WorstCaseItem[] {
   const resources = resourcesOf(template);
   const pool = ec2InstancePool(resources);
   const items: WorstCaseItem[] = [];
@@ -88,7 +88,7 @@ export function worstCaseCosts(template: any, ctx: PricingContext, arraySizes: {
     const attempts = numberOf(props.RetryStrategy?.Attempts) ?? 1;
     const timeout = numberOf(props.Timeout?.AttemptDurationSeconds);
     const attemptHours = timeout !== undefined ? timeout / 3600 : undefined;
-    const copies = arraySizes[id] ?? shardCount(container) ?? 1;
+    const copies = copiesOf(jobCopies, id) ?? shardCount(container) ?? 1;
     const need = requirements(container);
     const fargate = Array.isArray(props.PlatformCapabilities) && props.PlatformCapabilities.includes('FARGATE');
     const base = { logicalId: id, attempts, copies, ...(attemptHours !== undefined ? { attemptHours } : {}) };
@@ -174,6 +174,13 @@ function requirements(container: any): { vcpus: number; memoryMiB: number; gpus:
     memoryMiB: value('MEMORY') ?? numberOf(container.Memory) ?? 2048,
     gpus: value('GPU') ?? 0,
   };
+}
+
+/** Copies given by logical id, or by the logical id without the 8-character hash CDK appends. */
+function copiesOf(jobCopies: { [id: string]: number }, id: string): number | undefined {
+  if (jobCopies[id] !== undefined) return jobCopies[id];
+  const key = Object.keys(jobCopies).find((k) => id.startsWith(k) && /^[0-9A-F]{8}$/.test(id.slice(k.length)));
+  return key === undefined ? undefined : jobCopies[key];
 }
 
 function shardCount(container: any): number | undefined {
