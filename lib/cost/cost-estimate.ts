@@ -197,11 +197,6 @@ export interface CostEstimateOptions {
    */
   readonly expectedEndpointInstances?: ExpectedEndpointInstances[];
   /**
-   * Budgets the account already has (the first two of an account are free).
-   * @default 0
-   */
-  readonly budgetsAlreadyInAccount?: number;
-  /**
    * What one run does, for the per-run estimate.
    * @default - no per-run estimate (the worst case is still given)
    */

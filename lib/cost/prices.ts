@@ -60,13 +60,14 @@ const SAGEMAKER = 'https://aws.amazon.com/sagemaker/pricing/';
 const CODEBUILD = 'https://aws.amazon.com/codebuild/pricing/';
 const CODEPIPELINE = 'https://aws.amazon.com/codepipeline/pricing/';
 const STEP_FUNCTIONS = 'https://aws.amazon.com/step-functions/pricing/';
-const LAMBDA = 'https://aws.amazon.com/lambda/pricing/';
 const S3 = 'https://aws.amazon.com/s3/pricing/';
 const ECR = 'https://aws.amazon.com/ecr/pricing/';
 const SQS = 'https://aws.amazon.com/sqs/pricing/';
 const SNS = 'https://aws.amazon.com/sns/pricing/';
 const SECRETS = 'https://aws.amazon.com/secrets-manager/pricing/';
-const BUDGETS = 'https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_Operations_AWS_Budgets.html';
+// AWS's Price List offer file of AWS Budgets (read in a public copy of the Price List API data).
+const BUDGETS = 'https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AWSBudgets/current/index.csv';
+const LAMBDA_WHITEPAPER = 'https://docs.aws.amazon.com/whitepapers/latest/how-aws-pricing-works/lambda.html';
 const EVENTBRIDGE = 'https://aws.amazon.com/eventbridge/pricing/';
 
 function entry(description: string, unit: string, usd: { [region: string]: number }, source: string,
@@ -169,8 +170,12 @@ const prices: { [key: string]: PriceEntry } = {
     { 'us-east-1': 0.000025, 'eu-west-1': 0.000025 }, STEP_FUNCTIONS, {
       note: '$0.025 per 1,000 state transitions in both regions; retries count as transitions; 4,000 free a month.',
     }),
-  'lambda:request': entry('Lambda, per request', 'request', { 'us-east-1': 0.0000002, 'eu-west-1': 0.0000002 }, LAMBDA, unverified),
-  'lambda:gb-second-x86': entry('Lambda x86, per GB-second', 'GB-second', { 'us-east-1': 0.0000166667, 'eu-west-1': 0.0000166667 }, LAMBDA, unverified),
+  'lambda:request': entry('Lambda, per request', 'request', { 'us-east-1': 0.0000002 }, LAMBDA_WHITEPAPER, {
+    note: '$0.20 per million requests after 1 million free a month. The whitepaper names no region; us-east-1 assumed.',
+  }),
+  'lambda:gb-second-x86': entry('Lambda x86, per GB-second', 'GB-second', { 'us-east-1': 0.0000166667 }, LAMBDA_WHITEPAPER, {
+    note: 'The whitepaper rounds it to $0.00001667; 400,000 GB-seconds free a month.',
+  }),
   's3:standard-gb-month': entry('S3 Standard storage, per GB-month (first 50 TB)', 'GB-month', { 'us-east-1': 0.023, 'eu-west-1': 0.023 }, S3, unverified),
   'ecr:storage-gb-month': entry('ECR private repository storage, per GB-month', 'GB-month', { 'us-east-1': 0.1, 'eu-west-1': 0.1 }, ECR, unverified),
   'sqs:standard-request': entry('SQS standard queue, per request (after the first million a month)', 'request',
@@ -178,8 +183,12 @@ const prices: { [key: string]: PriceEntry } = {
   'sns:publish': entry('SNS standard topic, per publish (after the first million a month)', 'request',
     { 'us-east-1': 0.0000005, 'eu-west-1': 0.0000005 }, SNS, unverified),
   'secretsmanager:secret-month': entry('Secrets Manager, per secret per month', 'month', { 'us-east-1': 0.4, 'eu-west-1': 0.4 }, SECRETS, unverified),
-  'budgets:budget-day': entry('AWS Budgets, per budget-day beyond the first two budgets of the account', 'day',
-    { 'us-east-1': 0.02, 'eu-west-1': 0.02 }, BUDGETS, { note: 'Your first two budgets are free of charge; each additional budget costs $0.02 per day. Budgets are global.' }),
+  'budgets:action-enabled-budget-day': entry('AWS Budgets, per action-enabled budget-day', 'day',
+    { 'us-east-1': 0.1, 'eu-west-1': 0.1 }, BUDGETS, {
+      note: 'The offer file prices budget-days without actions at $0.00, and the first 62 action-enabled budget-days ' +
+        'of a month (two budgets) at $0.00. An older user guide page said the first two budgets are free and each ' +
+        'other costs $0.02 a day: the offer file (effective 2020-10-01) is newer. Budgets are global.',
+    }),
   'events:rule': entry('EventBridge rule on the default event bus (AWS service events)', 'month', { 'us-east-1': 0, 'eu-west-1': 0 }, EVENTBRIDGE, {
     unverified: true,
     note: 'Events published by AWS services to the default bus are free; rules themselves have no charge.',

@@ -6,7 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import {
   BatchEgress, BatchNetwork, BucketPurpose, CostEstimate, CostEstimator, MlJobDefinition, PRICES, SpotGpuQueue, VersionedBucket,
 } from '../../lib';
-import { BUDGETS_FREE } from '../fixtures/aws/budgets';
+import { BUDGETS_PRICES } from '../fixtures/aws/budgets';
 
 /** The logical ids of the template's resources whose type the estimate must price while idle. */
 const PRICED_IDLE = new Set(['AWS::EC2::NatGateway', 'AWS::EC2::EIP', 'AWS::EC2::Instance', 'AWS::KMS::Key', 'AWS::CloudWatch::Alarm',
@@ -123,9 +123,8 @@ describe('CostEstimator on hand-written templates', () => {
       },
       Serverless: { Type: 'AWS::SageMaker::EndpointConfig', Properties: { ProductionVariants: [{ VariantName: 'v', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 5 } }] } },
       Endpoint: { Type: 'AWS::SageMaker::Endpoint', Properties: { EndpointConfigName: { 'Fn::GetAtt': ['Config', 'EndpointConfigName'] } } },
-      Budget1: { Type: 'AWS::Budgets::Budget', Properties: {} },
-      Budget2: { Type: 'AWS::Budgets::Budget', Properties: {} },
-      Budget3: { Type: 'AWS::Budgets::Budget', Properties: {} },
+      Budget: { Type: 'AWS::Budgets::Budget', Properties: {} },
+      BudgetAction: { Type: 'AWS::Budgets::BudgetsAction', Properties: {} },
       Pipeline: { Type: 'AWS::CodePipeline::Pipeline', Properties: { PipelineType: 'V2' } },
       Job: {
         Type: 'AWS::Batch::JobDefinition',
@@ -166,13 +165,13 @@ describe('CostEstimator on hand-written templates', () => {
     expect(estimate.freeWhileIdle.map((f) => f.logicalId)).toEqual(expect.arrayContaining(['Serverless', 'Endpoint', 'Pipeline']));
   });
 
-  test('the first two budgets of the account are free, the others are charged per day', () => {
+  test('a budget without actions costs nothing; an action-enabled one is counted at its daily price', () => {
     const estimate = CostEstimator.fromTemplate(template);
-    const charged = estimate.idle.filter((i) => i.resourceType === 'AWS::Budgets::Budget');
-    expect(charged.map((i) => i.logicalId)).toEqual(['Budget3']);
-    expect(charged[0].monthlyUsd).toBeCloseTo(BUDGETS_FREE.value.usdPerAdditionalBudgetDay * 730 / 24, 2);
-    const elsewhere = CostEstimator.fromTemplate(template, { budgetsAlreadyInAccount: 2 });
-    expect(elsewhere.idle.filter((i) => i.resourceType === 'AWS::Budgets::Budget')).toHaveLength(3);
+    expect(estimate.freeWhileIdle.map((f) => f.logicalId)).toContain('Budget');
+    const action = estimate.idle.filter((i) => i.resourceType.startsWith('AWS::Budgets'));
+    expect(action.map((i) => i.logicalId)).toEqual(['BudgetAction']);
+    expect(BUDGETS_PRICES.value.usdPerBudgetDay).toBe(0);
+    expect(action[0].monthlyUsd).toBeCloseTo(BUDGETS_PRICES.value.usdPerActionEnabledBudgetDay * 730 / 24, 2);
   });
 
   test('a job definition without an attempt timeout has an unbounded worst case', () => {
@@ -220,7 +219,7 @@ describe('the price table', () => {
   test('is dated, and every price names its AWS page and has a figure for us-east-1 or says which regions it has', () => {
     expect(PRICES.asOf).toMatch(/^\d{4}-\d{2}$/);
     for (const [key, entry] of Object.entries(PRICES.prices)) {
-      expect([key, entry.source]).toEqual([key, expect.stringMatching(/^https:\/\/(aws\.amazon\.com|docs\.aws\.amazon\.com)\//)]);
+      expect([key, entry.source]).toEqual([key, expect.stringMatching(/^https:\/\/(aws\.amazon\.com|docs\.aws\.amazon\.com|pricing\.us-east-1\.amazonaws\.com)\//)]);
       expect(Object.keys(entry.usd).length).toBeGreaterThan(0);
     }
     for (const assumption of Object.values(PRICES.assumptions)) expect(assumption.statement).toMatch(/assumption/);

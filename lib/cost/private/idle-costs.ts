@@ -121,7 +121,6 @@ export function idleCosts(template: any, ctx: PricingContext, options: CostEstim
   const resources = resourcesOf(template);
   const out = new Collector(ctx);
   const endpointConfigUsers = endpointConfigsInUse(resources);
-  let budgets = options.budgetsAlreadyInAccount ?? 0;
 
   for (const [id, resource] of Object.entries(resources)) {
     const type = resource.Type;
@@ -171,12 +170,13 @@ export function idleCosts(template: any, ctx: PricingContext, options: CostEstim
         }
         break;
       case 'AWS::Budgets::Budget':
-        if (budgets < 2) {
-          budgets++;
-          out.free(id, type, 'one of the first two budgets of the account, which are free');
-        } else {
-          out.add('idle', id, type, 'budgets:budget-day', 1);
-        }
+        out.free(id, type, 'budgets without actions cost $0.00 a budget-day (AWS Budgets offer file)');
+        break;
+      case 'AWS::Budgets::BudgetsAction':
+        // Counted as charged: whether it is one of the account's first two action-enabled budgets is not in the template.
+        out.add('idle', id, type, 'budgets:action-enabled-budget-day', 1, {
+          note: 'Free when its budget is one of the account\'s first two action-enabled budgets.',
+        });
         break;
       case 'AWS::Batch::ComputeEnvironment': {
         const min = numberOf(props.ComputeResources?.MinvCpus) ?? 0;
