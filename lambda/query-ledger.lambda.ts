@@ -23,6 +23,7 @@ import {
   parseLedgerRecord,
 } from './shared/deployment-ledger';
 import { sdkClientConfig } from './shared/sdk-clients';
+import { LEDGER_BUCKET_ENV } from '../lib/private/contract/deployment-ledger';
 
 const s3 = new S3Client(sdkClientConfig());
 
@@ -50,7 +51,7 @@ export interface QueryLedgerOptions {
 }
 
 export async function handler(event: QueryLedgerEvent): Promise<QueryLedgerResult> {
-  return queryLedger(s3, event, { ledgerBucket: process.env.LEDGER_BUCKET });
+  return queryLedger(s3, event, { ledgerBucket: process.env[LEDGER_BUCKET_ENV] });
 }
 
 export async function queryLedger(client: S3Client, event: unknown, options: QueryLedgerOptions = {}): Promise<QueryLedgerResult> {

@@ -36,6 +36,7 @@ import {
   ServingModel,
 } from './shared/deployment-ledger';
 import { sdkClientConfig } from './shared/sdk-clients';
+import { LEDGER_BUCKET_ENV, LEDGER_OUTPUT_VARIABLES } from '../lib/private/contract/deployment-ledger';
 
 const clients: RecordDeploymentClients = {
   sagemaker: new SageMakerClient(sdkClientConfig()),
@@ -69,7 +70,7 @@ export type RecordDeploymentResult =
   | { readonly jobId: string; readonly succeeded: false; readonly message: string };
 
 export async function handler(event: CodePipelineJobEvent): Promise<RecordDeploymentResult> {
-  return recordDeployment(clients, event, { ledgerBucket: process.env.LEDGER_BUCKET });
+  return recordDeployment(clients, event, { ledgerBucket: process.env[LEDGER_BUCKET_ENV] });
 }
 
 export async function recordDeployment(
@@ -97,7 +98,7 @@ export async function recordDeployment(
     await aws.codepipeline.send(
       new PutJobSuccessResultCommand({
         jobId,
-        outputVariables: { LEDGER_KEY: key, ENDPOINT_CONFIG: serving.endpointConfigName },
+        outputVariables: { [LEDGER_OUTPUT_VARIABLES.ledgerKey]: key, [LEDGER_OUTPUT_VARIABLES.endpointConfig]: serving.endpointConfigName },
         executionDetails: { summary: `${existing ? 'Recorded already' : 'Recorded'}: s3://${bucket}/${key}` },
       }),
     );

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describeValue } from './metrics';
+import { DATA_TRIGGER_ENV } from '../../lib/private/contract/data-trigger';
 
 /** What the function is configured to accept: its environment. */
 export interface DataTriggerConfig {
@@ -53,20 +54,21 @@ export const MAX_VARIABLE_VALUE = 1000;
 
 /** Reads the configuration from the environment; names every missing variable. */
 export function triggerConfig(env: Record<string, string | undefined>): DataTriggerConfig {
-  const missing = ['DATA_BUCKET', 'MARKER_SUFFIX', 'PIPELINE_NAME', 'VARIABLE_NAME'].filter((name) => !env[name]);
-  if (missing.length > 0 || env.DATA_PREFIX === undefined) {
-    const all = env.DATA_PREFIX === undefined ? [...missing, 'DATA_PREFIX'] : missing;
+  const { bucket, prefix, markerSuffix, pipelineName, variableName } = DATA_TRIGGER_ENV;
+  const missing = [bucket, markerSuffix, pipelineName, variableName].filter((name) => !env[name]);
+  if (missing.length > 0 || env[prefix] === undefined) {
+    const all = env[prefix] === undefined ? [...missing, prefix] : missing;
     throw new TriggerNotConfiguredError(
       `start-pipeline-on-data: the environment variable(s) ${all.join(', ')} are not set. Create the function with the ` +
         'DataVersionTrigger construct, which sets them.',
     );
   }
   return {
-    bucket: env.DATA_BUCKET!,
-    prefix: env.DATA_PREFIX,
-    markerSuffix: env.MARKER_SUFFIX!,
-    pipelineName: env.PIPELINE_NAME!,
-    variableName: env.VARIABLE_NAME!,
+    bucket: env[bucket]!,
+    prefix: env[prefix]!,
+    markerSuffix: env[markerSuffix]!,
+    pipelineName: env[pipelineName]!,
+    variableName: env[variableName]!,
   };
 }
 

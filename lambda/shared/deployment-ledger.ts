@@ -9,9 +9,10 @@
  */
 import { DeploymentParameters, ENDPOINT_NAME } from './codepipeline-job';
 import { describeValue } from './metrics';
+import { LEDGER_BUCKET_ENV, LEDGER_ROOT } from '../../lib/private/contract/deployment-ledger';
 
-/** Where the records of all endpoints are in the ledger bucket. */
-export const LEDGER_ROOT = 'deployments/';
+/** Where the records of all endpoints are in the ledger bucket (one definition, shared with the construct). */
+export { LEDGER_ROOT };
 
 export type LedgerErrorName =
   | 'LedgerNotConfigured'
@@ -128,7 +129,7 @@ export function ledgerBucketOf(bucket: string | undefined, handlerName: string):
   if (!bucket) {
     throw new LedgerError(
       'LedgerNotConfigured',
-      `${handlerName}: the LEDGER_BUCKET environment variable is not set. Set it to the name of the deployment ledger bucket.`,
+      `${handlerName}: the ${LEDGER_BUCKET_ENV} environment variable is not set. Set it to the name of the deployment ledger bucket.`,
     );
   }
   return bucket;

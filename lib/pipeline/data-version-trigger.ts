@@ -14,6 +14,7 @@ import { validateDataPrefix, validateMarkerSuffix } from './private/data-locatio
 import { StartPipelineOnDataFunction } from '../handlers/start-pipeline-on-data-function';
 import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
+import { DATA_PREFIX_VARIABLE, DATA_TRIGGER_ENV, DEFAULT_MARKER_SUFFIX } from '../private/contract/data-trigger';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { IVersionedBucket } from '../storage/versioned-bucket';
@@ -86,8 +87,8 @@ export class DataVersionTrigger extends Construct {
 
   constructor(scope: Construct, id: string, props: DataVersionTriggerProps) {
     super(scope, id);
-    const variableName = props.variableName ?? 'DATA_PREFIX';
-    const markerSuffix = props.markerSuffix ?? '_SUCCESS';
+    const variableName = props.variableName ?? DATA_PREFIX_VARIABLE;
+    const markerSuffix = props.markerSuffix ?? DEFAULT_MARKER_SUFFIX;
     this.validate(props, variableName, markerSuffix);
 
     this.deadLetterQueue = props.deadLetterQueue ?? this.createDeadLetterQueue();
@@ -98,11 +99,11 @@ export class DataVersionTrigger extends Construct {
         memorySize: 256,
         timeout: Duration.seconds(30),
         environment: {
-          DATA_BUCKET: props.bucket.bucketName,
-          DATA_PREFIX: props.prefix,
-          MARKER_SUFFIX: markerSuffix,
-          PIPELINE_NAME: props.pipeline.pipelineName,
-          VARIABLE_NAME: variableName,
+          [DATA_TRIGGER_ENV.bucket]: props.bucket.bucketName,
+          [DATA_TRIGGER_ENV.prefix]: props.prefix,
+          [DATA_TRIGGER_ENV.markerSuffix]: markerSuffix,
+          [DATA_TRIGGER_ENV.pipelineName]: props.pipeline.pipelineName,
+          [DATA_TRIGGER_ENV.variableName]: variableName,
         },
         logRetention: props.logRetention,
       }),

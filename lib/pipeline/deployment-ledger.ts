@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { QueryLedgerFunction } from '../handlers/query-ledger-function';
 import { RecordDeploymentFunction } from '../handlers/record-deployment-function';
+import { LEDGER_BUCKET_ENV, LEDGER_ROOT } from '../private/contract/deployment-ledger';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { nagResourceId } from '../private/nag-resource';
 import { MlOpsValidationError } from '../private/validation';
@@ -13,7 +14,7 @@ import { BucketPurpose } from '../storage/bucket-purpose';
 import { IVersionedBucket, VersionedBucket } from '../storage/versioned-bucket';
 
 /** Where the records are, in the ledger bucket: `deployments/<endpointName>/<deployedAt>_<pipelineExecutionId>.json`. */
-const LEDGER_PREFIX = 'deployments/';
+const LEDGER_PREFIX = LEDGER_ROOT;
 
 /** Props for {@link DeploymentLedger}. */
 export interface DeploymentLedgerProps {
@@ -70,7 +71,7 @@ export class DeploymentLedger extends Construct {
       description: 'cdk-mlops: records a production deployment in the deployment ledger (CodePipeline action)',
       memorySize: 256,
       timeout: Duration.minutes(2),
-      environment: { LEDGER_BUCKET: this.bucket.bucketName },
+      environment: { [LEDGER_BUCKET_ENV]: this.bucket.bucketName },
       logRetention: props.logRetention,
       logGroupId: 'RecordDeploymentLogs',
     }));
@@ -92,7 +93,7 @@ export class DeploymentLedger extends Construct {
       description: 'cdk-mlops: answers which model served on an endpoint at a given time, from the deployment ledger',
       memorySize: 256,
       timeout: Duration.minutes(1),
-      environment: { LEDGER_BUCKET: this.bucket.bucketName },
+      environment: { [LEDGER_BUCKET_ENV]: this.bucket.bucketName },
       logRetention: props.logRetention,
       logGroupId: 'QueryLedgerLogs',
     }));

@@ -14,6 +14,7 @@ import { validateDataPrefix, validateMarkerSuffix } from './private/data-locatio
 import { acknowledge } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
+import { DATA_PREFIX_VARIABLE } from '../private/contract/data-trigger';
 import { acknowledgeGrantWildcards, WildcardReason } from '../private/grant-wildcards';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagResourceId } from '../private/nag-resource';
@@ -125,7 +126,7 @@ export interface MlPipelineProps {
 /** The pipeline variables that carry a run's lineage. */
 export class PipelineVariables {
   /** The data prefix the run trains on. */
-  public static readonly DATA_PREFIX = 'DATA_PREFIX';
+  public static readonly DATA_PREFIX = DATA_PREFIX_VARIABLE;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler, recordDeployment, RecordDeploymentClients } from '../../lambda/record-deployment.lambda';
+import { LAMBDA_INVOKE_JOB_EVENT } from '../fixtures/aws/codepipeline';
 
 const sagemaker = mockClient(SageMakerClient);
 const s3 = mockClient(S3Client);
@@ -39,18 +40,15 @@ const PARAMETERS = {
 const KEY = `deployments/fraud-prod/2026-11-23T10:15:00.000Z_${EXECUTION}.json`;
 
 /** The CodePipeline job event of a Lambda invoke action whose UserParameters are `parameters`. */
+/** The documented job event, with this job id and these UserParameters (JSON, as the action passes them). */
 function jobEvent(parameters: unknown, id = 'job-1') {
+  const job = LAMBDA_INVOKE_JOB_EVENT.value['CodePipeline.job'];
+  const UserParameters = typeof parameters === 'string' ? parameters : JSON.stringify(parameters);
   return {
     'CodePipeline.job': {
+      ...job,
       id,
-      accountId: '111122223333',
-      data: {
-        actionConfiguration: {
-          configuration: { FunctionName: 'record-deployment', UserParameters: typeof parameters === 'string' ? parameters : JSON.stringify(parameters) },
-        },
-        inputArtifacts: [],
-        outputArtifacts: [],
-      },
+      data: { ...job.data, actionConfiguration: { configuration: { ...job.data.actionConfiguration.configuration, UserParameters } } },
     },
   };
 }

@@ -3,30 +3,26 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { dataVersionOf, requestToken, triggerConfig } from '../../lambda/shared/data-trigger';
 import { handler, startPipelineOnData } from '../../lambda/start-pipeline-on-data.lambda';
+import { S3_OBJECT_CREATED } from '../fixtures/aws/eventbridge';
 
 const codepipeline = mockClient(CodePipelineClient);
 const client = new CodePipelineClient({});
 const ENV = { DATA_BUCKET: 'acme-data', DATA_PREFIX: 'datasets/fraud/', MARKER_SUFFIX: '_SUCCESS', PIPELINE_NAME: 'fraud-ml', VARIABLE_NAME: 'DATA_PREFIX' };
 const CONFIG = triggerConfig(ENV);
 
-/** An S3 "Object Created" event as EventBridge delivers it. */
+/** The documented S3 "Object Created" event, for this key (and bucket, version, source or type). */
 function objectCreated(key: string, overrides: { bucket?: string; versionId?: string; source?: string; detailType?: string } = {}) {
+  const event = S3_OBJECT_CREATED.value;
+  const bucket = overrides.bucket ?? 'acme-data';
   return {
-    'version': '0',
-    'id': '17793124-05d4-b198-2fde-7ededc63b103',
-    'detail-type': overrides.detailType ?? 'Object Created',
-    'source': overrides.source ?? 'aws.s3',
-    'account': '111122223333',
-    'time': '2026-11-23T10:15:00Z',
-    'region': 'eu-west-1',
-    'resources': [`arn:aws:s3:::${overrides.bucket ?? 'acme-data'}`],
+    ...event,
+    'detail-type': overrides.detailType ?? event['detail-type'],
+    'source': overrides.source ?? event.source,
+    'resources': [`arn:aws:s3:::${bucket}`],
     'detail': {
-      'version': '0',
-      'bucket': { name: overrides.bucket ?? 'acme-data' },
-      'object': { 'key': key, 'size': 0, 'etag': 'd41d8cd98f00b204e9800998ecf8427e', 'version-id': overrides.versionId ?? 'v1', 'sequencer': '0062E99A88DC407460' },
-      'request-id': 'N4N7GDK58NMKJ12R',
-      'requester': '111122223333',
-      'reason': 'PutObject',
+      ...event.detail,
+      bucket: { name: bucket },
+      object: { ...event.detail.object, 'key': key, 'version-id': overrides.versionId ?? 'v1' },
     },
   };
 }
