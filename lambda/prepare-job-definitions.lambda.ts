@@ -12,10 +12,11 @@
  */
 import { BatchClient } from '@aws-sdk/client-batch';
 import { prepareJobDefinitions, settingsFromEnvironment } from './shared/job-definition-revisions';
+import { sdkClientConfig } from './shared/sdk-clients';
 import { PrepareJobDefinitionsResult } from '../lib/private/contract/job-definition-revisions';
 
-// The SDK's own retry of throttling and transient errors (standard mode).
-const batch = new BatchClient({ retryMode: 'standard', maxAttempts: 5 });
+// The SDK's own retry of throttling and transient errors, configured once for every handler (shared/sdk-clients.ts).
+const batch = new BatchClient(sdkClientConfig());
 
 export async function handler(event: unknown): Promise<PrepareJobDefinitionsResult> {
   return prepareJobDefinitions(batch, event, settingsFromEnvironment(process.env));
