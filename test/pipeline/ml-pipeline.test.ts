@@ -13,6 +13,7 @@ import {
   PipelineSource,
   ServingImageBuild,
 } from '../../lib';
+import { ACTION_ENVIRONMENT_VARIABLES } from '../fixtures/aws/codebuild';
 import { CONNECTION_ARN_FORMS } from '../fixtures/aws/codepipeline';
 import { complianceFindings } from '../support/compliance';
 import { workflowStack } from '../workflow/fixture';
@@ -103,7 +104,7 @@ describe('MlPipeline', () => {
     expect(JSON.parse(build.Configuration.EnvironmentVariables)).toEqual([
       { name: 'TRAINING_EXECUTION_ARN', type: 'PLAINTEXT', value: '#{Train.ExecutionArn}' },
       // The image build tags the image with the commit itself, not with CodeBuild's resolved source version.
-      { name: 'COMMIT_ID', type: 'PLAINTEXT', value: '#{Source.CommitId}' },
+      { name: 'COMMIT_ID', type: 'PLAINTEXT', value: ACTION_ENVIRONMENT_VARIABLES.value.commitVariable },
     ]);
     expect(build.Namespace).toBe('Package');
     expect(pipeline.Properties.Variables).toEqual([expect.objectContaining({ Name: 'DATA_PREFIX', DefaultValue: 'datasets/fraud/' })]);
