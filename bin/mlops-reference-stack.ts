@@ -1,4 +1,4 @@
-import { CfnOutput, CfnParameter, Duration, Size, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Size, Stack, StackProps } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
 import {
@@ -100,18 +100,15 @@ export class MlOpsReferenceStack extends Stack {
       },
     });
 
-    // Serving: the image the pipeline built (by digest), on a serverless staging endpoint (no idle cost) and a
-    // production endpoint with two instances, canary deployments and alarm rollback.
-    const servingImage = new CfnParameter(this, 'ServingImageUri', {
-      description: 'The serving image to deploy, by digest (<repository URI>@sha256:<digest>); the pipeline sets it.',
-      allowedPattern: '^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$',
-    }).valueAsString;
+    // Serving: the pipeline's deployments create and update the endpoints with the image it built (by digest), so a
+    // first deploy needs no image: a serverless staging endpoint (no idle cost) and a production endpoint with two
+    // instances, canary deployments and alarm rollback.
     const staging = new ModelEndpoint(this, 'StagingEndpoint', {
-      imageUri: servingImage,
+      imageRepository: servingImages,
       serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 },
     });
     const production = new ModelEndpoint(this, 'ProductionEndpoint', {
-      imageUri: servingImage,
+      imageRepository: servingImages,
       production: true,
       instanceType: 'ml.c6i.large',
       deploymentPolicy: DeploymentPolicy.canary({ canaryPercent: 10, canaryBakeTime: Duration.minutes(10) }),

@@ -21,7 +21,9 @@ export * from './workflow/quality-gate-rules';
 export * from './workflow/training-workflow';
 // Serving: one image per model version, endpoints that update safely.
 export * from './serving/deployment-policy';
+export * from './serving/endpoint-options';
 export * from './serving/model-endpoint';
+export * from './serving/on-demand-endpoint';
 export * from './serving/serving-image-build';
 export * from './serving/endpoint-deployment';
 export * from './serving/endpoint-test-runner';

@@ -34,6 +34,16 @@ export const TRANSIENT_ERRORS = {
     'Batch.TooManyRequestsException',
     'Batch.ThrottlingException',
   ],
+  /**
+   * Application Auto Scaling SDK integrations (RegisterScalableTarget, PutScalingPolicy): the API's throttling
+   * (ThrottlingException, "Rate exceeded"), its internal error, and ConcurrentUpdateException (an update while another
+   * is pending). The service part is the SDK's PascalCase service name, as the guide's AcmPca example shows.
+   */
+  applicationAutoScaling: [
+    'ApplicationAutoScaling.ThrottlingException',
+    'ApplicationAutoScaling.InternalServiceException',
+    'ApplicationAutoScaling.ConcurrentUpdateException',
+  ],
   /** Step Functions StartExecution (a nested execution). */
   stepFunctions: [
     'StepFunctions.ThrottlingException',

@@ -1,5 +1,4 @@
 import { Duration, Token } from 'aws-cdk-lib';
-import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { MlOpsValidationError } from '../private/validation';
 
@@ -40,12 +39,17 @@ export interface LinearOptions extends DeploymentPolicyOptions {
   readonly stepBakeTime?: Duration;
 }
 
-/** The CloudFormation `DeploymentConfig.BlueGreenUpdatePolicy` a policy renders to. */
-export interface RenderedDeploymentPolicy {
+/**
+ * What a policy renders to: UpdateEndpoint's `DeploymentConfig.BlueGreenUpdatePolicy` in the API's form.
+ * @internal
+ */
+export interface _RenderedDeploymentPolicy {
   /** CANARY, LINEAR or ALL_AT_ONCE. */
   readonly type: string;
-  /** The L1 property. */
-  readonly blueGreenUpdatePolicy: sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty;
+  /** BlueGreenUpdatePolicy (SageMaker API Reference, BlueGreenUpdatePolicy). */
+  readonly blueGreenUpdatePolicy: Record<string, unknown>;
+  /** MaximumExecutionTimeoutInSeconds (may be a token). */
+  readonly maximumSeconds: number;
 }
 
 const MAX_BAKE_SECONDS = 3600;
@@ -79,7 +83,7 @@ export class DeploymentPolicy {
   ) {}
 
   /** @internal */
-  public _render(scope: Construct): RenderedDeploymentPolicy {
+  public _render(scope: Construct): _RenderedDeploymentPolicy {
     const fail = (prop: string, value: unknown, fix: string) => {
       throw new MlOpsValidationError(scope, 'ModelEndpoint', `deploymentPolicy.${prop}`, value, fix);
     };
@@ -106,19 +110,21 @@ export class DeploymentPolicy {
       ? seconds(this.type === 'CANARY' ? 'canaryBakeTime' : 'stepBakeTime', this.stepWait, 0, MAX_BAKE_SECONDS, 0)
       : 0;
 
-    const routing: sagemaker.CfnEndpoint.TrafficRoutingConfigProperty = {
-      type: this.type,
-      canarySize: this.type === 'CANARY' ? { type: 'CAPACITY_PERCENT', value: percent! } : undefined,
-      linearStepSize: this.type === 'LINEAR' ? { type: 'CAPACITY_PERCENT', value: percent! } : undefined,
-      waitIntervalInSeconds: wait,
+    const size = percent !== undefined ? { Type: 'CAPACITY_PERCENT', Value: percent } : undefined;
+    const routing = {
+      Type: this.type,
+      ...(this.type === 'CANARY' ? { CanarySize: size } : {}),
+      ...(this.type === 'LINEAR' ? { LinearStepSize: size } : {}),
+      WaitIntervalInSeconds: wait,
     };
     return {
       type: this.type,
       blueGreenUpdatePolicy: {
-        trafficRoutingConfiguration: routing,
-        terminationWaitInSeconds: bake,
-        maximumExecutionTimeoutInSeconds: maximum,
+        TrafficRoutingConfiguration: routing,
+        TerminationWaitInSeconds: bake,
+        MaximumExecutionTimeoutInSeconds: maximum,
       },
+      maximumSeconds: maximum,
     };
   }
 }

@@ -1,19 +1,22 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ModelEndpoint } from './model-endpoint';
 import {
-  causeMatches, compact, DeploymentNames, deploymentNames, deploymentTags, IN_PROGRESS, isBusy, isTransient, modelAndConfigTasks, namingStates, plain,
+  causeMatches, DeploymentNames, deploymentNames, deploymentTags, IN_PROGRESS, isBusy, isTransient, modelAndConfigTasks, namingStates, NOT_FOUND,
   retrySageMaker,
 } from './private/deployment-tasks';
+import {
+  createEndpointRequest, putScalingPolicyRequest, registerScalableTargetRequest, scalableTargetOf, scalingPolicyName, updateEndpointRequest,
+} from './private/endpoint-settings';
 import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagResourceId } from '../private/nag-resource';
+import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
 /** Props for {@link EndpointDeployment}. */
@@ -40,30 +43,45 @@ const GRACE_POLLS = 15;
 const MAX_DEPLOYMENT_SECONDS = 28800;
 
 /**
- * Deploys a new serving image to an existing {@link ModelEndpoint} without CloudFormation: a Step Functions standard
- * state machine (AWS SDK integrations, no Lambda) that a pipeline starts, for example with CodePipeline's
- * StepFunctionInvokeAction (a failed execution fails the action).
+ * Creates and deploys a {@link ModelEndpoint} without CloudFormation: a Step Functions standard state machine (AWS SDK
+ * integrations, no Lambda) that a pipeline starts, for example with CodePipeline's StepFunctionInvokeAction (a failed
+ * execution fails the action). CloudFormation owns no model, configuration or endpoint, so a `cdk deploy` never
+ * changes the model an endpoint serves.
  *
  * Start an execution with `{ "imageUri": "<repository>@sha256:<digest>", "modelVersion": "<string>",
  * "modelPackageArn": "<arn, optional>" }`. The state machine
- * 1. creates a Model with the image and everything else as the endpoint's own model has it (role, environment,
- *    network isolation, VPC), named `<endpoint name, at most 30 characters>-<MD5 of the execution ARN>`;
- * 2. creates an EndpointConfig of the same name with the endpoint's variant (name, instance type and count or
- *    serverless configuration), volume key, data capture and asynchronous inference;
- * 3. updates the endpoint with `RetainAllVariantProperties` and the endpoint's blue/green policy and rollback alarms;
- * 4. checks the endpoint every minute until the deployment ends. It fails with `DeploymentRolledBack` when SageMaker
- *    rolled back (the endpoint is in service on its old configuration), `DeploymentFailed` when the endpoint failed
- *    (or SageMaker refused a call: the cause says which and why), `EndpointBusy` when SageMaker refused the update
- *    because the endpoint is already being created or updated (nothing changed), and `DeploymentTimedOut` when the
- *    deployment outlasts the policy's maximum duration plus 15 minutes.
+ * 1. looks the endpoint up (DescribeEndpoint); a Failed endpoint ends the execution with `DeploymentFailed` (SageMaker
+ *    accepts only DeleteEndpoint on it: the cause gives the command);
+ * 2. creates a Model with the image and an EndpointConfig, both from the endpoint's settings (role, container, network
+ *    isolation, VPC; variant, volume key, data capture, asynchronous inference), named
+ *    `<endpoint name, at most 30 characters>-<MD5 of the execution ARN>`;
+ * 3. the first time (no endpoint yet), creates the endpoint; after that, updates it with `RetainAllVariantProperties`
+ *    and the endpoint's blue/green policy and rollback alarms;
+ * 4. checks the endpoint every minute until it is in service. It fails with `DeploymentRolledBack` when SageMaker
+ *    rolled back (the endpoint is in service on its old configuration), `DeploymentFailed` when the endpoint failed or
+ *    SageMaker refused a call (the cause says which and why), `EndpointBusy` when SageMaker refused the update because
+ *    the endpoint is already being created or updated (nothing changed), and `DeploymentTimedOut` when it outlasts the
+ *    policy's maximum duration plus 15 minutes. An endpoint that fails to come into service on creation is deleted,
+ *    with the configuration and the model this execution created, so nothing is left to bill (`EndpointNotDeleted`
+ *    when its deletion was refused: the cause gives the command);
+ * 5. applies the autoscaling of an instance variant on every deployment (RegisterScalableTarget and PutScalingPolicy
+ *    are idempotent, so a changed range or target takes effect with the next deployment); `AutoScalingNotApplied`
+ *    when Application Auto Scaling refused (the endpoint serves the new model).
  *
- * Every SageMaker call retries throttling and transient service errors with a bounded backoff; a check that stays
- * throttled counts as one check, so a deployment in progress is followed to its end.
+ * Every call retries throttling and transient service errors with a bounded backoff; a check that stays throttled
+ * counts as one check, so a deployment in progress is followed to its end.
  *
- * The endpoint's previous Model and EndpointConfig stay in place (CloudFormation owns the originals); models and
- * configurations created by executions are tagged `mlops:deployment` with the execution ARN and are not deleted:
- * cleaning them up is out of scope. The next `cdk deploy` of the endpoint's stack puts the endpoint back on the
- * image in its props: give the stack the deployed image too.
+ * The models and configurations executions create are tagged `mlops:deployment` with the execution ARN; the previous
+ * ones stay in place (they cost nothing). Changing the instance type of an autoscaled variant needs its scalable
+ * target deregistered first (SageMaker refuses the update otherwise).
+ *
+ * `cdk destroy` deletes this state machine but not what its executions created: the endpoint keeps running and is
+ * billed until it is deleted. Delete the scalable target, the endpoint, then its configurations and models:
+ * `aws application-autoscaling deregister-scalable-target --service-namespace sagemaker --resource-id
+ * endpoint/<endpoint>/variant/<variant> --scalable-dimension sagemaker:variant:DesiredInstanceCount`,
+ * `aws sagemaker delete-endpoint --endpoint-name <endpoint>`, and for each name that
+ * `aws sagemaker list-endpoint-configs --name-contains <endpoint>` and `aws sagemaker list-models --name-contains <endpoint>`
+ * list: `aws sagemaker delete-endpoint-config --endpoint-config-name <name>` and `aws sagemaker delete-model --model-name <name>`.
  *
  * @example
  * const deployment = new EndpointDeployment(this, 'Deploy', { endpoint });
@@ -85,11 +103,8 @@ export class EndpointDeployment extends Construct {
     const endpoint = props.endpoint;
     if (!(endpoint instanceof ModelEndpoint)) {
       throw new MlOpsValidationError(this, 'EndpointDeployment', 'endpoint', String((endpoint as any)?.node?.path ?? endpoint),
-        'Give a ModelEndpoint built in this app: an imported endpoint\'s model, variant and deployment configuration are not known.');
-    }
-    if (endpoint.onDemand) {
-      throw new MlOpsValidationError(this, 'EndpointDeployment', 'endpoint', endpoint.node.path,
-        'This endpoint is onDemand: it exists only during a test. Use EphemeralEndpointTest, which creates, tests and deletes it.');
+        'Give a ModelEndpoint built in this app: an imported endpoint\'s model, variant and deployment configuration are not known ' +
+        '(an OnDemandEndpoint is created and deleted by an EphemeralEndpointTest).');
     }
     this.endpoint = endpoint;
     const timeout = props.timeout ?? Duration.hours(2);
@@ -121,7 +136,8 @@ export class EndpointDeployment extends Construct {
         [`AwsSolutions-IAM5[Resource::${nagResourceId(this, configArns)}]`]:
           'Each execution creates an endpoint configuration of its own name, unknown at synth; only names with this endpoint\'s ' +
           'prefix may be created, tagged and deployed.',
-        'AwsSolutions-IAM5[Resource::*]': 'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing accept only "*".',
+        'AwsSolutions-IAM5[Resource::*]': 'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing accept only "*"; ' +
+          'Application Auto Scaling\'s RegisterScalableTarget and PutScalingPolicy name a scalable target by a generated ID, unknown at synth.',
         ...INLINE_ROLE_POLICY,
       });
     }
@@ -133,10 +149,14 @@ export class EndpointDeployment extends Construct {
   }
 
   private definition(endpoint: ModelEndpoint, names: DeploymentNames): sfn.IChainable {
-    const spec = endpoint._deploymentSpec();
+    const settings = endpoint._settings;
+    const endpointName = endpoint.endpointName;
     const name = sfn.JsonPath.stringAt('$.name');
+    const tags = deploymentTags(endpoint);
     const { start, defaults } = namingStates(this, names.prefix);
-    const { createModel, createConfig, keyStatements } = modelAndConfigTasks(this, { endpoint, name, names, tags: deploymentTags(endpoint) });
+    const { createModel, createConfig, keyStatements } = modelAndConfigTasks(this, { endpoint, name, names, tags });
+    const sdk = (id: string, action: string, parameters: Record<string, unknown>, resources: string[], resultPath: string = sfn.JsonPath.DISCARD) =>
+      retrySageMaker(new tasks.CallAwsService(this, id, { service: 'sagemaker', action, parameters, iamResources: resources, resultPath }));
 
     const fail = (id: string, error: string, cause: string, ...values: string[]) =>
       new sfn.Pass(this, `Explain: ${id}`, { parameters: { cause: sfn.JsonPath.format(cause, ...values) }, resultPath: '$.failure' })
@@ -144,21 +164,74 @@ export class EndpointDeployment extends Construct {
     const failed = new sfn.Fail(this, 'Deployment failed', { error: 'DeploymentFailed', causePath: '$.failure.cause' });
     const explainFailure = (id: string, cause: string, ...values: string[]) =>
       new sfn.Pass(this, id, { parameters: { cause: sfn.JsonPath.format(cause, ...values) }, resultPath: '$.failure' }).next(failed);
+    const howToDelete = `aws sagemaker delete-endpoint --endpoint-name ${endpointName}`;
+
+    // 1. Look the endpoint up: none yet means this is its first deployment.
+    const lookup = sdk('Look up the endpoint', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.existing');
+    lookup.addCatch(new sfn.Choice(this, 'First deployment?')
+      .when(causeMatches('$.notFound', NOT_FOUND), createModel)
+      .otherwise(explainFailure('Explain: not looked up', 'Could not check whether endpoint {} exists: {}', endpointName,
+        sfn.JsonPath.stringAt('$.notFound.Cause'))), { resultPath: '$.notFound' });
+    // SageMaker accepts only DeleteEndpoint on a failed endpoint (API Reference, DescribeEndpoint, EndpointStatus).
+    lookup.next(new sfn.Choice(this, 'Can it be deployed to?')
+      .when(sfn.Condition.stringEquals('$.existing.EndpointStatus', 'Failed'), fail('Endpoint failed earlier', 'DeploymentFailed',
+        `Endpoint {} is Failed, and SageMaker accepts only its deletion: see its FailureReason (aws sagemaker describe-endpoint ` +
+        `--endpoint-name {}), delete it (${howToDelete}) and deploy again: the next deployment creates it. Nothing was changed.`,
+        endpointName, endpointName))
+      .otherwise(createModel));
 
     createModel.addCatch(explainFailure('Explain: model not created', 'Creating the model {} failed: {}', name,
       sfn.JsonPath.stringAt('$.notCreated.Cause')), { resultPath: '$.notCreated' });
     createConfig.addCatch(explainFailure('Explain: config not created', 'Creating the endpoint config {} failed: {}', name,
       sfn.JsonPath.stringAt('$.notCreated.Cause')), { resultPath: '$.notCreated' });
 
+    // What a failed creation leaves behind is deleted: the endpoint (a Failed endpoint accepts only that), then this
+    // execution's configuration and model, whatever the endpoint's deletion said; the first problem is reported.
+    const creationFailed = new sfn.Fail(this, 'Creation failed', { errorPath: '$.failure.error', causePath: '$.failure.cause' });
+    const deleteModel = sdk('Delete the model', 'deleteModel', { ModelName: name }, [names.modelArns]);
+    deleteModel.addCatch(creationFailed, { resultPath: '$.modelNotDeleted' });
+    deleteModel.next(creationFailed);
+    const deleteConfig = sdk('Delete the endpoint config', 'deleteEndpointConfig', { EndpointConfigName: name }, [names.configArns]);
+    deleteConfig.addCatch(deleteModel, { resultPath: '$.configNotDeleted' });
+    deleteConfig.next(deleteModel);
+    const deleteEndpoint = sdk('Delete the failed endpoint', 'deleteEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn]);
+    deleteEndpoint.addCatch(new sfn.Choice(this, 'Failed endpoint gone?')
+      .when(causeMatches('$.endpointNotDeleted', NOT_FOUND), deleteConfig)
+      .otherwise(new sfn.Pass(this, 'Explain: failed endpoint not deleted', {
+        parameters: {
+          error: 'EndpointNotDeleted',
+          cause: sfn.JsonPath.format(`{} The failed endpoint could not be deleted, and may be billed while it exists: ${howToDelete}. {}`,
+            sfn.JsonPath.stringAt('$.failure.cause'), sfn.JsonPath.stringAt('$.endpointNotDeleted.Cause')),
+        },
+        resultPath: '$.failure',
+      }).next(deleteConfig)), { resultPath: '$.endpointNotDeleted' });
+    deleteEndpoint.next(deleteConfig);
+    const cleanUp = (id: string, cause: string, ...values: string[]) => new sfn.Pass(this, id, {
+      parameters: { error: 'DeploymentFailed', cause: sfn.JsonPath.format(cause, ...values) },
+      resultPath: '$.failure',
+    });
+
+    // 3a. The first deployment creates the endpoint: no DeploymentConfig, there is no traffic to shift yet.
+    const create = retrySageMaker(new tasks.CallAwsService(this, 'Create the endpoint', {
+      service: 'sagemaker',
+      action: 'createEndpoint',
+      parameters: createEndpointRequest(settings, name, tags),
+      iamResources: [endpoint.endpointArn, names.configArns],
+      additionalIamStatements: [
+        // SageMaker creates a grant on the volume key on the caller's behalf when it launches the instances.
+        ...keyStatements,
+        new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [endpoint.endpointArn] }),
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+    }));
+    create.addCatch(cleanUp('Explain: not created', 'Creating endpoint {} failed: {}', endpointName, sfn.JsonPath.stringAt('$.notCreated.Cause'))
+      .next(deleteConfig), { resultPath: '$.notCreated' });
+
+    // 3b. Later deployments update it, blue/green, with automatic rollback.
     const update = retrySageMaker(new tasks.CallAwsService(this, 'Update the endpoint', {
       service: 'sagemaker',
       action: 'updateEndpoint',
-      parameters: {
-        EndpointName: endpoint.endpointName,
-        EndpointConfigName: name,
-        RetainAllVariantProperties: true,
-        DeploymentConfig: renderDeploymentConfig(spec.deploymentConfig),
-      },
+      parameters: updateEndpointRequest(settings, name),
       iamResources: [endpoint.endpointArn, names.configArns],
       additionalIamStatements: [
         ...keyStatements,
@@ -174,20 +247,14 @@ export class EndpointDeployment extends Construct {
       .when(causeMatches('$.notUpdated', IN_PROGRESS), fail('Endpoint busy', 'EndpointBusy',
         'Endpoint {} is being created or updated (another deployment, or autoscaling), and SageMaker accepts no update until that ' +
         'ends; nothing was changed. Deploy again once the endpoint is InService. SageMaker said: {}',
-        endpoint.endpointName, sfn.JsonPath.stringAt('$.notUpdated.Cause')))
+        endpointName, sfn.JsonPath.stringAt('$.notUpdated.Cause')))
       .otherwise(explainFailure('Explain: not updated', 'SageMaker refused to update endpoint {} to {}: {}',
-        endpoint.endpointName, name, sfn.JsonPath.stringAt('$.notUpdated.Cause'))), { resultPath: '$.notUpdated' });
+        endpointName, name, sfn.JsonPath.stringAt('$.notUpdated.Cause'))), { resultPath: '$.notUpdated' });
 
+    // 4. Check every minute until the creation or the deployment ends.
     const wait = new sfn.Wait(this, 'Wait for the deployment', { time: sfn.WaitTime.duration(Duration.seconds(POLL_SECONDS)) });
-    const describe = retrySageMaker(new tasks.CallAwsService(this, 'Describe the endpoint', {
-      service: 'sagemaker',
-      action: 'describeEndpoint',
-      parameters: { EndpointName: endpoint.endpointName },
-      iamResources: [endpoint.endpointArn],
-      resultPath: '$.endpoint',
-    }));
-
-    const maximum = spec.maximumDeploymentSeconds;
+    const describe = sdk('Describe the endpoint', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.endpoint');
+    const maximum = settings.deployment!.maximumSeconds;
     const maxPolls = Math.ceil((isConcrete(maximum) ? maximum : MAX_DEPLOYMENT_SECONDS) / POLL_SECONDS) + GRACE_POLLS;
     const count = new sfn.Pass(this, 'Count the check', {
       parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.poll.count'), 1) },
@@ -195,7 +262,7 @@ export class EndpointDeployment extends Construct {
     });
     count.next(wait);
     const status = '$.endpoint.EndpointStatus';
-    const endpointName = sfn.JsonPath.stringAt('$.endpoint.EndpointName');
+    const described = sfn.JsonPath.stringAt('$.endpoint.EndpointName');
 
     // A check that stays throttled after its retries counts as a check: the deployment goes on in SageMaker, so the
     // loop goes on while the deployment may last.
@@ -204,56 +271,101 @@ export class EndpointDeployment extends Construct {
         .when(sfn.Condition.numberGreaterThanEquals('$.poll.count', maxPolls), fail('Not checked in time', 'DeploymentTimedOut',
           `Endpoint {} could not be checked after {} checks a minute apart (the deployment may take ${maxPolls - GRACE_POLLS} minutes); ` +
           'the last check failed with: {}. It goes on in SageMaker: check the endpoint before deploying again.',
-          endpoint.endpointName, sfn.JsonPath.stringAt('$.poll.count'), sfn.JsonPath.stringAt('$.checkFailed.Cause')))
+          endpointName, sfn.JsonPath.stringAt('$.poll.count'), sfn.JsonPath.stringAt('$.checkFailed.Cause')))
         .otherwise(count))
-      .otherwise(explainFailure('Explain: not checked', 'Endpoint {} could not be checked: {}. The update was accepted: SageMaker ' +
+      .otherwise(explainFailure('Explain: not checked', 'Endpoint {} could not be checked: {}. The call was accepted: SageMaker ' +
         'goes on deploying (or rolling back); check the endpoint before deploying again.',
-      endpoint.endpointName, sfn.JsonPath.stringAt('$.checkFailed.Cause'))), { resultPath: '$.checkFailed' });
+      endpointName, sfn.JsonPath.stringAt('$.checkFailed.Cause'))), { resultPath: '$.checkFailed' });
+
+    // 5. Autoscaling, once the endpoint serves the new model (instance variants; none for serverless).
+    const deployed = new sfn.Succeed(this, 'Deployed');
+    const inService = settings.autoScaling ? this.autoScaling(endpoint, names, deployed) : deployed;
+    const firstDeployment = sfn.Condition.isNotPresent('$.existing.EndpointStatus');
 
     const check = new sfn.Choice(this, 'Check the deployment')
       .when(sfn.Condition.and(
         sfn.Condition.stringEquals(status, 'InService'),
         sfn.Condition.stringEqualsJsonPath('$.endpoint.EndpointConfigName', '$.name'),
-      ), new sfn.Succeed(this, 'Deployed'))
+      ), inService)
       .when(sfn.Condition.stringEquals(status, 'InService'), fail('Rolled back', 'DeploymentRolledBack',
         'Endpoint {} is in service on {} instead of {}: SageMaker rolled the deployment back (a rollback alarm fired, or the ' +
         'new fleet did not become healthy in time). See the rollback alarms and the endpoint events.',
-        endpointName, sfn.JsonPath.stringAt('$.endpoint.EndpointConfigName'), name))
+        described, sfn.JsonPath.stringAt('$.endpoint.EndpointConfigName'), name))
       .when(isBusy(status),
         new sfn.Choice(this, 'Out of time?')
           .when(sfn.Condition.numberGreaterThanEquals('$.poll.count', maxPolls), fail('Timed out', 'DeploymentTimedOut',
             `Endpoint {} is still {} after {} checks a minute apart (the deployment may take ${maxPolls - GRACE_POLLS} minutes, ` +
             'plus time to roll back). It goes on in SageMaker: check the endpoint before deploying again.',
-            endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.poll.count')))
+            described, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.poll.count')))
           .otherwise(count))
+      // A new endpoint that failed serves nothing and accepts only its deletion: delete it and what this run created.
+      .when(sfn.Condition.and(firstDeployment, sfn.Condition.stringEquals(status, 'Failed'), sfn.Condition.isPresent('$.endpoint.FailureReason')),
+        cleanUp('Explain: creation failed', 'Endpoint {} failed to come into service and was deleted: {}', described,
+          sfn.JsonPath.stringAt('$.endpoint.FailureReason')).next(deleteEndpoint))
+      .when(sfn.Condition.and(firstDeployment, sfn.Condition.stringEquals(status, 'Failed')),
+        cleanUp('Explain: creation failed without a reason', 'Endpoint {} failed to come into service and was deleted.', described)
+          .next(deleteEndpoint))
       .when(sfn.Condition.isPresent('$.endpoint.FailureReason'), explainFailure('Explain the failure',
-        'Endpoint {} is {}: {}', endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.endpoint.FailureReason')))
-      .otherwise(explainFailure('Explain the status', 'Endpoint {} is {}, which ends the deployment.', endpointName, sfn.JsonPath.stringAt(status)));
+        'Endpoint {} is {}: {}', described, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.endpoint.FailureReason')))
+      .otherwise(explainFailure('Explain the status', 'Endpoint {} is {}, which ends the deployment.', described, sfn.JsonPath.stringAt(status)));
 
-    return start.next(defaults).next(createModel).next(createConfig).next(update).next(wait).next(describe).next(check);
+    create.next(wait);
+    update.next(wait);
+    wait.next(describe).next(check);
+    createModel.next(createConfig).next(new sfn.Choice(this, 'Create or update?')
+      .when(firstDeployment, create)
+      .otherwise(update));
+    return start.next(defaults).next(lookup);
+  }
+
+  /** RegisterScalableTarget, then PutScalingPolicy; both idempotent, so applied by every deployment. */
+  private autoScaling(endpoint: ModelEndpoint, names: DeploymentNames, next: sfn.IChainable): sfn.IChainable {
+    const settings = endpoint._settings;
+    const stack = Stack.of(this);
+    const aas = (id: string, action: string, parameters: Record<string, unknown>, statements: iam.PolicyStatement[] = []) =>
+      retryTransient(new tasks.CallAwsService(this, id, {
+        service: 'applicationautoscaling',
+        action,
+        iamAction: `application-autoscaling:${action.charAt(0).toUpperCase()}${action.slice(1)}`,
+        parameters,
+        // Scalable targets and policies are named by generated IDs (arn:...:scalable-target/<id>), unknown at synth.
+        iamResources: ['*'],
+        additionalIamStatements: statements,
+        resultPath: sfn.JsonPath.DISCARD,
+      }), 'applicationAutoScaling');
+    const register = aas('Register the scalable target', 'registerScalableTarget', registerScalableTargetRequest(settings), [
+      // What Application Auto Scaling checks on the target with the caller's permissions (SageMaker Developer Guide,
+      // "Auto scaling prerequisites").
+      new iam.PolicyStatement({
+        actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+        resources: [endpoint.endpointArn],
+      }),
+      new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpointConfig'], resources: [names.configArns] }),
+      // The first registration creates Application Auto Scaling's service-linked role for SageMaker endpoints.
+      new iam.PolicyStatement({
+        actions: ['iam:CreateServiceLinkedRole'],
+        resources: [stack.formatArn({
+          service: 'iam', region: '', resource: 'role',
+          resourceName: `aws-service-role/${SCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint`,
+        })],
+        conditions: { StringLike: { 'iam:AWSServiceName': SCALING_SERVICE } },
+      }),
+    ]);
+    const policy = aas('Apply the scaling policy', 'putScalingPolicy', putScalingPolicyRequest(settings));
+    const target = scalableTargetOf(settings);
+    const notScaled = new sfn.Pass(this, 'Explain: not scaled', {
+      parameters: {
+        cause: sfn.JsonPath.format(`Endpoint {} serves {}, but its autoscaling (${target.ResourceId}, policy ${scalingPolicyName(settings)}) ` +
+          'could not be applied: {} Deploy again to apply it (it is idempotent).', endpoint.endpointName, sfn.JsonPath.stringAt('$.name'),
+        sfn.JsonPath.stringAt('$.notScaled.Cause')),
+      },
+      resultPath: '$.failure',
+    }).next(new sfn.Fail(this, 'Autoscaling not applied', { error: 'AutoScalingNotApplied', causePath: '$.failure.cause' }));
+    register.addCatch(notScaled, { resultPath: '$.notScaled' });
+    policy.addCatch(notScaled, { resultPath: '$.notScaled' });
+    return register.next(policy).next(next);
   }
 }
 
-function renderDeploymentConfig(config: sagemaker.CfnEndpoint.DeploymentConfigProperty): Record<string, unknown> {
-  const policy = plain(config.blueGreenUpdatePolicy as sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty)!;
-  const routing = plain(policy.trafficRoutingConfiguration as sagemaker.CfnEndpoint.TrafficRoutingConfigProperty)!;
-  const size = (s: unknown) => {
-    const c = plain(s as sagemaker.CfnEndpoint.CapacitySizeProperty);
-    return c ? { Type: c.type, Value: c.value } : undefined;
-  };
-  const rollback = plain(config.autoRollbackConfiguration as sagemaker.CfnEndpoint.AutoRollbackConfigProperty);
-  const alarms = plain(rollback?.alarms as sagemaker.CfnEndpoint.AlarmProperty[]) ?? [];
-  return compact({
-    BlueGreenUpdatePolicy: compact({
-      TrafficRoutingConfiguration: compact({
-        Type: routing.type,
-        CanarySize: size(routing.canarySize),
-        LinearStepSize: size(routing.linearStepSize),
-        WaitIntervalInSeconds: routing.waitIntervalInSeconds,
-      }),
-      TerminationWaitInSeconds: policy.terminationWaitInSeconds,
-      MaximumExecutionTimeoutInSeconds: policy.maximumExecutionTimeoutInSeconds,
-    }),
-    AutoRollbackConfiguration: alarms.length > 0 ? { Alarms: alarms.map((a) => ({ AlarmName: a.alarmName })) } : undefined,
-  });
-}
+/** The service principal of Application Auto Scaling's service-linked role for SageMaker endpoints. */
+const SCALING_SERVICE = 'sagemaker.application-autoscaling.amazonaws.com';

@@ -7,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { EndpointTestRunner } from './endpoint-test-runner';
-import { ModelEndpoint } from './model-endpoint';
+import { OnDemandEndpoint } from './on-demand-endpoint';
 import {
   causeMatches, DeploymentNames, deploymentNames, deploymentTags, executionName, IN_PROGRESS, isBusy, isTransient, modelAndConfigTasks, namingStates,
   NOT_FOUND, retrySageMaker,
@@ -22,8 +22,8 @@ import { isConcrete, MlOpsValidationError } from '../private/validation';
 
 /** Props for {@link EphemeralEndpointTest}. */
 export interface EphemeralEndpointTestProps {
-  /** The endpoint to create for the test: a ModelEndpoint with `onDemand: true`. */
-  readonly endpoint: ModelEndpoint;
+  /** The endpoint to create for the test. */
+  readonly endpoint: OnDemandEndpoint;
   /** The test to run while the endpoint exists; its endpoint must be `endpoint`. */
   readonly test: EndpointTestRunner;
   /**
@@ -55,7 +55,7 @@ const POLL_SECONDS = 30;
  * Start an execution with `{ "imageUri": "<repository>@sha256:<digest>", "modelVersion": "<string>",
  * "modelPackageArn": "<arn, optional>" }`. The state machine
  * 1. deletes a leftover endpoint of the same name, if an earlier run left one, and waits until it is gone;
- * 2. creates a Model with the image and an EndpointConfig as the on-demand {@link ModelEndpoint} describes them
+ * 2. creates a Model with the image and an EndpointConfig from the {@link OnDemandEndpoint}'s settings
  *    (role, environment, network isolation, VPC, instance type and count, volume key, data capture), named
  *    `<endpoint name, at most 30 characters>-<MD5 of the execution ARN>`, then the endpoint under its own name;
  * 3. checks the endpoint every 30 seconds until it is in service (`creationTimeout`);
@@ -76,7 +76,7 @@ const POLL_SECONDS = 30;
  * pipeline stage does): step 1 deletes any endpoint of the name.
  *
  * @example
- * const staging = new ModelEndpoint(this, 'Staging', { imageUri, instanceType: 'ml.c6i.large', onDemand: true });
+ * const staging = new OnDemandEndpoint(this, 'Staging', { imageRepository: images, instanceType: 'ml.c6i.large' });
  * const test = new EndpointTestRunner(this, 'StagingTest', { endpoint: staging, samples });
  * const stagingTest = new EphemeralEndpointTest(this, 'EphemeralStaging', { endpoint: staging, test });
  * // new MlPipeline(this, 'Pipeline', { ..., ephemeralStaging: stagingTest });
@@ -87,7 +87,7 @@ export class EphemeralEndpointTest extends Construct {
   /** The execution log group. */
   public readonly logGroup: logs.ILogGroup;
   /** The endpoint this test creates and deletes. */
-  public readonly endpoint: ModelEndpoint;
+  public readonly endpoint: OnDemandEndpoint;
   /** The test it runs. */
   public readonly test: EndpointTestRunner;
   /** Starts the clean-up of stopped and timed-out executions. */
@@ -295,14 +295,14 @@ export class EphemeralEndpointTest extends Construct {
     const fail = (prop: string, value: unknown, fix: string) => {
       throw new MlOpsValidationError(this, 'EphemeralEndpointTest', prop, value, fix);
     };
-    if (!(props.endpoint instanceof ModelEndpoint) || !props.endpoint.onDemand) {
+    if (!(props.endpoint instanceof OnDemandEndpoint)) {
       fail('endpoint', String((props.endpoint as any)?.node?.path ?? props.endpoint),
-        'Give a ModelEndpoint created with onDemand: true: an always-on endpoint is deployed with EndpointDeployment and ' +
+        'Give an OnDemandEndpoint: an always-on ModelEndpoint is deployed with EndpointDeployment and ' +
         'must not be deleted after a test.');
     }
     if (props.test.endpoint !== props.endpoint) {
       fail('test', props.test.node.path, `The test must call the endpoint this construct creates (${props.endpoint.node.path}): ` +
-        'create the EndpointTestRunner with endpoint: that ModelEndpoint.');
+        'create the EndpointTestRunner with endpoint: that OnDemandEndpoint.');
     }
     const seconds = (props.creationTimeout ?? Duration.minutes(45)).toSeconds();
     if (isConcrete(seconds) && seconds < POLL_SECONDS * 10) {

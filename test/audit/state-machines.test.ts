@@ -5,13 +5,12 @@
  */
 import { App, Size, Stack } from 'aws-cdk-lib';
 import { MlOpsReferenceStack } from '../../bin/mlops-reference-stack';
-import { EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, ModelEndpoint } from '../../lib';
+import { EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, ModelEndpoint, ModelImageRepository, OnDemandEndpoint } from '../../lib';
 import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
 import { stateMachineDefinitions } from '../support/state-machine';
 import { workflowStack } from '../workflow/fixture';
 
 type Integration = keyof typeof THROTTLING_ERRORS;
-const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'a'.repeat(64)}`;
 /** A retrier's waits may add up to at most this (a real outage still ends the execution in reasonable time). */
 const MAX_TOTAL_RETRY_SECONDS = 15 * 60;
 
@@ -20,6 +19,7 @@ function integrationOf(resource: string): Integration {
   if (/^arn:aws:states:::(aws-sdk:)?batch:/.test(resource)) return 'batch';
   if (/^arn:aws:states:::(aws-sdk:)?sagemaker:/.test(resource)) return 'sagemaker';
   if (/^arn:aws:states:::(aws-sdk:sfn:|states:)startExecution/.test(resource)) return 'stepFunctions';
+  if (/^arn:aws:states:::aws-sdk:applicationautoscaling:/.test(resource)) return 'applicationAutoScaling';
   throw new Error(`the audit does not know the integration of ${resource}: add its documented throttling errors`);
 }
 
@@ -108,7 +108,8 @@ function referenceApp(): Stack {
 
 function ephemeralStaging(): Stack {
   const stack = new Stack(new App(), 'Ephemeral');
-  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, endpointName: 'fraud-staging', instanceType: 'ml.c6i.large', onDemand: true });
+  const imageRepository = new ModelImageRepository(stack, 'Images');
+  const endpoint = new OnDemandEndpoint(stack, 'Endpoint', { imageRepository, endpointName: 'fraud-staging', instanceType: 'ml.c6i.large' });
   const test = new EndpointTestRunner(stack, 'Test', { endpoint, samples: [{ name: 'typical', body: '{"x": 1}' }] });
   new EphemeralEndpointTest(stack, 'Staging', { endpoint, test });
   return stack;
@@ -116,7 +117,8 @@ function ephemeralStaging(): Stack {
 
 function serverlessDeployment(): Stack {
   const stack = new Stack(new App(), 'Serverless');
-  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, endpointName: 'fraud-serverless', serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 } });
+  const imageRepository = new ModelImageRepository(stack, 'Images');
+  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository, endpointName: 'fraud-serverless', serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 } });
   new EndpointDeployment(stack, 'Deploy', { endpoint });
   return stack;
 }

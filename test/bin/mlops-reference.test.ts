@@ -44,3 +44,20 @@ describe('the source of the reference app', () => {
     expect(() => new MlOpsReferenceStack(app, 'Reference')).toThrow(/needs 'repositoryOwner' and 'repositoryName' too/);
   });
 });
+
+describe('a first deploy of the reference app in an empty account', () => {
+  const template = Template.fromStack(new MlOpsReferenceStack(new App(), 'Reference')).toJSON();
+
+  test('needs no parameter value: every parameter has a default (the bootstrap version\'s included)', () => {
+    const withoutDefault = Object.entries<any>(template.Parameters ?? {}).filter(([, p]) => p.Default === undefined).map(([name]) => name);
+    expect(withoutDefault).toEqual([]);
+    expect(Object.keys(template.Parameters ?? {})).not.toContain('ServingImageUri');
+  });
+
+  test('creates no SageMaker model, endpoint configuration, endpoint or scalable target: the pipeline\'s deployments own them', () => {
+    const types = new Set(Object.values<any>(template.Resources).map((r) => r.Type));
+    for (const type of ['AWS::SageMaker::Endpoint', 'AWS::SageMaker::Model', 'AWS::SageMaker::EndpointConfig', 'AWS::ApplicationAutoScaling::ScalableTarget']) {
+      expect(types).not.toContain(type);
+    }
+  });
+});

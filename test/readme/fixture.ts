@@ -42,8 +42,8 @@ export function readmeFixture(stack: Stack) {
     inferenceImageUri: servingImages.uriForTag('base'),
     gate: { primaryMetric: 'auc', thresholds: [{ metric: 'auc', min: 0.8 }] },
   });
-  const staging = new ModelEndpoint(stack, 'FixtureStaging', { imageUri, serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 } });
-  const production = new ModelEndpoint(stack, 'FixtureProduction', { imageUri, production: true, instanceType: 'ml.c6i.large' });
+  const staging = new ModelEndpoint(stack, 'FixtureStaging', { imageRepository: servingImages, serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 } });
+  const production = new ModelEndpoint(stack, 'FixtureProduction', { imageRepository: servingImages, production: true, instanceType: 'ml.c6i.large' });
   const samples: EndpointSample[] = [{ name: 'typical', body: '{"x": [1, 2]}' }];
   const role = (id: string, service: string) => new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal(service) });
   const fn = new lambda.Function(stack, 'FixtureApi', {

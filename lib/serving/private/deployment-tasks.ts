@@ -1,11 +1,11 @@
-import { Duration, IResolvable, Names, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { DeployableEndpoint } from './endpoint-base';
+import { createEndpointConfigRequest, createModelRequest, SdkTag } from './endpoint-settings';
 import { retryTransient, TRANSIENT_ERRORS } from '../../private/task-retries';
-import { ModelEndpoint } from '../model-endpoint';
 
 /**
  * What the deployment state machines (EndpointDeployment, EphemeralEndpointTest) share: the per-execution names of
@@ -70,17 +70,6 @@ export function causeMatches(errorPath: string, pattern: string): sfn.Condition 
 /** Room for the endpoint name in a model or endpoint-config name: 63 - '-' - 32 hex characters of an MD5. */
 const PREFIX_LENGTH = 30;
 
-/** Keeps the keys whose value is defined. */
-export function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
-/** ModelEndpoint builds its L1 properties from plain objects, never from IResolvables. */
-export function plain<T>(value: T | IResolvable | undefined): T | undefined {
-  return value as T | undefined;
-}
-
-
 /** `<endpoint name>` cut to leave room for the per-execution hash; a name from the construct path when it is a token. */
 export function namePrefix(scope: Construct, endpointName: string): string {
   const base = Token.isUnresolved(endpointName)
@@ -88,45 +77,6 @@ export function namePrefix(scope: Construct, endpointName: string): string {
     : endpointName;
   return base.slice(0, PREFIX_LENGTH).replace(/-+$/, '');
 }
-
-function renderVariant(variant: sagemaker.CfnEndpointConfig.ProductionVariantProperty, modelName: string): Record<string, unknown> {
-  const serverless = plain(variant.serverlessConfig as sagemaker.CfnEndpointConfig.ServerlessConfigProperty);
-  return compact({
-    VariantName: variant.variantName,
-    ModelName: modelName,
-    InitialVariantWeight: variant.initialVariantWeight,
-    InstanceType: variant.instanceType,
-    InitialInstanceCount: variant.initialInstanceCount,
-    ServerlessConfig: serverless ? { MemorySizeInMB: serverless.memorySizeInMb, MaxConcurrency: serverless.maxConcurrency } : undefined,
-  });
-}
-
-function renderDataCapture(config?: sagemaker.CfnEndpointConfig.DataCaptureConfigProperty): Record<string, unknown> | undefined {
-  if (!config) return undefined;
-  const options = plain(config.captureOptions as sagemaker.CfnEndpointConfig.CaptureOptionProperty[]) ?? [];
-  const header = plain(config.captureContentTypeHeader as sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty);
-  return compact({
-    EnableCapture: config.enableCapture,
-    InitialSamplingPercentage: config.initialSamplingPercentage,
-    DestinationS3Uri: config.destinationS3Uri,
-    KmsKeyId: config.kmsKeyId,
-    CaptureOptions: options.map((o) => ({ CaptureMode: o.captureMode })),
-    CaptureContentTypeHeader: header
-      ? compact({ JsonContentTypes: header.jsonContentTypes, CsvContentTypes: header.csvContentTypes })
-      : undefined,
-  });
-}
-
-function renderAsyncInference(config?: sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty): Record<string, unknown> | undefined {
-  if (!config) return undefined;
-  const output = plain(config.outputConfig as sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty)!;
-  const client = plain(config.clientConfig as sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty);
-  return compact({
-    OutputConfig: compact({ S3OutputPath: output.s3OutputPath, KmsKeyId: output.kmsKeyId }),
-    ClientConfig: client ? { MaxConcurrentInvocationsPerInstance: client.maxConcurrentInvocationsPerInstance } : undefined,
-  });
-}
-
 
 /** The ARNs of the models and endpoint configurations a deployment of `endpoint` may create: `<prefix>-*`. */
 export interface DeploymentNames {
@@ -136,7 +86,7 @@ export interface DeploymentNames {
   readonly configArns: string;
 }
 
-export function deploymentNames(scope: Construct, endpoint: ModelEndpoint): DeploymentNames {
+export function deploymentNames(scope: Construct, endpoint: DeployableEndpoint): DeploymentNames {
   const stack = Stack.of(scope);
   const prefix = namePrefix(scope, endpoint.endpointName);
   return {
@@ -179,7 +129,7 @@ export function namingStates(scope: Construct, prefix: string): NamingStates {
 }
 
 /** The tags of everything a deployment creates: which endpoint, model version and package, and which execution. */
-export function deploymentTags(endpoint: ModelEndpoint): Array<{ Key: string; Value: string }> {
+export function deploymentTags(endpoint: DeployableEndpoint): SdkTag[] {
   return [
     { Key: 'mlops:endpoint', Value: endpoint.endpointName },
     { Key: 'mlops:model-version', Value: sfn.JsonPath.stringAt('$.request.modelVersion') },
@@ -189,11 +139,11 @@ export function deploymentTags(endpoint: ModelEndpoint): Array<{ Key: string; Va
 }
 
 export interface ModelAndConfigOptions {
-  readonly endpoint: ModelEndpoint;
+  readonly endpoint: DeployableEndpoint;
   /** The name of the model and of the configuration (a JSONPath into the state). */
   readonly name: string;
   readonly names: DeploymentNames;
-  readonly tags: Array<{ Key: string; Value: string }>;
+  readonly tags: SdkTag[];
 }
 
 export interface ModelAndConfigTasks {
@@ -204,32 +154,18 @@ export interface ModelAndConfigTasks {
 }
 
 /**
- * CreateModel with the new image (`$.request.imageUri`) and everything else as the endpoint's own model has it, and
- * CreateEndpointConfig with the endpoint's variant, volume key, data capture and asynchronous inference.
+ * CreateModel with the new image (`$.request.imageUri`) and CreateEndpointConfig, both rendered from the endpoint's
+ * settings (role, container, network isolation, VPC; variant, volume key, data capture, asynchronous inference).
  */
 export function modelAndConfigTasks(scope: Construct, options: ModelAndConfigOptions): ModelAndConfigTasks {
   const { endpoint, name, tags } = options;
   const { modelArns, configArns } = options.names;
-  const spec = endpoint._deploymentSpec();
-  const model = spec.model;
-  const container = plain(model.primaryContainer as sagemaker.CfnModel.ContainerDefinitionProperty)!;
-  const vpc = plain(model.vpcConfig as sagemaker.CfnModel.VpcConfigProperty);
+  const settings = endpoint._settings;
 
   const createModel = new tasks.CallAwsService(scope, 'Create the model', {
     service: 'sagemaker',
     action: 'createModel',
-    parameters: compact({
-      ModelName: name,
-      ExecutionRoleArn: endpoint.role.roleArn,
-      PrimaryContainer: compact({
-        Image: sfn.JsonPath.stringAt('$.request.imageUri'),
-        ModelDataUrl: container.modelDataUrl,
-        Environment: container.environment,
-      }),
-      EnableNetworkIsolation: model.enableNetworkIsolation,
-      VpcConfig: vpc ? { SecurityGroupIds: vpc.securityGroupIds, Subnets: vpc.subnets } : undefined,
-      Tags: tags,
-    }),
+    parameters: createModelRequest(settings, name, sfn.JsonPath.stringAt('$.request.imageUri'), tags),
     iamResources: [modelArns],
     additionalIamStatements: [
       new iam.PolicyStatement({
@@ -246,25 +182,18 @@ export function modelAndConfigTasks(scope: Construct, options: ModelAndConfigOpt
   const createConfig = new tasks.CallAwsService(scope, 'Create the endpoint config', {
     service: 'sagemaker',
     action: 'createEndpointConfig',
-    parameters: compact({
-      EndpointConfigName: name,
-      ProductionVariants: [renderVariant(spec.variant, name)],
-      KmsKeyId: spec.kmsKey?.keyArn,
-      DataCaptureConfig: renderDataCapture(spec.dataCaptureConfig),
-      AsyncInferenceConfig: renderAsyncInference(spec.asyncInferenceConfig),
-      Tags: tags,
-    }),
+    parameters: createEndpointConfigRequest(settings, name, tags),
     iamResources: [configArns],
     resultPath: sfn.JsonPath.DISCARD,
   });
   retrySageMaker(createConfig);
 
   // SageMaker creates a grant on the volume key on the caller's behalf when it launches the new fleet.
-  const keyStatements = spec.kmsKey ? [
-    new iam.PolicyStatement({ actions: ['kms:DescribeKey'], resources: [spec.kmsKey.keyArn] }),
+  const keyStatements = settings.kmsKey ? [
+    new iam.PolicyStatement({ actions: ['kms:DescribeKey'], resources: [settings.kmsKey.keyArn] }),
     new iam.PolicyStatement({
       actions: ['kms:CreateGrant'],
-      resources: [spec.kmsKey.keyArn],
+      resources: [settings.kmsKey.keyArn],
       conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
     }),
   ] : [];
