@@ -1,10 +1,11 @@
 /**
- * Registers the quality gate's winner as a model package with its lineage: code version, data version and
- * manifest, candidate, configuration hash, training and evaluation jobs, workflow execution, and one metadata entry
+ * Registers the quality gate's winner as a model package with its lineage: commit, training and evaluation images by
+ * digest, data version and manifest, candidate, configuration hash, training and evaluation jobs, workflow execution, and one metadata entry
  * per metric. Its description carries the training cache key, so later runs on the same inputs reuse it.
  *
- * Event: `{ "winner": CandidateOutcome, "codeVersion": "<version>", "dataVersion": { "dataVersionId", "manifestUri" },
- * "executionId": "<execution ARN>" }`. Environment: `MODEL_PACKAGE_GROUP_NAME`, `APPROVAL_STATUS` (`Approved` or
+ * Event: `{ "winner": CandidateOutcome, "codeVersion": "<commit>", "trainingImageUri": "<repo>@sha256:...",
+ * "evaluationImageUri": "<repo>@sha256:...", "dataVersion": { "dataVersionId", "manifestUri" }, "executionId":
+ * "<execution ARN>" }`. Environment: `MODEL_PACKAGE_GROUP_NAME`, `APPROVAL_STATUS` (`Approved` or
  * `PendingManualApproval`, the default), `INFERENCE_IMAGE_URI` (the serving base image), `CONTENT_TYPES`
  * (comma-separated, default `application/json`). Returns `{ "modelPackageArn", "approvalStatus", "created" }`.
  *
@@ -24,7 +25,7 @@ import {
 } from './shared/model-registration';
 import { ModelRegistryError } from './shared/model-registry';
 import { sdkClientConfig } from './shared/sdk-clients';
-import { cacheKey, findCachedPackage } from './shared/training-cache';
+import { cacheKeyOf, findCachedPackage } from './shared/training-cache';
 
 const sagemaker = new SageMakerClient(sdkClientConfig());
 
@@ -46,7 +47,8 @@ export async function registerModel(
 
   const registration = validateRegistration(event, config);
   const { lineage } = registration;
-  const key = cacheKey(lineage.dataVersionId, lineage.codeVersion, lineage.configHash);
+  // The key the training cache looks up: the images by digest, the data version and the configuration.
+  const key = cacheKeyOf(lineage);
   // Built, and checked against SageMaker's limits, before any call.
   const input = createModelPackageInput(registration, key);
 

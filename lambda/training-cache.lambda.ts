@@ -1,9 +1,10 @@
 /**
- * Looks up the training cache for one candidate: is there a model package trained on the same data version, code
- * version and configuration? A hit stands in for training and evaluation, so a change to serving code alone costs
- * zero GPU minutes.
+ * Looks up the training cache for one candidate: is there a model package trained and evaluated with the same
+ * training image, evaluation image (by digest), data version and configuration? A hit stands in for training and
+ * evaluation, so a change to serving code alone (the same training image) costs zero GPU minutes.
  *
- * Event: `{ "candidate": "xgb-deep", "configHash": "<sha256>", "codeVersion": "<version>", "dataVersionId": "<sha256>" }`.
+ * Event: `{ "candidate": "xgb-deep", "configHash": "<sha256>", "trainingImageUri": "<repo>@sha256:...",
+ * "evaluationImageUri": "<repo>@sha256:...", "dataVersionId": "<sha256>" }`.
  * Environment: `MODEL_PACKAGE_GROUP_NAME`. Returns `{ "hit": true, "cacheKey", "outcome" }` with a `CACHED`
  * `CandidateOutcome`, or `{ "hit": false, "cacheKey" }`. A `Rejected` package is never a hit. Reads only: running it
  * again gives the same answer. Fails with `InvalidCacheRequest` or `ModelPackageGroupNotFound` (error names a Step
@@ -15,7 +16,7 @@ import { parseMetricsFile } from './shared/metrics';
 import { sdkClientConfig } from './shared/sdk-clients';
 import {
   cachedOutcome,
-  cacheKey,
+  cacheKeyOf,
   cacheRequestOf,
   findCachedPackage,
   TrainingCacheError,
@@ -51,7 +52,7 @@ export async function checkTrainingCache(
   s3Client: S3Client = s3,
 ): Promise<TrainingCacheResult> {
   const request = cacheRequestOf(event);
-  const key = cacheKey(request.dataVersionId, request.codeVersion, request.configHash);
+  const key = cacheKeyOf(request);
 
   const found = await findCachedPackage(client, modelPackageGroupName, key);
   if (!found) return { hit: false, cacheKey: key };

@@ -6,11 +6,17 @@
 import { createHash } from 'crypto';
 import type { CreateModelPackageCommandInput } from '@aws-sdk/client-sagemaker';
 import { CACHE_KEY_PREFIX, CandidateOutcome, LINEAGE_KEYS } from './workflow-types';
+import { DIGEST_IMAGE_URI } from '../../lib/private/contract/job-definition-revisions';
 
 /** What the `register-model` handler is given. */
 export interface RegisterModelEvent {
   readonly winner: CandidateOutcome;
+  /** The commit (lineage only: the cache keys on the images). */
   readonly codeVersion: string;
+  /** The training image the winner was trained with, by digest. */
+  readonly trainingImageUri: string;
+  /** The evaluation image that measured it, by digest. */
+  readonly evaluationImageUri: string;
   readonly dataVersion: { readonly dataVersionId: string; readonly manifestUri: string };
   /** The workflow's execution (ARN or name): part of the lineage and of the idempotency token. */
   readonly executionId: string;
@@ -42,6 +48,10 @@ export interface RegistrationConfig {
 /** The lineage recorded in a model package's customer metadata. */
 export interface Lineage {
   readonly codeVersion: string;
+  /** By digest: `<repository URI>@sha256:...`. */
+  readonly trainingImageUri: string;
+  /** By digest. */
+  readonly evaluationImageUri: string;
   readonly dataVersionId: string;
   readonly dataManifestUri?: string;
   readonly candidate: string;
@@ -172,7 +182,9 @@ export function validateRegistration(event: unknown, config: RegistrationConfig)
         'Pass the URL of the aggregated metrics file, or leave it out.',
     );
   }
-  const codeVersion = requiredString('codeVersion', e.codeVersion, 'The training code\'s version (image digest or commit).');
+  const codeVersion = requiredString('codeVersion', e.codeVersion, 'The commit of the training code.');
+  const trainingImageUri = imageByDigest('trainingImageUri', e.trainingImageUri);
+  const evaluationImageUri = imageByDigest('evaluationImageUri', e.evaluationImageUri);
   const dataVersion = record(e.dataVersion);
   const dataVersionId = requiredString('dataVersion.dataVersionId', dataVersion.dataVersionId, 'The snapshot-data-version id.');
   const executionId = requiredString('executionId', e.executionId, 'The workflow execution\'s ARN or name.');
@@ -199,6 +211,8 @@ export function validateRegistration(event: unknown, config: RegistrationConfig)
     metricsUri,
     lineage: {
       codeVersion,
+      trainingImageUri,
+      evaluationImageUri,
       dataVersionId,
       dataManifestUri: optionalString('dataVersion.manifestUri', dataVersion.manifestUri),
       candidate,
@@ -218,6 +232,8 @@ export function validateRegistration(event: unknown, config: RegistrationConfig)
 export function lineageMetadata(lineage: Lineage, metrics: Readonly<Record<string, number>>): Record<string, string> {
   const entries: Array<{ field: string; key: string; value: string | undefined }> = [
     { field: 'codeVersion', key: LINEAGE_KEYS.codeVersion, value: lineage.codeVersion },
+    { field: 'trainingImageUri', key: LINEAGE_KEYS.trainingImage, value: lineage.trainingImageUri },
+    { field: 'evaluationImageUri', key: LINEAGE_KEYS.evaluationImage, value: lineage.evaluationImageUri },
     { field: 'dataVersion.dataVersionId', key: LINEAGE_KEYS.dataVersion, value: lineage.dataVersionId },
     { field: 'dataVersion.manifestUri', key: LINEAGE_KEYS.dataManifest, value: lineage.dataManifestUri },
     { field: 'winner.candidate', key: LINEAGE_KEYS.candidate, value: lineage.candidate },
@@ -313,6 +329,13 @@ function invalid(detail: string): RegistrationError {
 
 function missing(field: string, value: unknown, hint: string): RegistrationError {
   return invalid(`${field} is missing or invalid (got ${show(value)}). ${hint}`);
+}
+
+function imageByDigest(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !DIGEST_IMAGE_URI.test(value)) {
+    throw missing(field, value, 'Pass the image the run used, by digest: <repository URI>@sha256:<64 hex digits>.');
+  }
+  return value;
 }
 
 function requiredString(field: string, value: unknown, hint: string): string {

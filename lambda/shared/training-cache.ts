@@ -1,27 +1,42 @@
 /**
- * The training cache: the same data version, code version and candidate configuration give the same model, so a
- * change to serving code alone costs zero GPU minutes.
+ * The training cache: the same training image, evaluation image, data version and candidate configuration give the
+ * same model and the same metrics, so a commit that changes only the serving code (and so builds the same training
+ * image, by content) costs zero GPU minutes, while a new training image is always trained.
  *
  * A model package registered by this library carries `mlops-cache:<key>` in its description (see
- * `CACHE_KEY_PREFIX`), where the key is the SHA-256 of those three inputs. Pure logic, plus the one registry lookup
- * that both `training-cache` (is there a model for these inputs?) and `register-model` (was this model registered
- * already?) make; the lookup takes its client, so it is tested with a mocked client.
+ * `CACHE_KEY_PREFIX`), where the key is the SHA-256 of those inputs; the images count by digest only (the content,
+ * wherever it is pushed), never the commit. Pure logic, plus the one registry lookup that both `training-cache` (is
+ * there a model for these inputs?) and `register-model` (was this model registered already?) make; the lookup takes
+ * its client, so it is tested with a mocked client.
  */
 import { createHash } from 'crypto';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { assertGroupExists, modelPackagePages } from './model-package-pages';
 import { ModelPackageDescriptionLike, ModelPackageSummaryLike } from './model-registry';
 import { CACHE_KEY_PREFIX, CandidateOutcome, LINEAGE_KEYS } from './workflow-types';
+import { DIGEST_IMAGE_URI } from '../../lib/private/contract/job-definition-revisions';
 
 /** What the `training-cache` handler is asked: the inputs of one candidate's training. */
 export interface TrainingCacheRequest {
   readonly candidate: string;
   /** SHA-256 of the candidate's configuration. */
   readonly configHash: string;
-  /** The training code's version (for example the image digest or the commit). */
-  readonly codeVersion: string;
+  /** The training image the run's jobs use, by digest: `<repository URI>@sha256:<64 hex>`. */
+  readonly trainingImageUri: string;
+  /** The evaluation image, by digest (the training image's when evaluation runs it). */
+  readonly evaluationImageUri: string;
   /** The data version id (`snapshot-data-version`). */
   readonly dataVersionId: string;
+}
+
+/** What the cache key is made of. */
+export interface CacheInputs {
+  readonly dataVersionId: string;
+  /** `sha256:<64 hex>` */
+  readonly trainingImageDigest: string;
+  /** `sha256:<64 hex>` */
+  readonly evaluationImageDigest: string;
+  readonly configHash: string;
 }
 
 /** A model package exists for these inputs: its outcome stands in for training and evaluation. */
@@ -69,11 +84,43 @@ export class TrainingCacheError extends Error {
 }
 
 /** The fields a cache request must have, in the order they are checked. */
-const REQUEST_FIELDS = ['candidate', 'configHash', 'codeVersion', 'dataVersionId'] as const;
+const REQUEST_FIELDS = ['candidate', 'configHash', 'trainingImageUri', 'evaluationImageUri', 'dataVersionId'] as const;
 
-/** Lowercase hex SHA-256 of `<dataVersionId>\n<codeVersion>\n<configHash>`: same inputs, same key. */
-export function cacheKey(dataVersionId: string, codeVersion: string, configHash: string): string {
-  return createHash('sha256').update(`${dataVersionId}\n${codeVersion}\n${configHash}`).digest('hex');
+/** The first line of the hashed text: another way of keying gets another version, so old keys never match by chance. */
+export const CACHE_KEY_SCHEME = 'cdk-mlops-training-cache v2';
+
+/**
+ * Lowercase hex SHA-256 of the lines `cdk-mlops-training-cache v2`, `data <dataVersionId>`, `training-image <digest>`,
+ * `evaluation-image <digest>`, `config <configHash>`, joined by line breaks: same inputs, same key.
+ */
+export function cacheKey(inputs: CacheInputs): string {
+  const text = [
+    CACHE_KEY_SCHEME,
+    `data ${inputs.dataVersionId}`,
+    `training-image ${inputs.trainingImageDigest}`,
+    `evaluation-image ${inputs.evaluationImageDigest}`,
+    `config ${inputs.configHash}`,
+  ].join('\n');
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * The digest (`sha256:<64 hex>`) of an image URI by digest, or undefined when the URI is not one: a tag can move to
+ * another image, so only a digest says what was run.
+ */
+export function imageDigest(uri: string): string | undefined {
+  if (!DIGEST_IMAGE_URI.test(uri)) return undefined;
+  return uri.slice(uri.lastIndexOf('@') + 1);
+}
+
+/** The key of a checked request: its images count by digest. */
+export function cacheKeyOf(request: TrainingCacheRequest): string {
+  return cacheKey({
+    dataVersionId: request.dataVersionId,
+    trainingImageDigest: imageDigest(request.trainingImageUri)!,
+    evaluationImageDigest: imageDigest(request.evaluationImageUri)!,
+    configHash: request.configHash,
+  });
 }
 
 /** What a model package description contains when the package was trained on the inputs of `key`. */
@@ -81,7 +128,10 @@ export function cacheMarker(key: string): string {
   return `${CACHE_KEY_PREFIX}${key}`;
 }
 
-/** Checks a `training-cache` event: all four fields are non-empty strings without line breaks. */
+/**
+ * Checks a `training-cache` event: all five fields are non-empty strings without line breaks, and the images are
+ * URIs by digest.
+ */
 export function cacheRequestOf(event: unknown): TrainingCacheRequest {
   const fields = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
   for (const field of REQUEST_FIELDS) {
@@ -90,7 +140,7 @@ export function cacheRequestOf(event: unknown): TrainingCacheRequest {
       throw new TrainingCacheError(
         'InvalidCacheRequest',
         `training-cache: '${field}' is missing or not a non-empty string (got ${describeValue(value)}). ` +
-          'Pass { "candidate", "configHash", "codeVersion", "dataVersionId" }, all non-empty strings.',
+          'Pass { "candidate", "configHash", "trainingImageUri", "evaluationImageUri", "dataVersionId" }, all non-empty strings.',
       );
     }
     // The key joins the inputs with line breaks: an input with one could make two requests share a key.
@@ -101,10 +151,20 @@ export function cacheRequestOf(event: unknown): TrainingCacheRequest {
       );
     }
   }
+  for (const field of ['trainingImageUri', 'evaluationImageUri'] as const) {
+    if (imageDigest(fields[field] as string) === undefined) {
+      throw new TrainingCacheError(
+        'InvalidCacheRequest',
+        `training-cache: '${field}' is ${describeValue(fields[field])}, not an image by digest. Pass ` +
+          '<repository URI>@sha256:<64 hex digits>: the cache keys on what the image is, and a tag can move.',
+      );
+    }
+  }
   return {
     candidate: fields.candidate as string,
     configHash: fields.configHash as string,
-    codeVersion: fields.codeVersion as string,
+    trainingImageUri: fields.trainingImageUri as string,
+    evaluationImageUri: fields.evaluationImageUri as string,
     dataVersionId: fields.dataVersionId as string,
   };
 }

@@ -7,6 +7,12 @@ export interface TrainingEnvironmentOptions {
    * @default - not set: the job reads the current objects under `dataUri`
    */
   readonly dataVersion?: string;
+  /**
+   * The data version's manifest, `s3://bucket/<manifest prefix><data version id>.jsonl`: one JSON line per object
+   * (key, versionId, etag, size) that the job reads, at exactly that version.
+   * @default - not set
+   */
+  readonly dataManifestUri?: string;
   /** Where the job writes `model.tar.gz` and `metrics.json`, `s3://bucket/prefix/`: one prefix per run and candidate. */
   readonly outputUri: string;
   /**
@@ -37,6 +43,12 @@ export interface EvaluationEnvironmentOptions {
    * @default - not set: the job reads the current objects under `dataUri`
    */
   readonly dataVersion?: string;
+  /**
+   * The data version's manifest, `s3://bucket/<manifest prefix><data version id>.jsonl`: one JSON line per object
+   * (key, versionId, etag, size) that the job reads, at exactly that version.
+   * @default - not set
+   */
+  readonly dataManifestUri?: string;
   /** The trained model to evaluate, `s3://bucket/prefix/model.tar.gz`. */
   readonly modelUri: string;
   /** Where each shard writes `metrics-<index>.json`, `s3://bucket/prefix/`. */
@@ -82,6 +94,12 @@ export class ContainerContract {
   public static readonly DATA_URI = 'MLOPS_DATA_URI';
   /** The version of the data: an S3 version id, or the URI of the manifest of the object versions. Optional. */
   public static readonly DATA_VERSION = 'MLOPS_DATA_VERSION';
+  /**
+   * The data version's manifest, `s3://bucket/<manifest prefix><data version id>.jsonl`: one JSON line per object
+   * (`key`, `versionId`, `etag`, `size`); read each listed object at its `versionId`. The training workflow sets it and
+   * grants the jobs read on the manifest prefix. Optional.
+   */
+  public static readonly DATA_MANIFEST_URI = 'MLOPS_DATA_MANIFEST_URI';
   /**
    * The S3 prefix the job writes to: `model.tar.gz` and `metrics.json` for training, `metrics-<index>.json` for
    * evaluation.
@@ -130,6 +148,7 @@ export class ContainerContract {
     return compact({
       [ContainerContract.DATA_URI]: options.dataUri,
       [ContainerContract.DATA_VERSION]: options.dataVersion,
+      [ContainerContract.DATA_MANIFEST_URI]: options.dataManifestUri,
       [ContainerContract.OUTPUT_URI]: options.outputUri,
       [ContainerContract.CHECKPOINT_URI]: options.checkpointUri,
       [ContainerContract.CANDIDATE]: options.candidate,
@@ -143,6 +162,7 @@ export class ContainerContract {
     return compact({
       [ContainerContract.DATA_URI]: options.dataUri,
       [ContainerContract.DATA_VERSION]: options.dataVersion,
+      [ContainerContract.DATA_MANIFEST_URI]: options.dataManifestUri,
       [ContainerContract.MODEL_URI]: options.modelUri,
       [ContainerContract.OUTPUT_URI]: options.outputUri,
       [ContainerContract.CANDIDATE]: options.candidate,

@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { JobDefinitionRevisions } from './job-definition-revisions';
 import { QualityGateRules, renderGateRules } from './quality-gate-rules';
 import { ContainerContract } from '../compute/container-contract';
 import { JobKind, MlJobDefinition } from '../compute/ml-job-definition';
@@ -24,6 +25,7 @@ import { nagResourceId } from '../private/nag-resource';
 import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { LatestApprovedModelLookup } from '../registry/latest-approved-model-lookup';
+import { IModelImageRepository } from '../registry/model-image-repository';
 import { IModelPackageGroup } from '../registry/model-package-group';
 import { DataVersionSnapshot } from '../storage/data-version-snapshot';
 import { IVersionedBucket } from '../storage/versioned-bucket';
@@ -57,6 +59,12 @@ export interface TrainingWorkflowProps {
   readonly evaluationJob: MlJobDefinition;
   /** Where the winner is registered, and where the champion and the training cache are looked up. */
   readonly modelPackageGroup: IModelPackageGroup;
+  /**
+   * The repository the training and evaluation images come from (the pipeline's `TrainingImageBuild` pushes them
+   * there). Each execution runs the images its input names by digest, from this repository only: the job
+   * definitions' own image is a placeholder that never runs.
+   */
+  readonly trainingImageRepository: IModelImageRepository;
   /** The gate's rules. */
   readonly gate: QualityGateRules;
   /** Holds the data; `MLOPS_DATA_URI` points into it. */
@@ -71,8 +79,9 @@ export interface TrainingWorkflowProps {
    */
   readonly inferenceImageUri: string;
   /**
-   * Takes the data version when the execution input has none (`{ "dataPrefix": "datasets/fraud/" }`).
-   * @default - the input must carry `dataVersion`
+   * Takes the data version when the execution input has none (`{ "dataPrefix": "datasets/fraud/" }`). The jobs may
+   * read its manifests (`manifestPrefix` of the data bucket).
+   * @default - the input must carry `dataVersion`; the jobs may read manifests under `data-versions/` of the data bucket
    */
   readonly dataSnapshot?: DataVersionSnapshot;
   /**
@@ -98,6 +107,8 @@ export interface TrainingWorkflowProps {
 }
 
 const CANDIDATE_NAME = /^[a-z0-9](-?[a-z0-9]){0,39}$/;
+/** DataVersionSnapshot's default manifest prefix, for a workflow given its data versions in the input. */
+const DEFAULT_MANIFEST_PREFIX = 'data-versions/';
 const DEFAULT_TIMEOUT = Duration.hours(48);
 
 /**
@@ -120,12 +131,23 @@ function worstCaseSeconds(job: MlJobDefinition): number {
  * performance, fairness, latency and the champion in production, and registers the winner with its lineage. A
  * Step Functions standard state machine, with all events logged to an encrypted log group and X-Ray tracing.
  *
- * Start an execution with:
- * `{ "codeVersion": "<commit>", "dataVersion": { "dataVersionId": "...", "manifestUri": "s3://...", "prefix": "datasets/x/" } }`
- * or, with `dataSnapshot`, `{ "codeVersion": "<commit>", "dataPrefix": "datasets/x/" }`.
+ * The pipeline's Train stage starts it after its Build stage (`TrainingImageBuild`). To start an execution by hand
+ * (console, `aws stepfunctions start-execution --input`), name the images by digest, for example those of the
+ * last build (`aws ecr describe-images --repository-name <repository> --image-ids imageTag=train-<hash>` gives the
+ * digest):
+ * `{ "codeVersion": "<commit>", "trainingImageUri": "<repository URI>@sha256:<digest>", "dataPrefix": "datasets/x/" }`
+ * (with `dataSnapshot`), or with `"dataVersion": { "dataVersionId": "...", "manifestUri": "s3://...", "prefix":
+ * "datasets/x/" }` instead of `dataPrefix`. Add `"evaluationImageUri"` when evaluation runs another image (default:
+ * the training image). Without `trainingImageUri` the execution fails at once with `MissingTrainingImage`; an image
+ * by tag, or from another repository, fails with `InvalidJobDefinitionRequest`. `codeVersion` is lineage only.
  *
- * - Training cache: a candidate whose (data version, code version, configuration) already has a model package is
- *   not trained again: a change to serving code alone costs no GPU minute.
+ * - Images: Batch fixes the image in the job definition, so before any job the workflow registers (or reuses) a
+ *   revision of each job definition with the given image (`<name>-img`, at most 5 active revisions each), and the
+ *   jobs run those revisions.
+ * - Training cache: a candidate whose (training image digest, evaluation image digest, data version,
+ *   configuration) already has a model package is not trained again, never keyed on the commit: a change to serving
+ *   code alone builds the same training image and costs no GPU minute; a new training image is always trained. The
+ *   cached model's metrics still go through the gate.
  * - Spot: Batch retries reclaimed attempts (RetryPolicy); a job that spot could not finish (reclaimed on its last
  *   attempt, or cancelled after waiting for capacity) is trained again on the on-demand queue; a code error fails
  *   that candidate only, the others go on.
@@ -135,7 +157,8 @@ function worstCaseSeconds(job: MlJobDefinition): number {
  * new TrainingWorkflow(this, 'Training', {
  *   candidates: [{ name: 'xgb', trainingJob: xgb }, { name: 'mlp', trainingJob: mlp, hyperparameters: { lr: '0.001' } }],
  *   evaluationJob: evaluate,
- *   modelPackageGroup: models, dataBucket: data, modelBucket: artifacts, checkpointBucket: checkpoints,
+ *   modelPackageGroup: models, trainingImageRepository: trainingImages,
+ *   dataBucket: data, modelBucket: artifacts, checkpointBucket: checkpoints,
  *   inferenceImageUri: servingBaseImage,
  *   gate: { primaryMetric: 'auc', thresholds: [{ metric: 'auc', min: 0.8 }], fairness: [{ metric: 'auc', maxGap: 0.05 }] },
  * });
@@ -145,6 +168,8 @@ export class TrainingWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** The execution log group. */
   public readonly logGroup: logs.ILogGroup;
+  /** The repository the images of the jobs come from. */
+  public readonly trainingImageRepository: IModelImageRepository;
 
   constructor(scope: Construct, id: string, props: TrainingWorkflowProps) {
     super(scope, id);
@@ -153,10 +178,15 @@ export class TrainingWorkflow extends Construct {
     const trainingQueue = props.candidates[0].trainingJob.queue;
     const evaluation = props.evaluationJob;
 
+    this.trainingImageRepository = props.trainingImageRepository;
     const functions = this.createFunctions(props, gateRules);
     this.grantJobAccess(props);
+    const revisions = new JobDefinitionRevisions(this, 'JobDefinitionRevisions', {
+      jobDefinitions: [...props.candidates.map((c) => c.trainingJob), evaluation],
+      imageRepositories: [props.trainingImageRepository],
+    });
 
-    const definition = this.definition(props, functions, trainingQueue.jobQueue.jobQueueArn,
+    const definition = this.definition(props, functions, revisions, trainingQueue.jobQueue.jobQueueArn,
       trainingQueue.onDemandJobQueue?.jobQueueArn, evaluation);
 
     this.logGroup = encryptedLogGroup(this, 'Logs', { retention: props.logRetention });
@@ -168,7 +198,7 @@ export class TrainingWorkflow extends Construct {
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
     this.grantBatchSyncJobs();
-    this.acknowledgeStateMachineRole(functions);
+    this.acknowledgeStateMachineRole(functions, revisions);
   }
 
   /** Permits the grantee to start executions. */
@@ -190,6 +220,9 @@ export class TrainingWorkflow extends Construct {
     const fail = (prop: string, value: unknown, fix: string) => {
       throw new MlOpsValidationError(this, 'TrainingWorkflow', prop, value, fix);
     };
+    if (!props.trainingImageRepository) {
+      fail('trainingImageRepository', undefined, 'Give the repository the pipeline\'s TrainingImageBuild pushes the training image to.');
+    }
     if (props.candidates.length === 0 || props.candidates.length > 40) {
       fail('candidates', `${props.candidates.length} candidates`, 'Give 1 to 40 candidates.');
     }
@@ -256,7 +289,7 @@ export class TrainingWorkflow extends Construct {
     });
 
     const cache = new TrainingCacheFunction(this, 'TrainingCache', handlerOptions(this,
-      handler('TrainingCache', 'cdk-mlops: finds a model package already trained on the same data, code and configuration', 256, Duration.minutes(1),
+      handler('TrainingCache', 'cdk-mlops: finds a model package already trained with the same images, data and configuration', 256, Duration.minutes(1),
         { MODEL_PACKAGE_GROUP_NAME: group.modelPackageGroupName })));
     group.grantRead(cache);
     // A cache hit reads the evaluation aggregate back, for the gate's fairness and latency rules.
@@ -307,15 +340,31 @@ export class TrainingWorkflow extends Construct {
     return { cache, aggregate, gate, register, champion: champion.function as lambda.Function, snapshot: props.dataSnapshot };
   }
 
-  /** The prefixes the workflow's layout needs, granted to the job roles (nothing else). */
+  /**
+   * The prefixes the workflow's layout needs, granted to the job roles (nothing else), and the data versions'
+   * manifests (`MLOPS_DATA_MANIFEST_URI`): read only, under the manifest prefix only.
+   */
   private grantJobAccess(props: TrainingWorkflowProps): void {
-    const grants: Array<[MlJobDefinition, IVersionedBucket, string, 'read' | 'readWrite']> = [];
+    const layout = (prefix: string, access: 'read' | 'readWrite') =>
+      `The training workflow's layout: jobs ${access === 'read' ? 'read' : 'write'} under ${prefix}<execution>/<candidate>/.`;
+    const manifestPrefix = props.dataSnapshot?.manifestPrefix ?? DEFAULT_MANIFEST_PREFIX;
+    const manifests = `Reads the data version manifests under ${manifestPrefix} (one file per data version id), to read the ` +
+      'data at the versions they list.';
+    const grants: Array<[MlJobDefinition, IVersionedBucket, string, 'read' | 'readWrite', string]> = [];
     for (const c of props.candidates) {
-      grants.push([c.trainingJob, props.modelBucket, 'runs/', 'readWrite'], [c.trainingJob, props.checkpointBucket, 'runs/', 'readWrite']);
+      grants.push(
+        [c.trainingJob, props.modelBucket, 'runs/', 'readWrite', layout('runs/', 'readWrite')],
+        [c.trainingJob, props.checkpointBucket, 'runs/', 'readWrite', layout('runs/', 'readWrite')],
+        [c.trainingJob, props.dataBucket, manifestPrefix, 'read', manifests],
+      );
     }
-    grants.push([props.evaluationJob, props.modelBucket, 'runs/', 'read'], [props.evaluationJob, props.modelBucket, 'evaluations/', 'readWrite']);
+    grants.push(
+      [props.evaluationJob, props.modelBucket, 'runs/', 'read', layout('runs/', 'read')],
+      [props.evaluationJob, props.modelBucket, 'evaluations/', 'readWrite', layout('evaluations/', 'readWrite')],
+      [props.evaluationJob, props.dataBucket, manifestPrefix, 'read', manifests],
+    );
     const done = new Set<string>();
-    for (const [job, bucket, prefix, access] of grants) {
+    for (const [job, bucket, prefix, access, reason] of grants) {
       const key = `${job.node.addr}/${bucket.node.addr}/${prefix}/${access}`;
       if (done.has(key)) continue;
       done.add(key);
@@ -324,8 +373,7 @@ export class TrainingWorkflow extends Construct {
       const policy = job.jobRole.node.tryFindChild('DefaultPolicy');
       if (policy) {
         acknowledge(policy, {
-          [`AwsSolutions-IAM5[Resource::${nagResourceId(this, bucket.bucket.arnForObjects(`${prefix}*`))}]`]:
-            `The training workflow's layout: jobs ${access === 'read' ? 'read' : 'write'} under ${prefix}<execution>/<candidate>/.`,
+          [`AwsSolutions-IAM5[Resource::${nagResourceId(this, bucket.bucket.arnForObjects(`${prefix}*`))}]`]: reason,
           ...(access === 'readWrite' && bucket.encryptionKey ? {
             'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'SSE-KMS data keys for the objects the job writes, with that bucket\'s key only.',
             'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on that bucket\'s key only.',
@@ -339,6 +387,7 @@ export class TrainingWorkflow extends Construct {
   private definition(
     props: TrainingWorkflowProps,
     fns: ReturnType<TrainingWorkflow['createFunctions']>,
+    revisions: JobDefinitionRevisions,
     spotQueueArn: string,
     onDemandQueueArn: string | undefined,
     evaluation: MlJobDefinition,
@@ -347,17 +396,21 @@ export class TrainingWorkflow extends Construct {
     const checkpoints = props.checkpointBucket.bucketName;
     const data = props.dataBucket.bucketName;
 
-    // 1. The data version: given, or taken now.
+    // 1. The images (a revision of each job definition that runs them), then the data version: given, or taken now.
     const candidates = new sfn.Pass(this, 'Candidates', {
       result: sfn.Result.fromArray(props.candidates.map((c) => ({
         name: c.name,
         configHash: configHash(c),
-        trainingJobDefinition: c.trainingJob.jobDefinitionArn,
+        // The position of its training job definition's revision in $.jobDefinitions.revisionArns.
+        jobDefinitionIndex: revisions.indexOf(c.trainingJob),
         hyperparameters: JSON.stringify(sortedObject(c.hyperparameters ?? {})),
       }))),
       resultPath: '$.candidates',
     });
-    let start: sfn.IChainable = candidates;
+    // The image check comes first: an input without an image fails before anything is taken or registered.
+    const prepare = revisions.prepareChain();
+    const start = prepare;
+    let dataVersion: sfn.IChainable = candidates;
     if (fns.snapshot) {
       const snapshot = retryTransient(new tasks.LambdaInvoke(this, 'Take data version', {
         lambdaFunction: fns.snapshot.function,
@@ -367,10 +420,11 @@ export class TrainingWorkflow extends Construct {
         resultSelector: { 'dataVersionId.$': '$.dataVersionId', 'manifestUri.$': '$.manifestUri', 'prefix.$': '$.prefix' },
         resultPath: '$.dataVersion',
       }), 'lambda');
-      start = new sfn.Choice(this, 'Data version given?')
+      dataVersion = new sfn.Choice(this, 'Data version given?')
         .when(sfn.Condition.isPresent('$.dataVersion'), candidates)
         .otherwise(snapshot.next(candidates));
     }
+    prepare.next(dataVersion);
 
     // 2. Each candidate: cache, train (spot, then on-demand), evaluate (spot, then on-demand), aggregate.
     const outcome = (name: string, fields: Record<string, string>) => new sfn.Pass(this, name, {
@@ -385,7 +439,9 @@ export class TrainingWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({
         'candidate.$': '$.candidate.name',
         'configHash.$': '$.candidate.configHash',
-        'codeVersion.$': '$.codeVersion',
+        // The images by digest, never the commit: a serving-only commit builds the same training image.
+        'trainingImageUri.$': '$.trainingImageUri',
+        'evaluationImageUri.$': '$.evaluationImageUri',
         'dataVersionId.$': '$.dataVersion.dataVersionId',
       }),
       payloadResponseOnly: true,
@@ -404,6 +460,7 @@ export class TrainingWorkflow extends Construct {
     const trainingEnvironment = {
       [ContainerContract.DATA_URI]: sfn.JsonPath.format(`s3://${data}/{}`, sfn.JsonPath.stringAt('$.dataVersion.prefix')),
       [ContainerContract.DATA_VERSION]: sfn.JsonPath.stringAt('$.dataVersion.dataVersionId'),
+      [ContainerContract.DATA_MANIFEST_URI]: sfn.JsonPath.stringAt('$.dataVersion.manifestUri'),
       [ContainerContract.OUTPUT_URI]: sfn.JsonPath.stringAt('$.trainingOutputUri'),
       [ContainerContract.CHECKPOINT_URI]: sfn.JsonPath.stringAt('$.checkpointUri'),
       [ContainerContract.CANDIDATE]: sfn.JsonPath.stringAt('$.candidate.name'),
@@ -412,7 +469,9 @@ export class TrainingWorkflow extends Construct {
     };
     const submitTraining = (name: string, queueArn: string) => retryTransient(new tasks.BatchSubmitJob(this, name, {
       jobName: sfn.JsonPath.format('{}-train', sfn.JsonPath.stringAt('$.candidate.name')),
-      jobDefinitionArn: sfn.JsonPath.stringAt('$.candidate.trainingJobDefinition'),
+      // The revision that runs this execution's training image (registered before the Map).
+      jobDefinitionArn: sfn.JsonPath.arrayGetItem(
+        sfn.JsonPath.listAt('$.jobDefinitions.revisionArns'), sfn.JsonPath.numberAt('$.candidate.jobDefinitionIndex')),
       jobQueueArn: queueArn,
       containerOverrides: { environment: trainingEnvironment },
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
@@ -423,13 +482,14 @@ export class TrainingWorkflow extends Construct {
 
     const submitEvaluation = (name: string, queueArn: string) => retryTransient(new tasks.BatchSubmitJob(this, name, {
       jobName: sfn.JsonPath.format('{}-evaluate', sfn.JsonPath.stringAt('$.candidate.name')),
-      jobDefinitionArn: evaluation.jobDefinitionArn,
+      jobDefinitionArn: sfn.JsonPath.stringAt(revisions.revisionArnPath(evaluation)),
       jobQueueArn: queueArn,
       arraySize: evaluation.shards > 1 ? evaluation.shards : undefined,
       containerOverrides: {
         environment: {
           [ContainerContract.DATA_URI]: trainingEnvironment[ContainerContract.DATA_URI],
           [ContainerContract.DATA_VERSION]: trainingEnvironment[ContainerContract.DATA_VERSION],
+          [ContainerContract.DATA_MANIFEST_URI]: trainingEnvironment[ContainerContract.DATA_MANIFEST_URI],
           [ContainerContract.MODEL_URI]: sfn.JsonPath.format('{}model.tar.gz', sfn.JsonPath.stringAt('$.trainingOutputUri')),
           [ContainerContract.OUTPUT_URI]: sfn.JsonPath.stringAt('$.evaluationOutputUri'),
           [ContainerContract.CANDIDATE]: sfn.JsonPath.stringAt('$.candidate.name'),
@@ -510,6 +570,10 @@ export class TrainingWorkflow extends Construct {
       itemSelector: {
         'candidate.$': '$$.Map.Item.Value',
         'codeVersion.$': '$.codeVersion',
+        'trainingImageUri.$': '$.trainingImageUri',
+        'evaluationImageUri.$': '$.evaluationImageUri',
+        // Only the revision ARNs travel into each branch (the by-source map is not needed there).
+        'jobDefinitions': { 'revisionArns.$': '$.jobDefinitions.revisionArns' },
         'dataVersion.$': '$.dataVersion',
         'trainingOutputUri.$': `States.Format('s3://${models}/runs/{}/{}/', $$.Execution.Name, $$.Map.Item.Value.name)`,
         'evaluationOutputUri.$': `States.Format('s3://${models}/evaluations/{}/{}/', $$.Execution.Name, $$.Map.Item.Value.name)`,
@@ -541,6 +605,8 @@ export class TrainingWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({
         'winner.$': '$.decision.winner',
         'codeVersion.$': '$.codeVersion',
+        'trainingImageUri.$': '$.trainingImageUri',
+        'evaluationImageUri.$': '$.evaluationImageUri',
         'dataVersion.$': '$.dataVersion',
         'executionId.$': '$$.Execution.Id',
       }),
@@ -569,20 +635,22 @@ export class TrainingWorkflow extends Construct {
     }));
   }
 
-  private acknowledgeStateMachineRole(fns: ReturnType<TrainingWorkflow['createFunctions']>): void {
+  private acknowledgeStateMachineRole(fns: ReturnType<TrainingWorkflow['createFunctions']>, revisions: JobDefinitionRevisions): void {
     const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
     if (!policy) return;
     const stack = Stack.of(this);
     const functionVersions: Record<string, string> = {};
-    for (const fn of [fns.cache, fns.aggregate, fns.gate, fns.register, fns.champion, ...(fns.snapshot ? [fns.snapshot.function] : [])]) {
+    const invoked = [fns.cache, fns.aggregate, fns.gate, fns.register, fns.champion, revisions.function, ...(fns.snapshot ? [fns.snapshot.function] : [])];
+    for (const fn of invoked) {
       functionVersions[`AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`] =
         'aws-cdk-lib grants the versions and aliases of each function the workflow invokes (ARN:*), not other functions.';
     }
     acknowledge(policy, {
       ...functionVersions,
       ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job-definition/*]']:
-        'Candidates choose their training job definition at run time; SubmitJob also needs the queue, and only this ' +
-        'workflow\'s training and evaluation queues are granted, so no other job can be submitted anywhere else.',
+        'The jobs run revisions of this workflow\'s job definitions registered at run time for the run\'s images (their ARNs ' +
+        'exist only then); SubmitJob also needs the queue, and only this workflow\'s training and evaluation queues are ' +
+        'granted, so no other job can be submitted anywhere else.',
       'AwsSolutions-IAM5[Resource::*]': 'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing accept only "*"; ' +
         'batch:DescribeJobs and batch:TerminateJob of the Batch .sync integration are granted on "*" as the Step Functions guide ' +
         '("IAM policies for AWS Batch") gives them: the job ids exist only at run time.',
@@ -652,6 +720,8 @@ function summarizeFailure(scope: Construct, stage: string, kind: 'batch' | 'lamb
     parameters: {
       'candidate.$': '$.candidate',
       'codeVersion.$': '$.codeVersion',
+      // The on-demand retries submit with the same revisions.
+      'jobDefinitions.$': '$.jobDefinitions',
       'dataVersion.$': '$.dataVersion',
       'trainingOutputUri.$': '$.trainingOutputUri',
       'evaluationOutputUri.$': '$.evaluationOutputUri',

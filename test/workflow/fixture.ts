@@ -5,6 +5,7 @@ import {
   BucketPurpose,
   DataVersionSnapshot,
   MlJobDefinition,
+  ModelImageRepository,
   ModelPackageGroup,
   QualityGateRules,
   SpotCpuQueue,
@@ -37,9 +38,11 @@ export function workflowStack(
   const models = new VersionedBucket(stack, 'Models', { purpose: BucketPurpose.MODELS });
   const checkpoints = new VersionedBucket(stack, 'Checkpoints', { purpose: BucketPurpose.CHECKPOINTS });
   const group = new ModelPackageGroup(stack, 'Registry', { modelPackageGroupName: 'fraud' });
+  const trainingImages = new ModelImageRepository(stack, 'TrainingImages', { repositoryName: 'fraud/training' });
   const network = new BatchNetwork(stack, 'Network');
   const gpus = new SpotGpuQueue(stack, 'Gpus', { network });
   const cpus = new SpotCpuQueue(stack, 'Cpus', { network });
+  // A placeholder: the jobs run revisions with the execution's image (JobDefinitionRevisions).
   const image = ecs.ContainerImage.fromRegistry('123456789012.dkr.ecr.us-east-1.amazonaws.com/train:v1');
   const xgb = MlJobDefinition.training(stack, 'Xgb', { queue: gpus, image, reads: [{ bucket: data, prefix: 'datasets/' }] });
   const mlp = MlJobDefinition.training(stack, 'Mlp', { queue: gpus, image, gpus: 4, vcpus: 48, memory: Size.gibibytes(160) });
@@ -54,6 +57,7 @@ export function workflowStack(
     ],
     evaluationJob: evaluate,
     modelPackageGroup: group,
+    trainingImageRepository: trainingImages,
     dataBucket: data,
     modelBucket: models,
     checkpointBucket: checkpoints,
@@ -62,5 +66,5 @@ export function workflowStack(
     gate: GATE,
     ...overrides,
   });
-  return { stack, workflow, data, models, checkpoints, group, gpus, cpus, xgb, mlp, evaluate, snapshot };
+  return { stack, workflow, data, models, checkpoints, group, trainingImages, gpus, cpus, xgb, mlp, evaluate, snapshot };
 }

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { GATE, workflowStack } from './fixture';
-import { LatencyPercentile, MlJobDefinition, ModelApprovalStatus, TrainingWorkflow } from '../../lib';
+import { DataVersionSnapshot, LatencyPercentile, MlJobDefinition, ModelApprovalStatus, TrainingWorkflow } from '../../lib';
 import { SYNC_JOB_POLICY } from '../fixtures/aws/step-functions-batch';
 import { complianceFindings } from '../support/compliance';
 import { stateMachineDefinition } from '../support/state-machine';
@@ -74,6 +74,38 @@ describe('TrainingWorkflow', () => {
     expect(JSON.stringify(evalPolicy.Properties.PolicyDocument)).toContain('/evaluations/*');
   });
 
+  test('the jobs may read the data version manifests, under the snapshot\'s manifest prefix of the data bucket only', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    for (const prefix of ['XgbJobRoleDefaultPolicy', 'MlpJobRoleDefaultPolicy', 'EvaluateJobRoleDefaultPolicy']) {
+      const policy = Object.entries(policies).find(([id]) => id.startsWith(prefix))![1] as any;
+      const statements: any[] = stack.resolve(policy.Properties.PolicyDocument).Statement;
+      const manifests = statements.filter((st) => JSON.stringify(st.Resource).includes('/data-versions/*'));
+      expect([prefix, manifests.length]).toEqual([prefix, 1]);
+      expect(JSON.stringify(manifests[0].Resource)).toMatch(/Data[A-Z0-9]+","Arn"\]\},"\/data-versions\/\*"/);
+      const actions = [manifests[0].Action].flat();
+      expect(actions).toContain('s3:GetObject');
+      expect(actions.some((a: string) => /^s3:(Put|Delete)/.test(a))).toBe(false);
+    }
+  });
+
+  test('a snapshot with another manifest prefix: the jobs read that prefix', () => {
+    const s = workflowStack({}, undefined);
+    const other = new DataVersionSnapshot(s.stack, 'OtherSnapshot', { bucket: s.data, dataPrefix: 'datasets/', manifestPrefix: 'versions/' });
+    new TrainingWorkflow(s.stack, 'Other', { ...baseProps(s), candidates: [{ name: 'xgb', trainingJob: s.xgb }], dataSnapshot: other });
+    const policies = Template.fromStack(s.stack).findResources('AWS::IAM::Policy');
+    const xgb = Object.entries(policies).find(([id]) => id.startsWith('XgbJobRoleDefaultPolicy'))![1] as any;
+    expect(JSON.stringify(s.stack.resolve(xgb.Properties.PolicyDocument))).toContain('/versions/*');
+  });
+
+  test('each candidate names the position of its job definition\'s revision, not a job definition ARN', () => {
+    expect(definition.States.Candidates.Result.map((c: any) => c.jobDefinitionIndex)).toEqual([0, 1]);
+    expect(definition.States.Candidates.Result[0].trainingJobDefinition).toBeUndefined();
+    const states = definition.States['Each candidate'].ItemProcessor.States;
+    expect(states['Train on spot'].Parameters['JobDefinition.$'])
+      .toBe('States.ArrayGetItem($.jobDefinitions.revisionArns, $.candidate.jobDefinitionIndex)');
+    expect(states.Evaluate.Parameters['JobDefinition.$']).toBe('$.jobDefinitions.revisionArns[2]');
+  });
+
   test('grantStartExecution lets a principal start this state machine, and metrics', () => {
     const fresh = workflowStack();
     const role = new iam.Role(fresh.stack, 'Starter', { assumedBy: new iam.ServicePrincipal('codepipeline.amazonaws.com') });
@@ -97,7 +129,9 @@ describe('TrainingWorkflow', () => {
       gate: { primaryMetric: 'loss', higherIsBetter: false, compareWithChampion: false, latency: { percentile: LatencyPercentile.P95, max: Duration.millis(50) } },
     });
     const d = stateMachineDefinition(s);
-    expect(d.StartAt).toBe('Candidates');
+    // The image check first, then (no snapshot to take) straight to the candidates.
+    expect(d.StartAt).toBe('Training image given?');
+    expect(d.States['Prepare job definitions'].Next).toBe('Candidates');
     expect(d.States['Each candidate'].MaxConcurrency).toBe(1);
     expect(d.TimeoutSeconds).toBe(80 * 3600);
     const fns = Template.fromStack(s).findResources('AWS::Lambda::Function');
@@ -162,6 +196,12 @@ describe('TrainingWorkflow fails when', () => {
       .toThrow(/invalid timeout '30 seconds'. A standard state machine runs from 1 minute up to one year/);
   });
 
+  test('no training image repository is given (a JavaScript or Python caller)', () => {
+    const base = workflowStack();
+    expect(() => new TrainingWorkflow(base.stack, 'Bad', { ...baseProps(base), trainingImageRepository: undefined as any }))
+      .toThrow(/TrainingWorkflow 'Test\/Bad': invalid trainingImageRepository .*TrainingImageBuild pushes the training image to/);
+  });
+
   test('the inference image has no tag or digest', () => {
     const base = workflowStack();
     expect(() => new TrainingWorkflow(base.stack, 'Bad', { ...baseProps(base), inferenceImageUri: 'serving' }))
@@ -186,6 +226,7 @@ function baseProps(base: ReturnType<typeof workflowStack>) {
     candidates: [{ name: 'xgb', trainingJob: base.xgb }],
     evaluationJob: base.evaluate,
     modelPackageGroup: base.group,
+    trainingImageRepository: base.trainingImages,
     dataBucket: base.data,
     modelBucket: base.models,
     checkpointBucket: base.checkpoints,

@@ -127,6 +127,10 @@ export interface GateDecision {
 /** Customer metadata keys of the model packages this library registers (the lineage). */
 export const LINEAGE_KEYS = {
   codeVersion: 'mlops:code-version',
+  /** The training image by digest (`<repository URI>@sha256:...`): with the data and the configuration, what made the model. */
+  trainingImage: 'mlops:training-image',
+  /** The evaluation image by digest: what measured the metrics the gate judged. */
+  evaluationImage: 'mlops:evaluation-image',
   dataVersion: 'mlops:data-version',
   dataManifest: 'mlops:data-manifest',
   candidate: 'mlops:candidate',
@@ -138,5 +142,9 @@ export const LINEAGE_KEYS = {
   metricPrefix: 'mlops:metric:',
 } as const;
 
-/** The training cache key, written into the model package description: same inputs -> same key. */
+/**
+ * The training cache key, written into the model package description: same inputs -> same key. The inputs are the
+ * training image's digest, the evaluation image's digest, the data version and the candidate's configuration, never
+ * the commit: a commit that changes only the serving code builds the same training image, so it reuses the model.
+ */
 export const CACHE_KEY_PREFIX = 'mlops-cache:';
