@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { DataVersionTrigger } from './data-version-trigger';
 import { DeploymentLedger } from './deployment-ledger';
 import { PipelineSource } from './pipeline-source';
+import { TrainingImageBuild } from './training-image-build';
 import { grantConnectionToClones } from './private/connection-use';
 import { validateDataPrefix, validateMarkerSuffix } from './private/data-location';
 import { acknowledge } from '../private/acknowledge';
@@ -57,8 +58,14 @@ export interface SmokeTrainingOptions {
 export interface MlPipelineProps {
   /** Where the training and serving code comes from. */
   readonly source: PipelineSource;
-  /** The Train stage: trains, evaluates, gates and registers. */
+  /** The Train stage: trains, evaluates, gates and registers, on the images the Build stage exported. */
   readonly training: TrainingWorkflow;
+  /**
+   * The Build stage, between Check and Train: builds the training (and evaluation) image from the commit, or reuses
+   * the one of the same content, and hands its digest to Train. It must push to the training workflow's
+   * `trainingImageRepository`.
+   */
+  readonly trainingImageBuild: TrainingImageBuild;
   /** The Package stage: bakes the registered model and the serving code into one image. */
   readonly imageBuild: ServingImageBuild;
   /**
@@ -132,15 +139,16 @@ export class PipelineVariables {
 /**
  * From a commit or a new data version to production, in one CodePipeline (V2):
  *
- * Source -> Check (tests, lint, data validation; optionally a smoke training on a data sample) -> Train
- * (TrainingWorkflow) -> Package (ServingImageBuild) -> Staging (deploy, then contract and latency test; or create an
+ * Source -> Check (tests, lint, data validation; optionally a smoke training on a data sample) -> Build (the training
+ * image from the commit, content-tagged: reused when the training code did not change) -> Train (TrainingWorkflow, on
+ * that image's digest) -> Package (ServingImageBuild) -> Staging (deploy, then contract and latency test; or create an
  * on-demand endpoint, test it and delete it) -> Approval (optional) -> Production (canary / linear with alarm
  * rollback, then the deployment ledger).
  *
  * A new data version also starts a run (`dataTriggerBucket`): its marker's folder becomes the run's `DATA_PREFIX`
  * variable, which the Train stage passes to the workflow.
  *
- * Check, Train and Package retry their failed actions on failure; Staging and Production roll back to the last
+ * Check, Build, Train and Package retry their failed actions on failure; Staging and Production roll back to the last
  * successful run's artifacts. The lineage travels in the action variables: the commit (`#{Source.CommitId}`), the
  * model package and its data version (`#{Package.MODEL_PACKAGE_ARN}`, `#{Package.DATA_VERSION_ID}`) and the image
  * by digest (`#{Package.IMAGE_URI}`); the ledger records them with the endpoint configuration that serves.
@@ -218,11 +226,22 @@ export class MlPipeline extends Construct {
           onFailure: retry,
         },
         {
+          stageName: 'Build',
+          actions: [props.trainingImageBuild.buildAction({ input: source, sourceVersion: codeVersion, variablesNamespace: BUILD_NAMESPACE })],
+          onFailure: retry,
+        },
+        {
           stageName: 'Train',
           actions: [new actions.StepFunctionInvokeAction({
             actionName: 'TrainEvaluateRegister',
             stateMachine: props.training.stateMachine,
-            stateMachineInput: actions.StateMachineInput.literal({ codeVersion, dataPrefix: `#{variables.${PipelineVariables.DATA_PREFIX}}` }),
+            stateMachineInput: actions.StateMachineInput.literal({
+              codeVersion,
+              dataPrefix: `#{variables.${PipelineVariables.DATA_PREFIX}}`,
+              // By digest: the training cache keys on them, so a serving-only commit (same image) trains nothing.
+              trainingImageUri: `#{${BUILD_NAMESPACE}.${TrainingImageBuild.TRAINING_IMAGE_URI_VARIABLE}}`,
+              evaluationImageUri: `#{${BUILD_NAMESPACE}.${TrainingImageBuild.EVALUATION_IMAGE_URI_VARIABLE}}`,
+            }),
             variablesNamespace: 'Train',
           })],
           onFailure: retry,
@@ -322,6 +341,18 @@ export class MlPipeline extends Construct {
 
   private validate(props: MlPipelineProps): void {
     validateDataPrefix(this, 'MlPipeline', 'dataPrefix', props.dataPrefix);
+    if (!props.trainingImageBuild) {
+      throw new MlOpsValidationError(this, 'MlPipeline', 'trainingImageBuild', undefined,
+        'Give a TrainingImageBuild on the training workflow\'s trainingImageRepository: the Build stage makes the image Train runs.');
+    }
+    const built = props.trainingImageBuild.repository;
+    const accepted = props.training.trainingImageRepository;
+    const stack = Stack.of(this);
+    if (built !== accepted && JSON.stringify(stack.resolve(built.repositoryUri)) !== JSON.stringify(stack.resolve(accepted.repositoryUri))) {
+      throw new MlOpsValidationError(this, 'MlPipeline', 'trainingImageBuild', props.trainingImageBuild.node.path,
+        `The build pushes to ${built.node.path}, but the training workflow runs images of ${accepted.node.path} only: give both the ` +
+        'same repository.');
+    }
     validateMarkerSuffix(this, 'MlPipeline', 'dataTriggerSuffix', props.dataTriggerSuffix);
     // CodeBuild accepts a build phase without commands and then fails every run.
     if (props.checkCommands?.length === 0) {
@@ -423,9 +454,13 @@ export class MlPipeline extends Construct {
     ];
     acknowledgeGrantWildcards(this, reasons, INLINE_ROLE_POLICY);
     acknowledgeGrantWildcards(props.imageBuild, reasons);
+    acknowledgeGrantWildcards(props.trainingImageBuild, reasons);
     acknowledge(this.checkProject, SOURCE_IS_THE_PIPELINE);
   }
 }
+
+/** The namespace of the Build stage's variables. */
+const BUILD_NAMESPACE = 'Build';
 
 const SOURCE_IS_THE_PIPELINE = {
   'HIPAA.Security-CodeBuildProjectSourceRepoUrl': 'The source is the pipeline\'s artifact (CODEPIPELINE): the project has no repository URL or credentials.',

@@ -10,15 +10,16 @@ import {
   MlPipelineProps,
   ModelEndpoint,
   ModelImageRepository,
+  OnDemandEndpoint,
   PipelineSource,
   ServingImageBuild,
+  TrainingImageBuild,
 } from '../../lib';
 import { ACTION_ENVIRONMENT_VARIABLES } from '../fixtures/aws/codebuild';
 import { CONNECTION_ARN_FORMS } from '../fixtures/aws/codepipeline';
 import { complianceFindings } from '../support/compliance';
 import { workflowStack } from '../workflow/fixture';
 
-const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/serving@sha256:${'a'.repeat(64)}`;
 const CONNECTION = 'arn:aws:codeconnections:us-east-1:123456789012:connection/0123abcd-4567-89ef-0123-456789abcdef';
 
 /** Everything the pipeline wires: the training workflow fixture plus serving, staging, production and ledger. */
@@ -30,8 +31,8 @@ function pipelineStack(
   const { stack } = base;
   const images = new ModelImageRepository(stack, 'ServingImages');
   const imageBuild = new ServingImageBuild(stack, 'ImageBuild', { repository: images, modelPackageGroup: base.group, modelBucket: base.models });
-  const staging = new ModelEndpoint(stack, 'Staging', { imageUri: IMAGE, serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 } });
-  const production = new ModelEndpoint(stack, 'Production', { imageUri: IMAGE, production: true });
+  const staging = new ModelEndpoint(stack, 'Staging', { imageRepository: images, serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 } });
+  const production = new ModelEndpoint(stack, 'Production', { imageRepository: images, production: true });
   const stagingDeployment = new EndpointDeployment(stack, 'StagingDeployment', { endpoint: staging });
   const productionDeployment = new EndpointDeployment(stack, 'ProductionDeployment', { endpoint: production });
   const stagingTest = new EndpointTestRunner(stack, 'StagingTest', {
@@ -39,9 +40,11 @@ function pipelineStack(
     samples: [{ name: 'fraud', body: '{"amount": 1200}', expectedJson: '{"label": "fraud"}' }],
   });
   const ledger = new DeploymentLedger(stack, 'Ledger', { endpoints: [production] });
+  const trainingImageBuild = new TrainingImageBuild(stack, 'TrainingImageBuild', { repository: base.trainingImages });
   const pipeline = new MlPipeline(stack, 'Pipeline', {
     source: PipelineSource.connection({ connectionArn: CONNECTION, owner: 'acme', repository: 'fraud-model' }),
     training: base.workflow,
+    trainingImageBuild,
     imageBuild,
     stagingDeployment,
     stagingTest,
@@ -51,7 +54,7 @@ function pipelineStack(
     dataTriggerBucket: base.data,
     ...(typeof overrides === 'function' ? overrides(base) : overrides),
   });
-  return { ...base, pipeline, imageBuild, staging, production, stagingDeployment, productionDeployment, stagingTest, ledger };
+  return { ...base, pipeline, imageBuild, trainingImageBuild, staging, production, stagingDeployment, productionDeployment, stagingTest, ledger };
 }
 
 describe('MlPipeline', () => {
@@ -64,7 +67,7 @@ describe('MlPipeline', () => {
   test('a V2 pipeline, queued executions, with the stages in order', () => {
     expect(pipeline.Properties.PipelineType).toBe('V2');
     expect(pipeline.Properties.ExecutionMode).toBe('QUEUED');
-    expect(stages.map((s) => s.Name)).toEqual(['Source', 'Check', 'Train', 'Package', 'Staging', 'Approval', 'Production']);
+    expect(stages.map((s) => s.Name)).toEqual(['Source', 'Check', 'Build', 'Train', 'Package', 'Staging', 'Approval', 'Production']);
   });
 
   test('the source is a CodeConnections repository (no CodeCommit) with its variables', () => {
@@ -89,7 +92,7 @@ describe('MlPipeline', () => {
   });
 
   test('check, train and package retry failed actions; staging and production roll back', () => {
-    for (const name of ['Check', 'Train', 'Package']) expect(stage(name).OnFailure).toEqual({ Result: 'RETRY', RetryConfiguration: { RetryMode: 'FAILED_ACTIONS' } });
+    for (const name of ['Check', 'Build', 'Train', 'Package']) expect(stage(name).OnFailure).toEqual({ Result: 'RETRY', RetryConfiguration: { RetryMode: 'FAILED_ACTIONS' } });
     for (const name of ['Staging', 'Production']) expect(stage(name).OnFailure).toEqual({ Result: 'ROLLBACK' });
     expect(stage('Source').OnFailure).toBeUndefined();
   });
@@ -97,7 +100,12 @@ describe('MlPipeline', () => {
   test('train starts the workflow with the commit and the data prefix variable; package reads its execution', () => {
     const train = stage('Train').Actions[0];
     expect(train.ActionTypeId).toMatchObject({ Category: 'Invoke', Provider: 'StepFunctions' });
-    expect(JSON.parse(train.Configuration.Input)).toEqual({ codeVersion: '#{Source.CommitId}', dataPrefix: '#{variables.DATA_PREFIX}' });
+    expect(JSON.parse(train.Configuration.Input)).toEqual({
+      codeVersion: '#{Source.CommitId}',
+      dataPrefix: '#{variables.DATA_PREFIX}',
+      trainingImageUri: '#{Build.TRAINING_IMAGE_URI}',
+      evaluationImageUri: '#{Build.EVALUATION_IMAGE_URI}',
+    });
     expect(train.Namespace).toBe('Train');
     const build = stage('Package').Actions[0];
     expect(build.ActionTypeId).toMatchObject({ Category: 'Build', Provider: 'CodeBuild' });
@@ -108,6 +116,19 @@ describe('MlPipeline', () => {
     ]);
     expect(build.Namespace).toBe('Package');
     expect(pipeline.Properties.Variables).toEqual([expect.objectContaining({ Name: 'DATA_PREFIX', DefaultValue: 'datasets/fraud/' })]);
+  });
+
+  test('build runs the training image build on the source, with the commit, and exports its variables as Build', () => {
+    const [build] = stage('Build').Actions;
+    expect(stage('Build').Actions).toHaveLength(1);
+    expect(build).toMatchObject({
+      Name: 'BuildTrainingImage',
+      ActionTypeId: { Category: 'Build', Provider: 'CodeBuild' },
+      InputArtifacts: [{ Name: 'Source' }],
+      Namespace: 'Build',
+      Configuration: expect.objectContaining({ ProjectName: { Ref: expect.stringMatching(/^TrainingImageBuild/) } }),
+    });
+    expect(JSON.parse(build.Configuration.EnvironmentVariables)).toEqual([{ name: 'SOURCE_VERSION', type: 'PLAINTEXT', value: '#{Source.CommitId}' }]);
   });
 
   test('staging deploys the image by digest, then tests it; production deploys, then records the lineage', () => {
@@ -271,13 +292,14 @@ describe('MlPipeline with an ephemeral staging endpoint', () => {
     const { stack } = base;
     const images = new ModelImageRepository(stack, 'ServingImages');
     const imageBuild = new ServingImageBuild(stack, 'ImageBuild', { repository: images, modelPackageGroup: base.group, modelBucket: base.models });
-    const staging = new ModelEndpoint(stack, 'Staging', { imageUri: IMAGE, instanceType: 'ml.c6i.large', onDemand: true });
-    const production = new ModelEndpoint(stack, 'Production', { imageUri: IMAGE, production: true });
+    const staging = new OnDemandEndpoint(stack, 'Staging', { imageRepository: images, instanceType: 'ml.c6i.large' });
+    const production = new ModelEndpoint(stack, 'Production', { imageRepository: images, production: true });
     const test = new EndpointTestRunner(stack, 'StagingTest', { endpoint: staging, samples: [{ name: 'fraud', body: '{"amount": 1200}' }] });
     const ephemeralStaging = new EphemeralEndpointTest(stack, 'EphemeralStaging', { endpoint: staging, test });
     const pipeline = new MlPipeline(stack, 'Pipeline', {
       source: PipelineSource.connection({ connectionArn: CONNECTION, owner: 'acme', repository: 'fraud-model' }),
       training: base.workflow,
+      trainingImageBuild: new TrainingImageBuild(stack, 'TrainingImageBuild', { repository: base.trainingImages }),
       imageBuild,
       ephemeralStaging,
       productionDeployment: new EndpointDeployment(stack, 'ProductionDeployment', { endpoint: production }),
@@ -300,7 +322,8 @@ describe('MlPipeline with an ephemeral staging endpoint', () => {
     });
     expect(JSON.parse(staging.Actions[0].Configuration.Input)).toEqual({ imageUri: '#{Package.IMAGE_URI}', modelVersion: '#{Package.MODEL_VERSION}' });
     expect(staging.OnFailure).toEqual({ Result: 'ROLLBACK' });
-    template.resourceCountIs('AWS::SageMaker::Endpoint', 1);
+    // Neither endpoint is a CloudFormation resource: each comes to life with its first deployment.
+    template.resourceCountIs('AWS::SageMaker::Endpoint', 0);
   });
 
   test('has no unacknowledged cdk-nag or Control Tower finding', () => {
@@ -314,6 +337,7 @@ describe('MlPipeline with an ephemeral staging endpoint', () => {
     expect(() => new MlPipeline(stack, 'Both', {
       source: PipelineSource.connection({ connectionArn: CONNECTION, owner: 'acme', repository: 'x' }),
       training: base.workflow,
+      trainingImageBuild: base.trainingImageBuild,
       imageBuild: base.imageBuild,
       ephemeralStaging,
       stagingDeployment: base.stagingDeployment,
@@ -335,6 +359,7 @@ describe('MlPipeline fails when', () => {
     expect(() => new MlPipeline(base.stack, 'Bad', {
       source: PipelineSource.connection({ connectionArn: CONNECTION, owner: 'acme', repository: 'x' }),
       training: base.workflow,
+      trainingImageBuild: base.trainingImageBuild,
       imageBuild: base.imageBuild,
       stagingDeployment: base.productionDeployment,
       stagingTest: base.stagingTest,
@@ -342,6 +367,16 @@ describe('MlPipeline fails when', () => {
       ledger: base.ledger,
       dataPrefix: 'datasets/',
     })).toThrow(/MlPipeline 'Test\/Bad': invalid stagingDeployment .*Staging and production must be different endpoints/);
+  });
+
+  test('the training image build pushes to another repository than the workflow runs images of', () => {
+    expect(() => pipelineStack((base) => ({
+      trainingImageBuild: new TrainingImageBuild(base.stack, 'Elsewhere', { repository: new ModelImageRepository(base.stack, 'OtherImages') }),
+    }))).toThrow(/MlPipeline 'Test\/Pipeline': invalid trainingImageBuild 'Test\/Elsewhere'. The build pushes to Test\/OtherImages, but the training workflow runs images of Test\/TrainingImages only/);
+  });
+
+  test('no training image build is given (a JavaScript or Python caller)', () => {
+    expect(() => pipelineStack({ trainingImageBuild: undefined as any })).toThrow(/invalid trainingImageBuild .*Give a TrainingImageBuild/);
   });
 
   test('the check commands are empty', () => {
@@ -364,6 +399,7 @@ describe('MlPipeline fails when', () => {
     expect(() => new MlPipeline(base.stack, 'Mismatch', {
       source: PipelineSource.connection({ connectionArn: CONNECTION, owner: 'acme', repository: 'x' }),
       training: base.workflow,
+      trainingImageBuild: base.trainingImageBuild,
       imageBuild: base.imageBuild,
       stagingDeployment: base.stagingDeployment,
       stagingTest: otherTest,
