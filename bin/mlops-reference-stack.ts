@@ -20,6 +20,7 @@ import {
   SpotCpuQueue,
   ServingImageBuild,
   SpotGpuQueue,
+  TrainingImageBuild,
   TrainingWorkflow,
   VersionedBucket,
 } from '../lib';
@@ -58,7 +59,10 @@ export class MlOpsReferenceStack extends Stack {
 
     // The team's training / evaluation image (one image, two entry points: the starter's training/ directory).
     const trainingImages = new ModelImageRepository(this, 'TrainingImages');
-    const image = ecs.ContainerImage.fromEcrRepository(trainingImages.repository, 'reference');
+    // The pipeline's Build stage builds it from the commit's training/ directory (content tag, reused when unchanged)
+    // and the workflow runs each job on that digest; the job definitions' own image is a placeholder that never runs.
+    const trainingImageBuild = new TrainingImageBuild(this, 'TrainingImageBuild', { repository: trainingImages, trainingDirectory: 'training' });
+    const image = ecs.ContainerImage.fromEcrRepository(trainingImages.repository, 'placeholder-never-run');
     // One training job definition; the candidates are two approaches that differ in their hyperparameters. The
     // workflow grants the jobs the run, checkpoint and evaluation prefixes.
     const train = MlJobDefinition.training(this, 'Train', {
@@ -86,6 +90,7 @@ export class MlOpsReferenceStack extends Stack {
       ],
       evaluationJob: evaluate,
       modelPackageGroup: models,
+      trainingImageRepository: trainingImages,
       dataBucket: data,
       modelBucket: modelArtifacts,
       checkpointBucket: checkpoints,
@@ -115,13 +120,14 @@ export class MlOpsReferenceStack extends Stack {
       latencyThreshold: Duration.millis(300),
     });
 
-    // The pipeline: commit or new data version -> checks -> training -> image -> staging test -> approval ->
+    // The pipeline: commit or new data version -> checks -> training image -> training -> serving image -> staging test -> approval ->
     // production canary -> ledger. The code comes from a repository through a CodeConnections connection when the
     // context names one (`cdk deploy -c connectionArn=... -c repositoryOwner=... -c repositoryName=...`); otherwise
     // from a zip uploaded to a source bucket this stack creates, so a first deploy needs nothing that does not exist yet.
     const source = referenceSource(this);
     new MlPipeline(this, 'Pipeline', {
       source,
+      trainingImageBuild,
       training,
       imageBuild,
       stagingDeployment: new EndpointDeployment(this, 'StagingDeployment', { endpoint: staging }),
