@@ -1,7 +1,9 @@
 import { awscdk, DependencyType, javascript } from 'projen';
 
-// The oldest aws-cdk-lib we support (cdk-nag 3 needs >= 2.258) and the one we build and test with.
-const minCdkVersion = '2.258.0';
+// The oldest aws-cdk-lib we support and the one we build and test with. Up to 2.268.0,
+// Validations.acknowledge rejects finding ids containing `::` (InvalidValidationId), and every construct that
+// acknowledges such a finding throws: 2.269.0 is the first that works. CI proves it (.ci/peer-floor).
+const minCdkVersion = '2.269.0';
 const devCdkVersion = '2.276.0';
 
 const project = new awscdk.AwsCdkConstructLibrary({
@@ -69,7 +71,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
+  // jsii targets. CI generates each one's code offline (check:bindings); publishing is not configured here.
   publishToPypi: { distName: 'cdk-mlops', module: 'cdk_mlops' },
+  publishToMaven: { javaPackage: 'dev.cdkmlops', mavenGroupId: 'dev.cdk-mlops', mavenArtifactId: 'cdk-mlops' },
+  publishToNuget: { dotNetNamespace: 'CdkMlops', packageId: 'CdkMlops' },
+  publishToGo: { moduleName: 'github.com/cdk-mlops/cdk-mlops-go' },
+  // API.md, regenerated from the assembly after every compile; CI fails when the committed one is stale.
+  docgen: true,
   jsiiVersion: '~6.0.13',
 });
 
@@ -125,13 +133,26 @@ project.eslint?.allowDevDeps('bench/**');
 // Tests need the bundled handler assets.
 project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
 
-// The public API must stay expressible in Python: compile with jsii, then generate the Python code offline.
-const pythonCheck = project.addTask('check:python', {
-  description: 'Compile with jsii and generate the Python bindings (code only, offline)',
+// The public API must stay expressible in every jsii language: compile with jsii, then generate each language's
+// code offline (`--code-only` needs neither a registry nor the language's toolchain), and check API.md is current.
+const bindingsCheck = project.addTask('check:bindings', {
+  description: 'Compile with jsii, generate the Python, Java, .NET and Go bindings (code only, offline), check API.md',
 });
-pythonCheck.spawn(project.tasks.tryFind('bundle')!);
-pythonCheck.spawn(project.compileTask);
-pythonCheck.exec('jsii-pacmak --target python --code-only --outdir dist/python-check');
+bindingsCheck.spawn(project.tasks.tryFind('bundle')!);
+bindingsCheck.spawn(project.compileTask);
+for (const target of ['python', 'java', 'dotnet', 'go']) {
+  const check = project.addTask(`check:${target}`, {
+    description: `Generate the ${target} bindings from the compiled assembly (code only, offline; compile first)`,
+  });
+  check.exec(`jsii-pacmak --target ${target} --code-only --outdir dist/bindings-check`);
+  bindingsCheck.spawn(check);
+}
+const apiDocCheck = project.addTask('check:api-md', {
+  description: 'Fail when the committed API.md differs from the compiled assembly (compile first; `npx projen docgen` fixes it)',
+});
+apiDocCheck.exec('jsii-docgen -o dist/API.md');
+apiDocCheck.exec('diff -u API.md dist/API.md');
+bindingsCheck.spawn(apiDocCheck);
 
 // The README's architecture picture, from the synthesized reference app (needs Graphviz: apt-get install graphviz).
 project.addTask('diagram', {
@@ -154,6 +175,6 @@ project.addPackageIgnore('!/lib/**/*.d.ts');
 for (const p of ['/bin/', '/lambda/', '/bench/', '/cdk.json', '/cdk.out/', '/.ci/', '/docs/']) {
   project.addPackageIgnore(p);
 }
-project.gitignore.addPatterns('cdk.out', 'dist/python-check');
+project.gitignore.addPatterns('cdk.out', 'dist/bindings-check');
 
 project.synth();
