@@ -280,7 +280,10 @@ export class EndpointDeployment extends Construct {
     // 5. Autoscaling, once the endpoint serves the new model (instance variants; none for serverless).
     const deployed = new sfn.Succeed(this, 'Deployed');
     const inService = settings.autoScaling ? this.autoScaling(endpoint, names, deployed) : deployed;
-    const firstDeployment = sfn.Condition.isNotPresent('$.existing.EndpointStatus');
+    // The lookup's output is there only when the endpoint existed. (Not(IsPresent) rather than IsPresent false: the local
+    // interpreter the tests run, aws-local-stepfunctions 3.0, did not take an IsPresent-false branch.)
+    const existed = sfn.Condition.isPresent('$.existing.EndpointStatus');
+    const firstDeployment = sfn.Condition.not(existed);
 
     const check = new sfn.Choice(this, 'Check the deployment')
       .when(sfn.Condition.and(
@@ -313,8 +316,8 @@ export class EndpointDeployment extends Construct {
     update.next(wait);
     wait.next(describe).next(check);
     createModel.next(createConfig).next(new sfn.Choice(this, 'Create or update?')
-      .when(firstDeployment, create)
-      .otherwise(update));
+      .when(existed, update)
+      .otherwise(create));
     return start.next(defaults).next(lookup);
   }
 

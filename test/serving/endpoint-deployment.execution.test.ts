@@ -3,12 +3,13 @@
  * (aws-local-stepfunctions). The SageMaker SDK tasks are replaced by local functions, by state name, answering with the
  * documented SageMaker fixtures.
  */
-import { App, Stack } from 'aws-cdk-lib';
-import { ModelEndpoint } from '../../lib';
+import { App, Size, Stack } from 'aws-cdk-lib';
+import { ModelEndpoint, ModelImageRepository } from '../../lib';
 import { EndpointDeployment } from '../../lib/serving/endpoint-deployment';
+import { autoScalingError, INVOCATIONS_TARGET_TRACKING, SAGEMAKER_VARIANT_TARGET } from '../fixtures/aws/application-autoscaling';
 import {
-  accessDenied, BUSY_STATUSES, describeEndpoint, endpointArn, endpointInProgress, ENDPOINT_STATUSES, PING_FAILURE_REASON, TaskError, throttled,
-  VALIDATION_ERROR_NAMES,
+  accessDenied, BUSY_STATUSES, describeEndpoint, endpointArn, endpointInProgress, endpointNotFound, ENDPOINT_STATUSES, FAILED_ENDPOINT_ONLY_DELETE,
+  PING_FAILURE_REASON, resourceLimitExceeded, TaskError, throttled, VALIDATION_ERROR_NAMES,
 } from '../fixtures/aws/sagemaker';
 import { aslErrors, runLocally, TaskHandler } from '../support/local-execution';
 import { stateMachineDefinition } from '../support/state-machine';
@@ -22,7 +23,8 @@ const ENDPOINT = 'fraud-prod';
 let NEW_NAME = '';
 
 const stack = new Stack(new App(), 'Test');
-const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, endpointName: ENDPOINT, production: true });
+const imageRepository = new ModelImageRepository(stack, 'Images', { repositoryName: 'fraud-serving' });
+const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository, endpointName: ENDPOINT, production: true });
 new EndpointDeployment(stack, 'Deploy', { endpoint });
 const definition = stateMachineDefinition(stack);
 const MAX_CHECKS = definition.States['Out of time?'].Choices[0].NumericGreaterThanEquals;
@@ -47,6 +49,10 @@ function failing(n: number, e: TaskError, then: Handler): Handler {
 const { value: described } = describeEndpoint;
 const updating = () => described(ENDPOINT, 'Updating', { EndpointConfigName: OLD_CONFIG });
 const deployed = () => described(ENDPOINT, 'InService', { EndpointConfigName: NEW_NAME });
+/** The endpoint before this deployment: in service on the previous configuration. */
+const serving = () => described(ENDPOINT, 'InService', { EndpointConfigName: OLD_CONFIG });
+const creating = () => described(ENDPOINT, 'Creating', { EndpointConfigName: NEW_NAME });
+const notFound = endpointNotFound.value(ENDPOINT);
 
 /** What SageMaker answers when all goes well. */
 const DEFAULTS: Record<string, Handler> = {
@@ -55,8 +61,15 @@ const DEFAULTS: Record<string, Handler> = {
     NEW_NAME = p.EndpointConfigName;
     return { EndpointConfigArn: `arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/${p.EndpointConfigName}` };
   },
+  'Look up the endpoint': async () => serving(),
+  'Create the endpoint': async () => ({ EndpointArn: endpointArn(ENDPOINT) }),
   'Update the endpoint': async () => ({ EndpointArn: endpointArn(ENDPOINT) }),
   'Describe the endpoint': async () => deployed(),
+  'Register the scalable target': async () => ({ ScalableTargetARN: 'arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/0123abcd' }),
+  'Apply the scaling policy': async () => ({ PolicyARN: 'arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:x', Alarms: [] }),
+  'Delete the failed endpoint': async () => ({}),
+  'Delete the endpoint config': async () => ({}),
+  'Delete the model': async () => ({}),
 };
 
 async function run(handlers: Record<string, Handler>, input: any = { imageUri: NEW_IMAGE, modelVersion: '7' }) {
@@ -76,12 +89,14 @@ test('success after a few Updating checks: one consistent name for the model, th
   const { output, calls, error } = await run({ 'Describe the endpoint': answers(updating, updating, updating, deployed) });
 
   expect(error).toBeUndefined();
+  expect(calls['Create the endpoint']).toBeUndefined();
   expect(calls['Describe the endpoint']).toHaveLength(4);
   const model = calls['Create the model'][0];
   expect(model.ModelName).toMatch(/^fraud-prod-[a-f0-9]{32}$/);
   expect(model.ModelName).toBe(NEW_NAME);
   expect(model.ModelName.length).toBeLessThanOrEqual(63);
   expect(model.PrimaryContainer).toEqual({ Image: NEW_IMAGE });
+  expect(model.EnableNetworkIsolation).toBe(true);
   expect(model.ExecutionRoleArn).toMatch(/EndpointRole/);
   expect(model.Tags).toEqual([
     { Key: 'mlops:endpoint', Value: ENDPOINT },
@@ -237,5 +252,147 @@ describe('refusals end with this construct\'s errors', () => {
     expect(error.name).toBe('DeploymentFailed');
     expect(error.message).toMatch(/^Creating the endpoint config fraud-prod-[a-f0-9]{32} failed: /);
     expect(calls['Update the endpoint']).toBeUndefined();
+  });
+});
+
+describe('the first deployment creates the endpoint', () => {
+  const first = { 'Look up the endpoint': fails(notFound) };
+
+  test('not found -> model, config, CreateEndpoint without a DeploymentConfig, in service, then autoscaling; no UpdateEndpoint', async () => {
+    const { calls, error } = await run({ ...first, 'Describe the endpoint': answers(creating, creating, deployed) });
+
+    expect(error).toBeUndefined();
+    expect(calls['Update the endpoint']).toBeUndefined();
+    const create = calls['Create the endpoint'][0];
+    expect(create).toEqual({ EndpointName: ENDPOINT, EndpointConfigName: NEW_NAME, Tags: expect.arrayContaining([{ Key: 'mlops:deployment', Value: EXECUTION_ID }]) });
+    expect(create.DeploymentConfig).toBeUndefined();
+    expect(calls['Create the endpoint config'][0].ProductionVariants[0]).toMatchObject({ InstanceType: 'ml.m5.large', InitialInstanceCount: 2 });
+    expect(calls['Describe the endpoint']).toHaveLength(3);
+    const target = SAGEMAKER_VARIANT_TARGET.value(ENDPOINT, 'AllTraffic');
+    expect(calls['Register the scalable target']).toEqual([{ ...target, MinCapacity: 2, MaxCapacity: 6 }]);
+    expect(calls['Apply the scaling policy']).toEqual([{
+      PolicyName: 'fraud-prod-AllTraffic-invocations',
+      PolicyType: INVOCATIONS_TARGET_TRACKING.value.PolicyType,
+      ...target,
+      TargetTrackingScalingPolicyConfiguration: {
+        TargetValue: 1000,
+        PredefinedMetricSpecification: { PredefinedMetricType: INVOCATIONS_TARGET_TRACKING.value.PredefinedMetricType },
+        ScaleInCooldown: 300,
+        ScaleOutCooldown: 60,
+      },
+    }]);
+  });
+
+  test('a second deployment (the endpoint exists) updates it with the canary and applies the same autoscaling again', async () => {
+    const { calls, error } = await run({ 'Describe the endpoint': answers(updating, deployed) });
+
+    expect(error).toBeUndefined();
+    expect(calls['Create the endpoint']).toBeUndefined();
+    expect(calls['Update the endpoint'][0].DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration)
+      .toEqual({ Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 600 });
+    expect(calls['Update the endpoint'][0].DeploymentConfig.AutoRollbackConfiguration.Alarms).toHaveLength(2);
+    expect(calls['Register the scalable target']).toHaveLength(1);
+    expect(calls['Apply the scaling policy']).toHaveLength(1);
+  });
+
+  test.each(VALIDATION_ERROR_NAMES.value)('not found under %s is a first deployment too', async (name) => {
+    const { calls, error } = await run({ 'Look up the endpoint': fails(endpointNotFound.value(ENDPOINT, name)) });
+    expect(error).toBeUndefined();
+    expect(calls['Create the endpoint']).toHaveLength(1);
+  });
+
+  test('a throttled lookup and a throttled CreateEndpoint are retried', async () => {
+    const { calls, error } = await run({
+      'Look up the endpoint': failing(2, throttled.value(), async () => raise(notFound)),
+      'Create the endpoint': failing(1, throttled.value(), DEFAULTS['Create the endpoint']),
+    });
+    expect(error).toBeUndefined();
+    expect(calls['Create the endpoint']).toHaveLength(2);
+    expect(calls['Update the endpoint']).toBeUndefined();
+  });
+
+  test('a lookup refused for good -> DeploymentFailed before anything is created', async () => {
+    const { calls, error } = await run({ 'Look up the endpoint': fails(accessDenied.value('sagemaker:DescribeEndpoint', endpointArn(ENDPOINT))) });
+    expect(error.name).toBe('DeploymentFailed');
+    expect(error.message).toMatch(/^Could not check whether endpoint fraud-prod exists: User: .*sagemaker:DescribeEndpoint/);
+    expect(calls['Create the model']).toBeUndefined();
+  });
+
+  test('an endpoint that fails to come into service is deleted with this run\'s config and model; DeploymentFailed with the FailureReason', async () => {
+    const failed = () => described(ENDPOINT, 'Failed', { EndpointConfigName: NEW_NAME, FailureReason: PING_FAILURE_REASON.value });
+    const { calls, error } = await run({ ...first, 'Describe the endpoint': answers(creating, failed) });
+
+    expect(error.name).toBe('DeploymentFailed');
+    expect(error.message).toBe(`Endpoint fraud-prod failed to come into service and was deleted: ${PING_FAILURE_REASON.value}`);
+    // A Failed endpoint accepts only its deletion: nothing billed is left.
+    expect(FAILED_ENDPOINT_ONLY_DELETE.value).toBe('DeleteEndpoint');
+    expect(calls['Delete the failed endpoint']).toEqual([{ EndpointName: ENDPOINT }]);
+    expect(calls['Delete the endpoint config']).toEqual([{ EndpointConfigName: NEW_NAME }]);
+    expect(calls['Delete the model']).toEqual([{ ModelName: NEW_NAME }]);
+    expect(calls['Register the scalable target']).toBeUndefined();
+  });
+
+  test('a failed endpoint that cannot be deleted: the config and model still are, EndpointNotDeleted with the command', async () => {
+    const failed = () => described(ENDPOINT, 'Failed', { EndpointConfigName: NEW_NAME, FailureReason: PING_FAILURE_REASON.value });
+    const { calls, error } = await run({
+      ...first,
+      'Describe the endpoint': answers(creating, failed),
+      'Delete the failed endpoint': fails(accessDenied.value('sagemaker:DeleteEndpoint', endpointArn(ENDPOINT))),
+    });
+    expect(error.name).toBe('EndpointNotDeleted');
+    expect(error.message).toContain('aws sagemaker delete-endpoint --endpoint-name fraud-prod');
+    expect(error.message).toContain(PING_FAILURE_REASON.value);
+    expect(calls['Delete the model']).toHaveLength(1);
+  });
+
+  test('CreateEndpoint refused (a quota): the config and the model are deleted; DeploymentFailed', async () => {
+    const { calls, error } = await run({ ...first, 'Create the endpoint': fails(resourceLimitExceeded.value('ml.m5.large')) });
+    expect(error.name).toBe('DeploymentFailed');
+    expect(error.message).toMatch(/^Creating endpoint fraud-prod failed: The account-level service limit/);
+    expect(calls['Delete the failed endpoint']).toBeUndefined();
+    expect(calls['Delete the endpoint config']).toEqual([{ EndpointConfigName: NEW_NAME }]);
+    expect(calls['Delete the model']).toHaveLength(1);
+  });
+
+  test('an existing Failed endpoint is not deployed to: DeploymentFailed with the delete command, nothing created', async () => {
+    const { calls, error } = await run({ 'Look up the endpoint': async () => described(ENDPOINT, 'Failed', { EndpointConfigName: OLD_CONFIG }) });
+    expect(error.name).toBe('DeploymentFailed');
+    expect(error.message).toContain('aws sagemaker delete-endpoint --endpoint-name fraud-prod');
+    expect(calls['Create the model']).toBeUndefined();
+  });
+});
+
+describe('autoscaling', () => {
+  test.each(['Register the scalable target', 'Apply the scaling policy'])('%s throttled or in a concurrent update is retried', async (task) => {
+    for (const code of ['ThrottlingException', 'ConcurrentUpdateException'] as const) {
+      const { calls, error } = await run({ [task]: failing(1, autoScalingError.value(code), DEFAULTS[task]) });
+      expect(error).toBeUndefined();
+      expect(calls[task]).toHaveLength(2);
+    }
+  });
+
+  test('refused -> AutoScalingNotApplied, saying the endpoint serves the new model', async () => {
+    const { error } = await run({ 'Register the scalable target': fails(autoScalingError.value('ValidationException')) });
+    expect(error.name).toBe('AutoScalingNotApplied');
+    expect(error.message).toMatch(/^Endpoint fraud-prod serves fraud-prod-[a-f0-9]{32}, but its autoscaling \(endpoint\/fraud-prod\/variant\/AllTraffic/);
+  });
+
+  test('a serverless endpoint gets no autoscaling', async () => {
+    const s = new Stack(new App(), 'Serverless');
+    const images = new ModelImageRepository(s, 'Images');
+    const ep = new ModelEndpoint(s, 'Endpoint', { imageRepository: images, endpointName: 'fraud-sl', serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 } });
+    new EndpointDeployment(s, 'Deploy', { endpoint: ep });
+    const d = stateMachineDefinition(s);
+    const tasks = Object.keys(d.States).filter((n) => d.States[n].Type === 'Task');
+    const { calls, error } = await runLocally(d, { imageUri: NEW_IMAGE, modelVersion: '1' }, {
+      'Look up the endpoint': fails(endpointNotFound.value('fraud-sl')),
+      'Create the model': async () => ({}),
+      'Create the endpoint config': async (p) => { NEW_NAME = p.EndpointConfigName; return {}; },
+      'Create the endpoint': async () => ({}),
+      'Describe the endpoint': async () => described('fraud-sl', 'InService', { EndpointConfigName: NEW_NAME }),
+    }, { executionId: EXECUTION_ID, executionName: 'x', waitTimeOverrides: { 'Wait for the deployment': 0 }, retryIntervalOverrides: Object.fromEntries(tasks.map((t) => [t, 0])) });
+    expect(error).toBeUndefined();
+    expect(calls['Create the endpoint']).toHaveLength(1);
+    expect(tasks.some((t) => d.States[t].Resource.includes('applicationautoscaling'))).toBe(false);
   });
 });

@@ -4,61 +4,65 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { DeploymentPolicy, ModelEndpoint, ModelEndpointProps, VersionedBucket } from '../../lib';
+import { DeploymentPolicy, EndpointDeployment, ModelEndpoint, ModelEndpointProps, ModelImageRepository, VersionedBucket } from '../../lib';
 import { ROLLBACK_ALARM_ACTION, SERVERLESS_EXCLUSIONS } from '../fixtures/aws/sagemaker';
 import { stackFindings } from '../support/compliance';
+import { stateMachineDefinition } from '../support/state-machine';
 
-const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'a'.repeat(64)}`;
+/** CloudFormation resources a ModelEndpoint no longer creates: its deployments create them. */
+const DEPLOYED_TYPES = ['AWS::SageMaker::Model', 'AWS::SageMaker::EndpointConfig', 'AWS::SageMaker::Endpoint',
+  'AWS::ApplicationAutoScaling::ScalableTarget', 'AWS::ApplicationAutoScaling::ScalingPolicy'];
 
-function endpoint(props: Partial<ModelEndpointProps> = {}) {
+const repo = (stack: Stack) => new ModelImageRepository(stack, 'Images', { repositoryName: 'fraud-serving' });
+
+/** The endpoint, its template, and the requests its deployment renders from its settings (by state name). */
+function endpoint(props: Partial<ModelEndpointProps> = {}, extra?: (stack: Stack) => Partial<ModelEndpointProps>) {
   const stack = new Stack(new App(), 'Test');
-  const ep = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, ...props });
-  return { stack, ep, template: Template.fromStack(stack) };
+  const ep = new ModelEndpoint(stack, 'Endpoint', { imageRepository: repo(stack), ...props, ...extra?.(stack) });
+  new EndpointDeployment(stack, 'Deploy', { endpoint: ep });
+  const template = Template.fromStack(stack);
+  const states = stateMachineDefinition(stack, 'Deploy').States;
+  const request = (state: string) => stack.resolve(states[state]?.Parameters);
+  return { stack, ep, template, states, request };
 }
 
 describe('ModelEndpoint defaults', () => {
-  const { stack, ep, template } = endpoint({ production: true, endpointName: 'fraud-prod' });
+  const { stack, ep, template, request } = endpoint({ production: true, endpointName: 'fraud-prod' });
 
-  test('the model runs the image by digest, isolated from the network, with its own role', () => {
-    template.hasResourceProperties('AWS::SageMaker::Model', {
-      PrimaryContainer: { Image: IMAGE },
-      EnableNetworkIsolation: true,
-      ExecutionRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EndpointRole'), 'Arn'] },
-    });
-  });
-
-  test('Model and EndpointConfig have no fixed names, so a new version replaces them; the endpoint and variant names are stable', () => {
-    const model = Object.values(template.findResources('AWS::SageMaker::Model'))[0] as any;
-    const config = Object.values(template.findResources('AWS::SageMaker::EndpointConfig'))[0] as any;
-    expect(model.Properties.ModelName).toBeUndefined();
-    expect(config.Properties.EndpointConfigName).toBeUndefined();
-    expect(config.Properties.ProductionVariants).toEqual([{
-      VariantName: 'AllTraffic',
-      ModelName: { 'Fn::GetAtt': [expect.stringMatching(/^EndpointModel/), 'ModelName'] },
-      InitialVariantWeight: 1,
-      InstanceType: 'ml.m5.large',
-      InitialInstanceCount: 2,
-    }]);
-    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
-      EndpointName: 'fraud-prod',
-      EndpointConfigName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EndpointConfig'), 'EndpointConfigName'] },
-      RetainAllVariantProperties: true,
-    });
+  test('CloudFormation creates no model, configuration, endpoint or autoscaling: a cdk deploy never changes what it serves', () => {
+    for (const type of DEPLOYED_TYPES) template.resourceCountIs(type, 0);
     expect(ep.endpointName).toBe('fraud-prod');
     expect(ep.variantName).toBe('AllTraffic');
   });
 
-  test('a canary of 10% with baking, rolled back by the 5XX and p99 latency alarms', () => {
-    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
-      DeploymentConfig: {
-        BlueGreenUpdatePolicy: {
-          TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 600 },
-          TerminationWaitInSeconds: 600,
-          MaximumExecutionTimeoutInSeconds: 3600,
-        },
-        AutoRollbackConfiguration: {
-          Alarms: [{ AlarmName: { Ref: Match.stringLikeRegexp('^EndpointErrors5xx') } }, { AlarmName: { Ref: Match.stringLikeRegexp('^EndpointLatencyP99') } }],
-        },
+  test('the model runs the deployed image, isolated from the network, with its own role', () => {
+    expect(request('Create the model')).toMatchObject({
+      'PrimaryContainer': { 'Image.$': '$.request.imageUri' },
+      'EnableNetworkIsolation': true,
+      'ExecutionRoleArn': expect.stringMatching(/EndpointRole/),
+    });
+  });
+
+  test('the configuration: the variant, the created volume key, data capture to a versioned bucket', () => {
+    const config = request('Create the endpoint config');
+    expect(config.ProductionVariants).toEqual([{
+      'VariantName': 'AllTraffic', 'ModelName.$': '$.name', 'InitialVariantWeight': 1, 'InstanceType': 'ml.m5.large', 'InitialInstanceCount': 2,
+    }]);
+    expect(config.KmsKeyId).toMatch(/EndpointKey/);
+    expect(config.DataCaptureConfig).toMatchObject({ EnableCapture: true, InitialSamplingPercentage: 20, CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }] });
+    expect(JSON.stringify(config.DataCaptureConfig.DestinationS3Uri)).toContain('/data-capture/fraud-prod');
+    expect(ep.dataCaptureBucket).toBeInstanceOf(VersionedBucket);
+  });
+
+  test('a canary of 10% with baking, rolled back by the 5XX and p99 latency alarms, which exist before the endpoint', () => {
+    expect(request('Update the endpoint').DeploymentConfig).toEqual({
+      BlueGreenUpdatePolicy: {
+        TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 600 },
+        TerminationWaitInSeconds: 600,
+        MaximumExecutionTimeoutInSeconds: 3600,
+      },
+      AutoRollbackConfiguration: {
+        Alarms: [{ AlarmName: expect.stringMatching(/^EndpointErrors5xx/) }, { AlarmName: expect.stringMatching(/^EndpointLatencyP99/) }],
       },
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -69,56 +73,35 @@ describe('ModelEndpoint defaults', () => {
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^MlOpsAlertsTopic') }],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'fraud-prod-AllTraffic-latency-p99',
-      MetricName: 'ModelLatency',
-      ExtendedStatistic: 'p99',
-      Threshold: 1_000_000,
-      AlarmActions: [{ Ref: Match.stringLikeRegexp('^MlOpsAlertsTopic') }],
+      AlarmName: 'fraud-prod-AllTraffic-latency-p99', MetricName: 'ModelLatency', ExtendedStatistic: 'p99', Threshold: 1_000_000,
     });
   });
 
-  test('the volumes are encrypted with a created key, and data capture goes to a versioned bucket', () => {
-    const config = Object.values(template.findResources('AWS::SageMaker::EndpointConfig'))[0] as any;
-    expect(config.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^EndpointKey/), 'Arn'] });
-    expect(config.Properties.DataCaptureConfig).toMatchObject({
-      EnableCapture: true,
-      InitialSamplingPercentage: 20,
-      CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+  test('target-tracking autoscaling on invocations per instance, from 2 to 6 instances, applied by the deployment', () => {
+    expect(request('Register the scalable target')).toEqual({
+      ServiceNamespace: 'sagemaker', ResourceId: 'endpoint/fraud-prod/variant/AllTraffic', ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      MinCapacity: 2, MaxCapacity: 6,
     });
-    expect(JSON.stringify(config.Properties.DataCaptureConfig.DestinationS3Uri)).toContain('/data-capture/fraud-prod');
-    expect(ep.dataCaptureBucket).toBeInstanceOf(VersionedBucket);
-  });
-
-  test('target-tracking autoscaling on invocations per instance, from 2 to 6 instances', () => {
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
-      ServiceNamespace: 'sagemaker',
-      ResourceId: 'endpoint/fraud-prod/variant/AllTraffic',
-      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
-      MinCapacity: 2,
-      MaxCapacity: 6,
-    });
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
-      TargetTrackingScalingPolicyConfiguration: {
-        PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
-        TargetValue: 1000,
-        ScaleInCooldown: 300,
-        ScaleOutCooldown: 60,
-      },
+    expect(request('Apply the scaling policy').TargetTrackingScalingPolicyConfiguration).toEqual({
+      PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+      TargetValue: 1000, ScaleInCooldown: 300, ScaleOutCooldown: 60,
     });
   });
 
-  test('the role pulls only the image\'s repository and writes only its capture prefix', () => {
+  test('the role pulls only from the serving repository and writes only its capture prefix', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const role = Object.entries(policies).find(([id]) => id.startsWith('EndpointRoleDefaultPolicy'))![1] as any;
-    const json = JSON.stringify(stack.resolve(role.Properties.PolicyDocument));
-    expect(json).toContain(':ecr:us-east-1:123456789012:repository/fraud-serving');
+    const statements: any[] = stack.resolve(role.Properties.PolicyDocument.Statement);
+    const pull = statements.find((st) => [st.Action].flat().includes('ecr:BatchGetImage'));
+    expect(pull.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Images/), 'Arn'] });
+    const json = JSON.stringify(statements);
     expect(json).toContain('/data-capture/fraud-prod/*');
-    expect(json).not.toMatch(/sagemaker:\*|s3:\*|AmazonSageMakerFullAccess/);
+    expect(json).not.toMatch(/sagemaker:\*|s3:\*|AmazonSageMakerFullAccess|repository\/\*/);
   });
 
   test('grantInvoke and metrics', () => {
     const freshStack = new Stack(new App(), 'Test');
-    const fresh = new ModelEndpoint(freshStack, 'Endpoint', { imageUri: IMAGE });
+    const fresh = new ModelEndpoint(freshStack, 'Endpoint', { imageRepository: repo(freshStack) });
     fresh.grantInvoke(new iam.Role(freshStack, 'Caller', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }));
     const policies = Template.fromStack(freshStack).findResources('AWS::IAM::Policy');
     const caller = Object.entries(policies).find(([id]) => id.startsWith('CallerDefaultPolicy'))![1] as any;
@@ -132,86 +115,69 @@ describe('ModelEndpoint defaults', () => {
 
   test('has no unacknowledged cdk-nag or Control Tower finding (instance, NVMe GPU, serverless)', () => {
     expect(stackFindings((s) => {
-      new ModelEndpoint(s, 'Prod', { imageUri: IMAGE, production: true });
-      new ModelEndpoint(s, 'Gpu', { imageUri: IMAGE, production: true, instanceType: 'ml.g5.xlarge' });
-      new ModelEndpoint(s, 'Staging', { imageUri: IMAGE, serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 } });
+      const images = repo(s);
+      new ModelEndpoint(s, 'Prod', { imageRepository: images, production: true });
+      new ModelEndpoint(s, 'Gpu', { imageRepository: images, production: true, instanceType: 'ml.g5.xlarge' });
+      new ModelEndpoint(s, 'Staging', { imageRepository: images, serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 } });
     }, { controlTower: true })).toEqual([]);
   });
 });
 
 describe('ModelEndpoint options', () => {
-  test('NVMe instance types get no KMS key (SageMaker rejects it), with the acknowledgement on the config', () => {
-    const { template } = endpoint({ instanceType: 'ml.g5.2xlarge' });
-    const config = Object.values(template.findResources('AWS::SageMaker::EndpointConfig'))[0] as any;
-    expect(config.Properties.KmsKeyId).toBeUndefined();
+  test('NVMe instance types get no KMS key (SageMaker rejects it)', () => {
+    const { template, request } = endpoint({ instanceType: 'ml.g5.2xlarge' });
+    expect(request('Create the endpoint config').KmsKeyId).toBeUndefined();
     expect(Object.keys(template.findResources('AWS::KMS::Key')).filter((k) => k.startsWith('EndpointKey'))).toEqual([]);
   });
 
   test('a serverless variant: memory and concurrency, all at once, none of the serverless exclusions, no autoscaling', () => {
-    const { template } = endpoint({ serverless: { memory: Size.gibibytes(3), maxConcurrency: 10 } });
-    // The serverless feature exclusions: no network isolation, VPC, volume key, data capture, or second variant.
-    const config = Object.values(template.findResources('AWS::SageMaker::EndpointConfig'))[0] as any;
-    expect(config.Properties.ProductionVariants).toHaveLength(1);
-    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
-      ProductionVariants: [Match.objectLike({ ServerlessConfig: { MemorySizeInMB: 3072, MaxConcurrency: 10 } })],
-      DataCaptureConfig: Match.absent(),
-      KmsKeyId: Match.absent(),
-    });
-    template.hasResourceProperties('AWS::SageMaker::Model', { EnableNetworkIsolation: Match.absent(), VpcConfig: Match.absent() });
+    const { request, states } = endpoint({ serverless: { memory: Size.gibibytes(3), maxConcurrency: 10 } });
+    const config = request('Create the endpoint config');
+    expect(config.ProductionVariants).toEqual([{ 'VariantName': 'AllTraffic', 'ModelName.$': '$.name', 'InitialVariantWeight': 1, 'ServerlessConfig': { MemorySizeInMB: 3072, MaxConcurrency: 10 } }]);
+    expect(config.DataCaptureConfig).toBeUndefined();
+    expect(config.KmsKeyId).toBeUndefined();
+    expect(request('Create the model')).not.toHaveProperty('EnableNetworkIsolation');
+    expect(request('Create the model')).not.toHaveProperty('VpcConfig');
     // TrafficRoutingConfig requires WaitIntervalInSeconds, all at once included.
-    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
-      DeploymentConfig: Match.objectLike({
-        BlueGreenUpdatePolicy: Match.objectLike({ TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 } }),
-      }),
-    });
-    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+    expect(request('Update the endpoint').DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration).toEqual({ Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 });
+    expect(states['Register the scalable target']).toBeUndefined();
     expect(SERVERLESS_EXCLUSIONS.value).toEqual(expect.arrayContaining(['network isolation', 'VPC configuration', 'data capture', 'multiple production variants']));
   });
 
   test('linear steps, a user alarm, thresholds, capture and autoscaling settings', () => {
-    const stack = new Stack(new App(), 'Test');
-    const extra = new cloudwatch.Alarm(stack, 'BusinessKpi', {
-      metric: new cloudwatch.Metric({ namespace: 'Fraud', metricName: 'Chargebacks' }), threshold: 5, evaluationPeriods: 1,
-    });
-    const captures = new VersionedBucket(stack, 'Captures');
-    new ModelEndpoint(stack, 'Endpoint', {
-      imageUri: IMAGE,
+    const { template, request } = endpoint({
       endpointName: 'fraud',
       variantName: 'Main',
       instanceType: 'ml.c6i.xlarge',
       initialInstanceCount: 3,
       deploymentPolicy: DeploymentPolicy.linear({ stepPercent: 25, stepBakeTime: Duration.minutes(3), bakeTime: Duration.minutes(20) }),
-      rollbackAlarms: [extra],
       errorThreshold: 5,
       latencyThreshold: Duration.millis(250),
-      dataCaptureBucket: captures,
       dataCaptureSamplingPercentage: 5,
       autoScaling: { minCapacity: 3, maxCapacity: 10, targetInvocationsPerInstance: 500 },
+    }, (stack) => ({
+      rollbackAlarms: [new cloudwatch.Alarm(stack, 'BusinessKpi', {
+        metric: new cloudwatch.Metric({ namespace: 'Fraud', metricName: 'Chargebacks' }), threshold: 5, evaluationPeriods: 1,
+      })],
+      dataCaptureBucket: new VersionedBucket(stack, 'Captures'),
+    }));
+    const deployment = request('Update the endpoint').DeploymentConfig;
+    expect(deployment.BlueGreenUpdatePolicy).toEqual({
+      TrafficRoutingConfiguration: { Type: 'LINEAR', LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 25 }, WaitIntervalInSeconds: 180 },
+      TerminationWaitInSeconds: 1200,
+      MaximumExecutionTimeoutInSeconds: 3600,
     });
-    const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
-      DeploymentConfig: {
-        BlueGreenUpdatePolicy: {
-          TrafficRoutingConfiguration: { Type: 'LINEAR', LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 25 }, WaitIntervalInSeconds: 180 },
-          TerminationWaitInSeconds: 1200,
-          MaximumExecutionTimeoutInSeconds: 3600,
-        },
-        AutoRollbackConfiguration: {
-          Alarms: [
-            { AlarmName: { Ref: Match.stringLikeRegexp('^EndpointErrors5xx') } },
-            { AlarmName: { Ref: Match.stringLikeRegexp('^EndpointLatencyP99') } },
-            { AlarmName: { Ref: Match.stringLikeRegexp('^BusinessKpi') } },
-          ],
-        },
-      },
-    });
+    expect(deployment.AutoRollbackConfiguration.Alarms).toEqual([
+      { AlarmName: expect.stringMatching(/^EndpointErrors5xx/) },
+      { AlarmName: expect.stringMatching(/^EndpointLatencyP99/) },
+      { AlarmName: expect.stringMatching(/^BusinessKpi/) },
+    ]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'fraud-Main-5xx', Threshold: 5 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'fraud-Main-latency-p99', Threshold: 250_000 });
-    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
-      DataCaptureConfig: Match.objectLike({ InitialSamplingPercentage: 5 }),
-      ProductionVariants: [Match.objectLike({ VariantName: 'Main', InstanceType: 'ml.c6i.xlarge', InitialInstanceCount: 3 })],
-    });
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 3, MaxCapacity: 10 });
+    expect(request('Create the endpoint config').DataCaptureConfig).toMatchObject({ InitialSamplingPercentage: 5 });
+    expect(request('Create the endpoint config').ProductionVariants[0]).toMatchObject({ VariantName: 'Main', InstanceType: 'ml.c6i.xlarge', InitialInstanceCount: 3 });
+    expect(request('Register the scalable target')).toMatchObject({ ResourceId: 'endpoint/fraud/variant/Main', MinCapacity: 3, MaxCapacity: 10 });
+    expect(request('Apply the scaling policy').TargetTrackingScalingPolicyConfiguration.TargetValue).toBe(500);
     template.resourceCountIs('AWS::S3::Bucket', 2); // the given capture bucket and the access-log bucket: none created
     // Auto-rollback: the execution role may describe its rollback alarms, the user's included, and only those.
     const role = Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('EndpointRoleDefaultPolicy'))![1] as any;
@@ -227,52 +193,41 @@ describe('ModelEndpoint options', () => {
   });
 
   test('all at once, no capture, no autoscaling, no isolation, a model artifact, a key', () => {
-    const stack = new Stack(new App(), 'Test');
-    const key = new kms.Key(stack, 'Mine');
-    new ModelEndpoint(stack, 'Endpoint', {
-      imageUri: IMAGE,
+    const { request, states } = endpoint({
       modelDataUrl: 's3://models/runs/x/model.tar.gz',
       deploymentPolicy: DeploymentPolicy.allAtOnce({ bakeTime: Duration.minutes(0) }),
       dataCapture: false,
       disableAutoScaling: true,
       networkIsolation: false,
-      encryptionKey: key,
-    });
-    const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::SageMaker::Model', {
+    }, (stack) => ({ encryptionKey: new kms.Key(stack, 'Mine') }));
+    expect(request('Create the model')).toMatchObject({
       EnableNetworkIsolation: false,
-      PrimaryContainer: { Image: IMAGE, ModelDataUrl: 's3://models/runs/x/model.tar.gz' },
+      PrimaryContainer: { 'Image.$': '$.request.imageUri', 'ModelDataUrl': 's3://models/runs/x/model.tar.gz' },
     });
-    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
-      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Mine'), 'Arn'] },
-      DataCaptureConfig: Match.absent(),
+    expect(request('Create the endpoint config').KmsKeyId).toMatch(/Mine/);
+    expect(request('Create the endpoint config').DataCaptureConfig).toBeUndefined();
+    expect(request('Update the endpoint').DeploymentConfig.BlueGreenUpdatePolicy).toEqual({
+      TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 }, TerminationWaitInSeconds: 0, MaximumExecutionTimeoutInSeconds: 3600,
     });
-    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
-      DeploymentConfig: Match.objectLike({
-        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 }, TerminationWaitInSeconds: 0, MaximumExecutionTimeoutInSeconds: 3600 },
-      }),
-    });
-    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+    expect(states['Register the scalable target']).toBeUndefined();
   });
 
   test('asynchronous inference writes results to the output bucket', () => {
-    const stack = new Stack(new App(), 'Test');
-    const out = new VersionedBucket(stack, 'Results');
-    new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, asyncInference: { outputBucket: out, maxConcurrentInvocationsPerInstance: 4 } });
-    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::EndpointConfig', {
-      AsyncInferenceConfig: {
-        OutputConfig: Match.objectLike({ S3OutputPath: Match.anyValue(), KmsKeyId: Match.anyValue() }),
-        ClientConfig: { MaxConcurrentInvocationsPerInstance: 4 },
-      },
+    const { request } = endpoint({}, (stack) => ({ asyncInference: { outputBucket: new VersionedBucket(stack, 'Results'), maxConcurrentInvocationsPerInstance: 4 } }));
+    expect(request('Create the endpoint config').AsyncInferenceConfig).toEqual({
+      OutputConfig: { S3OutputPath: expect.anything(), KmsKeyId: expect.anything() },
+      ClientConfig: { MaxConcurrentInvocationsPerInstance: 4 },
     });
   });
 
   test('a VPC: private subnets and a security group with HTTPS egress in the VPC only', () => {
-    const stack = new Stack(new App(), 'Test');
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
-    new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, vpc });
-    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Model', {
-      VpcConfig: { SecurityGroupIds: [Match.anyValue()], Subnets: Match.arrayWith([{ Ref: Match.stringLikeRegexp('VpcPrivateSubnet1') }]) },
+    const { request, template } = endpoint({}, (stack) => ({ vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }) }));
+    expect(request('Create the model').VpcConfig).toEqual({
+      SecurityGroupIds: [expect.stringMatching(/EndpointSecurityGroup/)],
+      Subnets: [expect.stringMatching(/^VpcPrivateSubnet1/), expect.stringMatching(/^VpcPrivateSubnet2/)],
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupEgress: [Match.objectLike({ FromPort: 443, ToPort: 443 })],
     });
   });
 
@@ -324,7 +279,7 @@ describe('ModelEndpoint fails when', () => {
       /invalid dataCaptureBucket 'set'. Serverless endpoints do not support data capture/],
   ])('a serverless endpoint is given %s (a serverless feature exclusion)', (_case, props, message) => {
     const stack = new Stack(new App(), 'Test');
-    expect(() => new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 }, ...props(stack) }))
+    expect(() => new ModelEndpoint(stack, 'Endpoint', { imageRepository: repo(stack), serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 }, ...props(stack) }))
       .toThrow(message);
   });
 
@@ -350,14 +305,8 @@ describe('ModelEndpoint fails when', () => {
 
   test('a KMS key is given with an NVMe instance type', () => {
     const stack = new Stack(new App(), 'Test');
-    expect(() => new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, instanceType: 'ml.g5.xlarge', encryptionKey: new kms.Key(stack, 'K') }))
+    expect(() => new ModelEndpoint(stack, 'Endpoint', { imageRepository: repo(stack), instanceType: 'ml.g5.xlarge', encryptionKey: new kms.Key(stack, 'K') }))
       .toThrow(/invalid encryptionKey 'set'. ml.g5.xlarge has local NVMe storage/);
-  });
-
-  test('the image is not given by digest', () => {
-    expect(() => endpoint({ imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving:latest' })).toThrow(
-      /invalid imageUri .*Deploy by digest/,
-    );
   });
 
   test.each([
