@@ -61,6 +61,8 @@ describe('register-model', () => {
       evaluationJobId: 'eval-job-1',
     },
     codeVersion: 'abc123',
+    trainingImageUri: `111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/training@sha256:${'a'.repeat(64)}`,
+    evaluationImageUri: `111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/training@sha256:${'a'.repeat(64)}`,
     dataVersion: { dataVersionId: 'dv-1', manifestUri: 's3://data/data-versions/dv-1.jsonl' },
     executionId: 'arn:aws:states:eu-west-1:111122223333:execution:train:run-1',
   };

@@ -20,8 +20,11 @@ const EXECUTION = 'arn:aws:states:eu-west-1:111122223333:execution:train:run-1';
 const arn = (v: number) => `arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud/${v}`;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-// The spec's cache key and idempotency token, derived here independently of the code under test.
-const KEY = sha256('dv-1\nabc123\ncfg-9');
+const TRAINING_IMAGE = `111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/training@sha256:${'a'.repeat(64)}`;
+const EVALUATION_IMAGE = `111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/training@sha256:${'b'.repeat(64)}`;
+// The spec's cache key and idempotency token, derived here independently of the code under test: the images count by
+// digest, the commit not at all.
+const KEY = sha256(`cdk-mlops-training-cache v2\ndata dv-1\ntraining-image sha256:${'a'.repeat(64)}\nevaluation-image sha256:${'b'.repeat(64)}\nconfig cfg-9`);
 const MARKER = `mlops-cache:${KEY}`;
 const TOKEN = sha256(`${EXECUTION}\nxgb-deep`).slice(0, 32);
 
@@ -44,6 +47,8 @@ const event: RegisterModelEvent = {
     evaluationJobId: 'eval-job-1',
   },
   codeVersion: 'abc123',
+  trainingImageUri: TRAINING_IMAGE,
+  evaluationImageUri: EVALUATION_IMAGE,
   dataVersion: { dataVersionId: 'dv-1', manifestUri: 's3://data/data-versions/dv-1.jsonl' },
   executionId: EXECUTION,
 };
@@ -106,6 +111,8 @@ describe('handler', () => {
       },
       CustomerMetadataProperties: {
         'mlops:code-version': 'abc123',
+        'mlops:training-image': TRAINING_IMAGE,
+        'mlops:evaluation-image': EVALUATION_IMAGE,
         'mlops:data-version': 'dv-1',
         'mlops:data-manifest': 's3://data/data-versions/dv-1.jsonl',
         'mlops:candidate': 'xgb-deep',
@@ -280,6 +287,7 @@ test.each([
   ['winner.modelDataUrl', { ...event, winner: { ...event.winner, modelDataUrl: '/local/model.tar.gz' } }],
   ['winner.metrics', { ...event, winner: { ...event.winner, metrics: undefined } }],
   ['codeVersion', { ...event, codeVersion: '' }],
+  ['trainingImageUri', { ...event, trainingImageUri: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/training:v1' }],
   ['dataVersion.dataVersionId', { ...event, dataVersion: { manifestUri: 's3://data/m.jsonl' } }],
   ['executionId', { ...event, executionId: undefined }],
 ])('fails with InvalidRegistrationRequest naming %s, before any call', async (field, bad) => {
@@ -293,8 +301,8 @@ test.each([
 });
 
 test('fails with InvalidRegistrationRequest, before any call, when the metadata would break SageMaker\'s limits', async () => {
-  // GIVEN 43 metrics: with 8 lineage entries, 51 > 50
-  const metrics = Object.fromEntries(Array.from({ length: 43 }, (_, i) => [`m${i}`, i]));
+  // GIVEN 41 metrics: with 10 lineage entries, 51 > 50
+  const metrics = Object.fromEntries(Array.from({ length: 41 }, (_, i) => [`m${i}`, i]));
 
   // WHEN
   const error = await registerModel(new SageMakerClient({}), config, { ...event, winner: { ...event.winner, metrics } }).catch(

@@ -28,9 +28,13 @@ function body(text: string) {
 const GROUP = 'fraud';
 const arn = (v: number) => `arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud/${v}`;
 
-const event = { candidate: 'xgb-deep', configHash: 'cfg-9', codeVersion: 'abc123', dataVersionId: 'dv-1' };
-// The spec's key, derived here independently of the code under test.
-const KEY = createHash('sha256').update('dv-1\nabc123\ncfg-9').digest('hex');
+const TRAINING_IMAGE = `111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/training@sha256:${'a'.repeat(64)}`;
+const EVALUATION_IMAGE = `111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/training@sha256:${'b'.repeat(64)}`;
+const event = { candidate: 'xgb-deep', configHash: 'cfg-9', trainingImageUri: TRAINING_IMAGE, evaluationImageUri: EVALUATION_IMAGE, dataVersionId: 'dv-1' };
+// The spec's key, derived here independently of the code under test: the images by digest, never the commit.
+const KEY = createHash('sha256')
+  .update(`cdk-mlops-training-cache v2\ndata dv-1\ntraining-image sha256:${'a'.repeat(64)}\nevaluation-image sha256:${'b'.repeat(64)}\nconfig cfg-9`)
+  .digest('hex');
 const MARKER = `mlops-cache:${KEY}`;
 
 function serviceError(name: string, message: string, status: number): SageMakerServiceException {
@@ -286,9 +290,10 @@ test('passes an access error through unchanged', async () => {
 });
 
 test.each([
-  ['a missing configHash', { candidate: 'xgb-deep', codeVersion: 'abc123', dataVersionId: 'dv-1' }, /'configHash' is missing/],
+  ['a missing configHash', { ...event, configHash: undefined }, /'configHash' is missing/],
   ['an empty dataVersionId', { ...event, dataVersionId: '' }, /'dataVersionId' is missing or not a non-empty string/],
-  ['a numeric codeVersion', { ...event, codeVersion: 7 }, /'codeVersion' is missing or not a non-empty string \(got number\)/],
+  ['a numeric trainingImageUri', { ...event, trainingImageUri: 7 }, /'trainingImageUri' is missing or not a non-empty string \(got number\)/],
+  ['a training image by tag', { ...event, trainingImageUri: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/training:v1' }, /not an image by digest/],
 ])('fails with InvalidCacheRequest on %s, before any call', async (_, malformed, message) => {
   // WHEN
   const error = await checkTrainingCache(new SageMakerClient({}), GROUP, malformed as never).catch((e: Error) => e);

@@ -16,9 +16,13 @@ const EXECUTION = 'arn:aws:states:eu-west-1:111122223333:execution:train:run-1';
 // printf 'arn:aws:states:eu-west-1:111122223333:execution:train:run-1\nxgb-deep' | sha256sum | cut -c1-32
 const KNOWN_TOKEN = '4417f4011d789f196f6a5784cc23aea7';
 const KEY = 'c9c9800259a5382aa28bb3f7d5373ca5565c2aac6c2bc3a0824ae6b64c56aa91';
+const TRAINING_IMAGE = `111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/training@sha256:${'a'.repeat(64)}`;
+const EVALUATION_IMAGE = `111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/training@sha256:${'b'.repeat(64)}`;
 
 const lineage: Lineage = {
   codeVersion: 'abc123',
+  trainingImageUri: TRAINING_IMAGE,
+  evaluationImageUri: EVALUATION_IMAGE,
   dataVersionId: 'dv-1',
   dataManifestUri: 's3://data/data-versions/dv-1.jsonl',
   candidate: 'xgb-deep',
@@ -47,6 +51,8 @@ const event = {
     evaluationJobId: 'eval-1',
   },
   codeVersion: 'abc123',
+  trainingImageUri: TRAINING_IMAGE,
+  evaluationImageUri: EVALUATION_IMAGE,
   dataVersion: { dataVersionId: 'dv-1', manifestUri: 's3://data/data-versions/dv-1.jsonl' },
   executionId: EXECUTION,
 };
@@ -73,6 +79,8 @@ describe('lineageMetadata', () => {
     // THEN
     expect(metadata).toEqual({
       'mlops:code-version': 'abc123',
+      'mlops:training-image': TRAINING_IMAGE,
+      'mlops:evaluation-image': EVALUATION_IMAGE,
       'mlops:data-version': 'dv-1',
       'mlops:data-manifest': 's3://data/data-versions/dv-1.jsonl',
       'mlops:candidate': 'xgb-deep',
@@ -100,29 +108,31 @@ describe('lineageMetadata', () => {
       'mlops:code-version',
       'mlops:config-hash',
       'mlops:data-version',
+      'mlops:evaluation-image',
       'mlops:execution',
       'mlops:metric:auc',
+      'mlops:training-image',
     ]);
   });
 
-  test('allows exactly 50 entries: 8 lineage entries and 42 metrics', () => {
-    expect(Object.keys(lineageMetadata(lineage, manyMetrics(42)))).toHaveLength(50);
+  test('allows exactly 50 entries: 10 lineage entries and 40 metrics', () => {
+    expect(Object.keys(lineageMetadata(lineage, manyMetrics(40)))).toHaveLength(50);
   });
 
   test('fails with InvalidRegistrationRequest at 51 entries instead of dropping any', () => {
     // WHEN
-    const error = thrown(() => lineageMetadata(lineage, manyMetrics(43)));
+    const error = thrown(() => lineageMetadata(lineage, manyMetrics(41)));
 
     // THEN
     expect(error).toBeInstanceOf(RegistrationError);
     expect(error?.name).toBe('InvalidRegistrationRequest');
-    expect(error?.message).toMatch(/winner\.metrics has 43 metrics; .* would hold 51 entries, .* at most 50\. Report at most 42 metrics/);
+    expect(error?.message).toMatch(/winner\.metrics has 41 metrics; .* would hold 51 entries, .* at most 50\. Report at most 40 metrics/);
   });
 
   test('allows more metrics when optional lineage is absent', () => {
     const { dataManifestUri, trainingJobId, evaluationJobId, ...required } = lineage;
-    expect(Object.keys(lineageMetadata(required, manyMetrics(45)))).toHaveLength(50);
-    expect(() => lineageMetadata(required, manyMetrics(46))).toThrow(/Report at most 45 metrics/);
+    expect(Object.keys(lineageMetadata(required, manyMetrics(43)))).toHaveLength(50);
+    expect(() => lineageMetadata(required, manyMetrics(44))).toThrow(/Report at most 43 metrics/);
   });
 
   test('allows a 128-character key and refuses a 129-character one', () => {
@@ -271,6 +281,9 @@ describe('validateRegistration', () => {
     ['winner.status', { ...event, winner: { ...event.winner, status: 'FAILED' } }, config],
     ['winner.trainingJobId', { ...event, winner: { ...event.winner, trainingJobId: 12 } }, config],
     ['codeVersion', { ...event, codeVersion: '' }, config],
+    ['trainingImageUri', { ...event, trainingImageUri: undefined }, config],
+    ['trainingImageUri', { ...event, trainingImageUri: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/training:latest' }, config],
+    ['evaluationImageUri', { ...event, evaluationImageUri: 'sha256:abc' }, config],
     ['dataVersion.dataVersionId', { ...event, dataVersion: { manifestUri: 's3://data/m.jsonl' } }, config],
     ['executionId', { ...event, executionId: undefined }, config],
     ['MODEL_PACKAGE_GROUP_NAME', event, { ...config, modelPackageGroupName: undefined }],
@@ -297,6 +310,8 @@ describe('validateRegistration', () => {
     expect(registration.metricsUri).toBeUndefined();
     expect(registration.lineage).toEqual({
       codeVersion: 'abc123',
+      trainingImageUri: TRAINING_IMAGE,
+      evaluationImageUri: EVALUATION_IMAGE,
       dataVersionId: 'dv-1',
       dataManifestUri: undefined,
       candidate: 'xgb-deep',

@@ -2,22 +2,34 @@ import { isGroupNotFound, ModelRegistryError } from '../../../lambda/shared/mode
 import {
   cachedOutcome,
   cacheKey,
+  cacheKeyOf,
   cacheMarker,
+  imageDigest,
   cacheRequestOf,
   metricsFromMetadata,
   reusablePackage,
   TrainingCacheError,
 } from '../../../lambda/shared/training-cache';
 
-// printf 'dv-1\nabc123\ncfg-9' | sha256sum
-const KNOWN_KEY = 'c9c9800259a5382aa28bb3f7d5373ca5565c2aac6c2bc3a0824ae6b64c56aa91';
+const REPOSITORY = '111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud/training';
+const TRAINING_DIGEST = `sha256:${'a'.repeat(64)}`;
+const EVALUATION_DIGEST = `sha256:${'b'.repeat(64)}`;
+// printf 'cdk-mlops-training-cache v2\ndata dv-1\ntraining-image sha256:aa...a\nevaluation-image sha256:bb...b\nconfig cfg-9' | sha256sum
+const KNOWN_KEY = '524a1627cbf737767750d7095c013d57be4b4ca8c9497b34359b7d01c5277eb9';
 const arn = (v: number) => `arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud/${v}`;
-const request = { candidate: 'xgb-deep', configHash: 'cfg-9', codeVersion: 'abc123', dataVersionId: 'dv-1' };
+const request = {
+  candidate: 'xgb-deep',
+  configHash: 'cfg-9',
+  trainingImageUri: `${REPOSITORY}@${TRAINING_DIGEST}`,
+  evaluationImageUri: `${REPOSITORY}@${EVALUATION_DIGEST}`,
+  dataVersionId: 'dv-1',
+};
+const inputs = { dataVersionId: 'dv-1', trainingImageDigest: TRAINING_DIGEST, evaluationImageDigest: EVALUATION_DIGEST, configHash: 'cfg-9' };
 
 describe('cacheKey', () => {
-  test('is the lowercase hex SHA-256 of data version, code version and config hash, one per line', () => {
+  test('is the lowercase hex SHA-256 of the scheme line, data version, image digests and config hash, one per line', () => {
     // WHEN
-    const key = cacheKey('dv-1', 'abc123', 'cfg-9');
+    const key = cacheKey(inputs);
 
     // THEN
     expect(key).toBe(KNOWN_KEY);
@@ -25,13 +37,23 @@ describe('cacheKey', () => {
 
   test('changes when any one input changes, and not when nothing does', () => {
     // GIVEN
-    const base = cacheKey('dv-1', 'abc123', 'cfg-9');
+    const base = cacheKey(inputs);
 
     // THEN
-    expect(cacheKey('dv-1', 'abc123', 'cfg-9')).toBe(base);
-    expect(cacheKey('dv-2', 'abc123', 'cfg-9')).not.toBe(base);
-    expect(cacheKey('dv-1', 'abc124', 'cfg-9')).not.toBe(base);
-    expect(cacheKey('dv-1', 'abc123', 'cfg-8')).not.toBe(base);
+    expect(cacheKey({ ...inputs })).toBe(base);
+    expect(cacheKey({ ...inputs, dataVersionId: 'dv-2' })).not.toBe(base);
+    expect(cacheKey({ ...inputs, trainingImageDigest: `sha256:${'c'.repeat(64)}` })).not.toBe(base);
+    expect(cacheKey({ ...inputs, evaluationImageDigest: `sha256:${'c'.repeat(64)}` })).not.toBe(base);
+    expect(cacheKey({ ...inputs, configHash: 'cfg-8' })).not.toBe(base);
+  });
+
+  test('of a request: the images count by digest, not by the repository they were pushed to, and never a commit', () => {
+    const elsewhere = '444455556666.dkr.ecr.us-east-1.amazonaws.com/copy';
+    expect(cacheKeyOf(request)).toBe(KNOWN_KEY);
+    expect(cacheKeyOf({ ...request, trainingImageUri: `${elsewhere}@${TRAINING_DIGEST}`, evaluationImageUri: `${elsewhere}@${EVALUATION_DIGEST}` }))
+      .toBe(KNOWN_KEY);
+    // A commit in the event is not an input.
+    expect(cacheKeyOf({ ...request, codeVersion: 'another-commit' } as typeof request)).toBe(KNOWN_KEY);
   });
 
   test('marks a description with the shared prefix', () => {
@@ -40,7 +62,7 @@ describe('cacheKey', () => {
 });
 
 describe('cacheRequestOf', () => {
-  test('returns the four fields of a well-formed event', () => {
+  test('returns the five fields of a well-formed event', () => {
     // GIVEN
     const event = { ...request, extra: 'ignored' };
 
@@ -51,7 +73,7 @@ describe('cacheRequestOf', () => {
     expect(checked).toEqual(request);
   });
 
-  test.each(['candidate', 'configHash', 'codeVersion', 'dataVersionId'])('fails with InvalidCacheRequest naming a missing %s', (field) => {
+  test.each(['candidate', 'configHash', 'trainingImageUri', 'evaluationImageUri', 'dataVersionId'])('fails with InvalidCacheRequest naming a missing %s', (field) => {
     // GIVEN
     const event: Record<string, unknown> = { ...request };
     delete event[field];
@@ -73,10 +95,26 @@ describe('cacheRequestOf', () => {
   });
 
   test('refuses empty strings, non-strings, line breaks and a missing event', () => {
-    expect(() => cacheRequestOf({ ...request, codeVersion: '' })).toThrow(/'codeVersion' is missing or not a non-empty string \(got an empty string\)/);
+    expect(() => cacheRequestOf({ ...request, trainingImageUri: '' })).toThrow(/'trainingImageUri' is missing or not a non-empty string \(got an empty string\)/);
     expect(() => cacheRequestOf({ ...request, configHash: 42 })).toThrow(/'configHash' .* \(got number\)/);
     expect(() => cacheRequestOf({ ...request, dataVersionId: 'dv-1\nabc' })).toThrow(/'dataVersionId' contains a line break/);
     expect(() => cacheRequestOf(null)).toThrow(/'candidate' is missing .* \(got nothing\)/);
+  });
+
+  test.each([
+    ['a tag', `${REPOSITORY}:train-1`],
+    ['a short digest', `${REPOSITORY}@sha256:abc`],
+    ['a bare digest', TRAINING_DIGEST],
+  ])('fails with InvalidCacheRequest when an image is %s, not an image by digest', (_what, uri) => {
+    expect(() => cacheRequestOf({ ...request, evaluationImageUri: uri }))
+      .toThrow(/training-cache: 'evaluationImageUri' is '.*', not an image by digest. Pass <repository URI>@sha256:<64 hex digits>/);
+  });
+});
+
+describe('imageDigest', () => {
+  test('is the sha256 part of an image URI by digest, undefined otherwise', () => {
+    expect(imageDigest(`${REPOSITORY}@${TRAINING_DIGEST}`)).toBe(TRAINING_DIGEST);
+    expect(imageDigest(`${REPOSITORY}:latest`)).toBeUndefined();
   });
 });
 
