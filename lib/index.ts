@@ -40,3 +40,5 @@ export * from './cost/cost-estimate';
 export * from './cost/cost-table';
 export * from './cost/cost-report-plugin';
 export * from './cost/spend-budget';
+// Errors: tell this library's validation errors apart.
+export * from './errors';
