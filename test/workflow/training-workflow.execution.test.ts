@@ -22,6 +22,12 @@ const gateRules = (() => {
 type Handler = TaskHandler;
 
 const DATA_VERSION = { dataVersionId: 'dv-1234', manifestUri: 's3://data/data-versions/dv-1234.jsonl', prefix: 'datasets/fraud/' };
+const TRAINING_IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud/training@sha256:${'a'.repeat(64)}`;
+/** What prepare-job-definitions returns: the revisions of xgb's, mlp's and the evaluation's job definitions. */
+const REVISIONS = {
+  revisionArns: ['xgb-img:3', 'mlp-img:3', 'evaluate-img:3'].map((r) => `arn:aws:batch:us-east-1:123456789012:job-definition/${r}`),
+  bySourceArn: {},
+};
 
 const REASON = {
   reclaimed: STATUS_REASONS.spotReclaimed.value,
@@ -50,8 +56,9 @@ function metricsFor(candidate: string, auc: number, extra: Partial<{ logloss: nu
 }
 
 /** Runs one execution; `handlers` override the defaults (everything trains and evaluates fine). */
-async function run(handlers: Record<string, Handler> = {}, input: any = { codeVersion: 'c0ffee', dataPrefix: 'datasets/fraud/' }) {
+async function run(handlers: Record<string, Handler> = {}, input: any = { codeVersion: 'c0ffee', trainingImageUri: TRAINING_IMAGE, dataPrefix: 'datasets/fraud/' }) {
   const defaults: Record<string, Handler> = {
+    'Prepare job definitions': async () => REVISIONS,
     'Take data version': async () => ({ ...DATA_VERSION, objectCount: 10, totalBytes: 100, created: true }),
     'Check training cache': async (p) => ({ hit: false, cacheKey: `key-${p.candidate}` }),
     'Train on spot': async (p) => ({ JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' }),
@@ -88,14 +95,21 @@ test('all candidates pass: both train on spot, are evaluated as 4-shard array jo
   expect(env).toEqual({
     MLOPS_DATA_URI: expect.stringMatching(/^s3:\/\/Data[A-Z0-9]+\/datasets\/fraud\/$/),
     MLOPS_DATA_VERSION: 'dv-1234',
+    MLOPS_DATA_MANIFEST_URI: 's3://data/data-versions/dv-1234.jsonl',
     MLOPS_OUTPUT_URI: expect.stringMatching(/^s3:\/\/Models[A-Z0-9]+\/runs\/exec-1\/xgb\/$/),
     MLOPS_CHECKPOINT_URI: expect.stringMatching(/^s3:\/\/Checkpoints[A-Z0-9]+\/runs\/exec-1\/xgb\/$/),
     MLOPS_CANDIDATE: 'xgb',
     MLOPS_HYPERPARAMETERS: '{"depth":"6","eta":"0.1"}',
     MLOPS_CODE_VERSION: 'c0ffee',
   });
+  // Each job runs the revision registered for this execution's image.
+  expect(xgbTraining.JobDefinition).toBe(REVISIONS.revisionArns[0]);
+  expect(calls['Train on spot'].find((c) => c.JobName === 'mlp-train').JobDefinition).toBe(REVISIONS.revisionArns[1]);
   expect(calls.Evaluate).toHaveLength(2);
   expect(calls.Evaluate[0].ArrayProperties).toEqual({ Size: 4 });
+  expect(calls.Evaluate.map((c) => c.JobDefinition)).toEqual([REVISIONS.revisionArns[2], REVISIONS.revisionArns[2]]);
+  const evaluationEnv = Object.fromEntries(calls.Evaluate[0].ContainerOverrides.Environment.map((e: any) => [e.Name, e.Value]));
+  expect(evaluationEnv.MLOPS_DATA_MANIFEST_URI).toBe('s3://data/data-versions/dv-1234.jsonl');
   expect(calls['Register the winner']).toHaveLength(1);
   const registration = calls['Register the winner'][0];
   expect(registration.winner).toMatchObject({
@@ -106,7 +120,10 @@ test('all candidates pass: both train on spot, are evaluated as 4-shard array jo
     evaluationJobId: 'eval-xgb-evaluate',
     modelDataUrl: expect.stringMatching(/runs\/exec-1\/xgb\/model.tar.gz$/),
   });
-  expect(registration).toMatchObject({ codeVersion: 'c0ffee', dataVersion: DATA_VERSION, executionId: expect.stringContaining('exec-1') });
+  expect(registration).toMatchObject({
+    codeVersion: 'c0ffee', trainingImageUri: TRAINING_IMAGE, evaluationImageUri: TRAINING_IMAGE, dataVersion: DATA_VERSION,
+    executionId: expect.stringContaining('exec-1'),
+  });
   expect(output.decision.rejections).toEqual([{ candidate: 'mlp', reasons: [expect.stringMatching(/lost to xgb/)] }]);
   expect(output.registration.modelPackageArn).toMatch(/model-package\/fraud\/7$/);
 });
@@ -157,6 +174,8 @@ test.each([
   expect(error).toBeUndefined();
   expect(calls['Train on demand']).toHaveLength(1);
   expect(calls['Train on demand'][0].JobQueue).toMatch(/^GpusOnDemandJobQueue/);
+  // The same revision (the same image) on demand.
+  expect(calls['Train on demand'][0].JobDefinition).toBe(REVISIONS.revisionArns[0]);
   expect(calls['Train on spot'][0].JobQueue).toMatch(/^GpusJobQueue/);
   expect(output.decision.winner).toMatchObject({ candidate: 'xgb', trainingJobId: 'ondemand-xgb-train' });
 });
@@ -192,7 +211,7 @@ test('a training-cache hit: no Batch job at all, and the cached model can win', 
         modelDataUrl: 's3://models/runs/old/xgb/model.tar.gz',
       },
     }),
-  }, { codeVersion: 'c0ffee', dataVersion: DATA_VERSION });
+  }, { codeVersion: 'c0ffee', trainingImageUri: TRAINING_IMAGE, dataVersion: DATA_VERSION });
 
   expect(error).toBeUndefined();
   expect(calls['Take data version']).toBeUndefined();
@@ -284,6 +303,7 @@ test.each([
   expect(calls['Evaluate on demand']).toHaveLength(1);
   expect(calls['Evaluate on demand'][0].JobQueue).toMatch(/^CpusOnDemandJobQueue/);
   expect(calls['Evaluate on demand'][0].ArrayProperties).toEqual({ Size: 4 });
+  expect(calls['Evaluate on demand'][0].JobDefinition).toBe(REVISIONS.revisionArns[2]);
   expect(calls.Evaluate[0].JobQueue).toMatch(/^CpusJobQueue/);
   expect(output.decision.winner).toMatchObject({ candidate: 'xgb', trainingJobId: 'spot-xgb-train', evaluationJobId: 'eval-ondemand-xgb-evaluate' });
 });
@@ -301,11 +321,12 @@ test('an evaluation that fails on its code is not run again on demand', async ()
   expect(output.outcomes.find((o: any) => o.candidate === 'xgb')).toMatchObject({ status: 'FAILED', failure: expect.stringMatching(/^Evaluation failed: /) });
 });
 
-const NO_WAIT = Object.fromEntries(['Take data version', 'Check training cache', 'Train on spot', 'Train on demand', 'Evaluate',
+const NO_WAIT = Object.fromEntries(['Prepare job definitions', 'Take data version', 'Check training cache', 'Train on spot', 'Train on demand', 'Evaluate',
   'Evaluate on demand', 'Aggregate metrics', 'Find the champion', 'Quality gate', 'Register the winner'].map((s) => [s, 0]));
 
 async function runFast(handlers: Record<string, Handler>) {
-  return runLocally(definition, { codeVersion: 'c0ffee', dataVersion: DATA_VERSION }, {
+  return runLocally(definition, { codeVersion: 'c0ffee', trainingImageUri: TRAINING_IMAGE, dataVersion: DATA_VERSION }, {
+    'Prepare job definitions': async () => REVISIONS,
     'Check training cache': async (p) => ({ hit: false, cacheKey: `key-${p.candidate}` }),
     'Train on spot': async (p) => ({ JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' }),
     'Evaluate': async (p) => ({ JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' }),
@@ -331,6 +352,7 @@ function flaky(times: number, name: string, ok: Handler): Handler {
 }
 
 test.each([
+  ['Prepare job definitions', 'Lambda.TooManyRequestsException', async () => REVISIONS],
   ['Check training cache', 'Lambda.TooManyRequestsException', async (p: any) => ({ hit: false, cacheKey: `key-${p.candidate}` })],
   ['Train on spot', 'Batch.TooManyRequestsException', async (p: any) => ({ JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' })],
   ['Evaluate', 'Batch.ServerException', async (p: any) => ({ JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' })],
