@@ -2,15 +2,15 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { DeploymentLedger } from '../../lib/pipeline/deployment-ledger';
+import { ModelImageRepository } from '../../lib/registry/model-image-repository';
 import { ModelEndpoint } from '../../lib/serving/model-endpoint';
 import { VersionedBucket } from '../../lib/storage/versioned-bucket';
 import { stackFindings } from '../support/compliance';
 
-const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/s@sha256:${'a'.repeat(64)}`;
-
 function setup() {
   const stack = new Stack(new App(), 'Test');
-  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, endpointName: 'fraud-prod', production: true });
+  const imageRepository = new ModelImageRepository(stack, 'Images');
+  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository, endpointName: 'fraud-prod', production: true });
   return { stack, endpoint };
 }
 
@@ -107,7 +107,7 @@ test('takes a bucket of its own', () => {
 
 test('has no unacknowledged cdk-nag or Control Tower finding', () => {
   expect(stackFindings((stack) => {
-    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE });
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'Images') });
     new DeploymentLedger(stack, 'Ledger', { endpoints: [endpoint] });
   }, { controlTower: true })).toEqual([]);
 });
