@@ -13,6 +13,9 @@ const template = app.synth().getStackArtifact(stack.artifactId).template;
 // What one run of the reference pipeline is assumed to do (figures a team replaces with its own).
 const estimate = CostEstimator.fromTemplate(template, {
   region: 'us-east-1',
+  // The pipeline's deployment creates the endpoints: production runs 2 x ml.c6i.large (the production default count);
+  // staging is serverless (nothing while idle).
+  expectedEndpointInstances: [{ name: 'ProductionEndpoint', instanceType: 'ml.c6i.large', count: 2 }],
   run: {
     training: [
       { name: 'xgboost', instanceType: 'g5.xlarge', hours: 1 },
