@@ -87,6 +87,7 @@ describe('MlPipeline', () => {
       expect.stringMatching(/^PipelineSourceCodeCodePipelineActionRole/),
       expect.stringMatching(/^PipelineCheckRole/),
       expect.stringMatching(/^ImageBuild.*Role/),
+      expect.stringMatching(/^TrainingImageBuild.*Role/),
     ]));
     for (const role of roles) expect([role, [...byRole.get(role)!].sort()]).toEqual([role, both]);
   });
