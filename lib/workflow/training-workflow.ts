@@ -640,7 +640,8 @@ export class TrainingWorkflow extends Construct {
     if (!policy) return;
     const stack = Stack.of(this);
     const functionVersions: Record<string, string> = {};
-    const invoked = [fns.cache, fns.aggregate, fns.gate, fns.register, fns.champion, revisions.function, ...(fns.snapshot ? [fns.snapshot.function] : [])];
+    const invoked = [fns.cache, fns.aggregate, fns.gate, fns.register, fns.champion, revisions.function,
+      ...(fns.snapshot ? [fns.snapshot.function] : [])];
     for (const fn of invoked) {
       functionVersions[`AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`] =
         'aws-cdk-lib grants the versions and aliases of each function the workflow invokes (ARN:*), not other functions.';

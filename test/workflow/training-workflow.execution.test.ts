@@ -121,7 +121,10 @@ test('all candidates pass: both train on spot, are evaluated as 4-shard array jo
     modelDataUrl: expect.stringMatching(/runs\/exec-1\/xgb\/model.tar.gz$/),
   });
   expect(registration).toMatchObject({
-    codeVersion: 'c0ffee', trainingImageUri: TRAINING_IMAGE, evaluationImageUri: TRAINING_IMAGE, dataVersion: DATA_VERSION,
+    codeVersion: 'c0ffee',
+    trainingImageUri: TRAINING_IMAGE,
+    evaluationImageUri: TRAINING_IMAGE,
+    dataVersion: DATA_VERSION,
     executionId: expect.stringContaining('exec-1'),
   });
   expect(output.decision.rejections).toEqual([{ candidate: 'mlp', reasons: [expect.stringMatching(/lost to xgb/)] }]);

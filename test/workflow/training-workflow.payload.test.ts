@@ -44,8 +44,11 @@ test('40 candidates that all fail after 3 attempts: every state\'s input and out
   const execution = machine.run({ codeVersion: 'c0ffee', trainingImageUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud/training@sha256:${'a'.repeat(64)}`, dataVersion: { dataVersionId: 'dv-1', manifestUri: 's3://d/m.jsonl', prefix: 'datasets/fraud/' } }, {
     overrides: {
       taskResourceLocalHandlers: {
-        'Prepare job definitions': async () => ({ revisionArns: ['arn:aws:batch:us-east-1:123456789012:job-definition/many-img:1',
-          'arn:aws:batch:us-east-1:123456789012:job-definition/evaluate-img:1'], bySourceArn: {} }),
+        'Prepare job definitions': async () => ({
+          revisionArns: ['arn:aws:batch:us-east-1:123456789012:job-definition/many-img:1',
+            'arn:aws:batch:us-east-1:123456789012:job-definition/evaluate-img:1'],
+          bySourceArn: {},
+        }),
         'Check training cache': async (p: any) => ({ hit: false, cacheKey: `key-${p.candidate}` }),
         'Train on spot': async (p: any) => fail(p.JobName),
         'Find the champion': async () => null,
