@@ -2,18 +2,18 @@ import { App, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { DeploymentPolicy, ModelEndpoint, ModelEndpointProps, VersionedBucket } from '../../lib';
+import { DeploymentPolicy, ModelEndpoint, ModelEndpointProps, ModelImageRepository, VersionedBucket } from '../../lib';
 import { EndpointDeployment } from '../../lib/serving/endpoint-deployment';
 import { TRAFFIC_ROUTING_REQUIRED } from '../fixtures/aws/sagemaker';
+import { SAGEMAKER_ACTIONS_FOR_SCALING, SERVICE_LINKED_ROLE } from '../fixtures/aws/application-autoscaling';
 import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
 import { stackFindings } from '../support/compliance';
 import { stateMachineDefinition } from '../support/state-machine';
 
-const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'a'.repeat(64)}`;
 
 function deployment(props: Partial<ModelEndpointProps> = {}) {
   const stack = new Stack(new App(), 'Test');
-  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, endpointName: 'fraud-prod', ...props });
+  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'Images'), endpointName: 'fraud-prod', ...props });
   const deploy = new EndpointDeployment(stack, 'Deploy', { endpoint });
   return { stack, endpoint, deploy, template: Template.fromStack(stack), definition: stateMachineDefinition(stack) };
 }
@@ -45,12 +45,18 @@ describe('EndpointDeployment of an instance endpoint', () => {
 
   test('AWS SDK integrations of SageMaker, no Lambda', () => {
     const resources = Object.values(definition.States).map((s: any) => s.Resource).filter(Boolean);
-    expect(resources).toEqual([
+    expect(new Set(resources)).toEqual(new Set([
+      'arn:aws:states:::aws-sdk:sagemaker:describeEndpoint',
       'arn:aws:states:::aws-sdk:sagemaker:createModel',
       'arn:aws:states:::aws-sdk:sagemaker:createEndpointConfig',
+      'arn:aws:states:::aws-sdk:sagemaker:createEndpoint',
       'arn:aws:states:::aws-sdk:sagemaker:updateEndpoint',
-      'arn:aws:states:::aws-sdk:sagemaker:describeEndpoint',
-    ]);
+      'arn:aws:states:::aws-sdk:sagemaker:deleteEndpoint',
+      'arn:aws:states:::aws-sdk:sagemaker:deleteEndpointConfig',
+      'arn:aws:states:::aws-sdk:sagemaker:deleteModel',
+      'arn:aws:states:::aws-sdk:applicationautoscaling:registerScalableTarget',
+      'arn:aws:states:::aws-sdk:applicationautoscaling:putScalingPolicy',
+    ]));
     template.resourceCountIs('AWS::Lambda::Function', 0);
   });
 
@@ -70,17 +76,15 @@ describe('EndpointDeployment of an instance endpoint', () => {
   });
 
   test('the endpoint config mirrors the endpoint\'s: variant, instance type and count, volume key, data capture', () => {
-    const cfn = Object.values(template.findResources('AWS::SageMaker::EndpointConfig'))[0] as any;
     const p = definition.States['Create the endpoint config'].Parameters;
     expect(p.ProductionVariants).toEqual([{
       'VariantName': 'AllTraffic', 'ModelName.$': '$.name', 'InitialVariantWeight': 1, 'InstanceType': 'ml.c6i.xlarge', 'InitialInstanceCount': 2,
     }]);
-    expect(cfn.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^EndpointKey/), 'Arn'] });
     expect(p.KmsKeyId).toMatch(/EndpointKey/);
     expect(p['EndpointConfigName.$']).toBe('$.name');
     expect(p.DataCaptureConfig).toEqual({
       EnableCapture: true,
-      InitialSamplingPercentage: cfn.Properties.DataCaptureConfig.InitialSamplingPercentage,
+      InitialSamplingPercentage: 20,
       DestinationS3Uri: expect.stringMatching(/^s3:\/\/EndpointDataCapture[A-Z0-9]+\/data-capture\/fraud-prod$/),
       KmsKeyId: expect.stringMatching(/EndpointDataCaptureKey/),
       CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
@@ -90,10 +94,14 @@ describe('EndpointDeployment of an instance endpoint', () => {
   });
 
   test('the update keeps the variant properties and uses the endpoint\'s blue/green policy and rollback alarms', () => {
-    const cfn = Object.values(template.findResources('AWS::SageMaker::Endpoint'))[0] as any;
     const p = definition.States['Update the endpoint'].Parameters;
     expect(p).toMatchObject({ 'EndpointName': 'fraud-prod', 'EndpointConfigName.$': '$.name', 'RetainAllVariantProperties': true });
-    expect(p.DeploymentConfig.BlueGreenUpdatePolicy).toEqual(cfn.Properties.DeploymentConfig.BlueGreenUpdatePolicy);
+    expect(p.DeploymentConfig.BlueGreenUpdatePolicy).toEqual({
+      TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 600 },
+      TerminationWaitInSeconds: 600,
+      MaximumExecutionTimeoutInSeconds: 3600,
+    });
+    expect(definition.States['Create the endpoint'].Parameters.DeploymentConfig).toBeUndefined();
     expect(p.DeploymentConfig.AutoRollbackConfiguration.Alarms).toEqual([
       { AlarmName: expect.stringMatching(/^EndpointErrors5xx/) },
       { AlarmName: expect.stringMatching(/^EndpointLatencyP99/) },
@@ -128,14 +136,21 @@ describe('EndpointDeployment of an instance endpoint', () => {
     expect(find('kms:DescribeKey')[0].Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^EndpointKey/), 'Arn'] });
     expect(find('cloudwatch:DescribeAlarms')[0].Resource).toHaveLength(2);
     expect(statements.filter((s: any) => s.Resource === '*').flatMap((s: any) => [s.Action].flat())
-      .every((a: string) => /^(logs|xray):/.test(a))).toBe(true);
+      .every((a: string) => /^(logs|xray|application-autoscaling):/.test(a))).toBe(true);
+    // The first registration creates Application Auto Scaling's service-linked role, and only that role.
+    expect(find('iam:CreateServiceLinkedRole')[0]).toMatchObject({
+      Condition: { StringLike: { [SERVICE_LINKED_ROLE.value.conditionKey]: SERVICE_LINKED_ROLE.value.servicePrincipal } },
+    });
+    expect(json(find('iam:CreateServiceLinkedRole')[0].Resource)).toContain(`${SERVICE_LINKED_ROLE.value.servicePrincipal}/${SERVICE_LINKED_ROLE.value.roleName}`);
+    for (const action of SAGEMAKER_ACTIONS_FOR_SCALING.value) expect(find(action)).not.toHaveLength(0);
   });
 
   test('every SageMaker call retries throttling first, with a bounded backoff', () => {
     const tasks = Object.entries<any>(definition.States).filter(([, st]) => st.Type === 'Task');
-    expect(tasks.map(([n]) => n)).toEqual(['Create the model', 'Create the endpoint config', 'Update the endpoint', 'Describe the endpoint']);
+    expect(tasks).toHaveLength(11);
     for (const [, task] of tasks) {
-      expect(task.Retry[0]).toMatchObject({ ErrorEquals: expect.arrayContaining(THROTTLING_ERRORS.sagemaker.value), MaxDelaySeconds: 60, JitterStrategy: 'FULL' });
+      const integration = task.Resource.includes(':applicationautoscaling:') ? 'applicationAutoScaling' : 'sagemaker';
+      expect(task.Retry[0]).toMatchObject({ ErrorEquals: expect.arrayContaining(THROTTLING_ERRORS[integration].value), MaxDelaySeconds: 60, JitterStrategy: 'FULL' });
     }
   });
 
@@ -144,7 +159,13 @@ describe('EndpointDeployment of an instance endpoint', () => {
     const actions = new Set(stack.resolve(policyStatements(template)).flatMap((st: any) => [st.Action].flat()).map((a: string) => a.toLowerCase()));
     expect([...actions].sort()).toEqual([
       // The SDK calls, and the tags they set.
-      'sagemaker:CreateModel', 'sagemaker:CreateEndpointConfig', 'sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint', 'sagemaker:AddTags',
+      'sagemaker:CreateModel', 'sagemaker:CreateEndpointConfig', 'sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint',
+      'sagemaker:AddTags',
+      // A failed creation is deleted, with this execution's configuration and model.
+      'sagemaker:DeleteEndpoint', 'sagemaker:DeleteEndpointConfig', 'sagemaker:DeleteModel',
+      // Autoscaling: the two calls, what Application Auto Scaling checks on the variant, and its service-linked role.
+      'application-autoscaling:RegisterScalableTarget', 'application-autoscaling:PutScalingPolicy',
+      'sagemaker:DescribeEndpointConfig', 'sagemaker:UpdateEndpointWeightsAndCapacities', 'iam:CreateServiceLinkedRole',
       // CreateModel passes the endpoint's role.
       'iam:PassRole',
       // The new fleet's volumes use the endpoint's key: SageMaker creates a grant on the caller's behalf.
@@ -160,7 +181,7 @@ describe('EndpointDeployment of an instance endpoint', () => {
 
   test('grantStartExecution', () => {
     const s = new Stack(new App(), 'Grant');
-    const ep = new ModelEndpoint(s, 'Endpoint', { imageUri: IMAGE });
+    const ep = new ModelEndpoint(s, 'Endpoint', { imageRepository: new ModelImageRepository(s, 'ImagesEndpoint') });
     const d = new EndpointDeployment(s, 'Deploy', { endpoint: ep });
     const pipelineRole = new iam.Role(s, 'Pipeline', { assumedBy: new iam.ServicePrincipal('codepipeline.amazonaws.com') });
     d.grantStartExecution(pipelineRole);
@@ -203,7 +224,7 @@ describe('EndpointDeployment of other endpoints', () => {
     const vpc = new ec2.Vpc(stack, 'Vpc');
     const name = 'a-very-long-endpoint-name-for-fraud-scoring-in-production';
     const endpoint = new ModelEndpoint(stack, 'Endpoint', {
-      imageUri: IMAGE,
+      imageRepository: new ModelImageRepository(stack, 'Images'),
       endpointName: name,
       vpc,
       asyncInference: { outputBucket, maxConcurrentInvocationsPerInstance: 4 },
@@ -232,14 +253,14 @@ describe('EndpointDeployment of other endpoints', () => {
 
 test('no unacknowledged cdk-nag or Control Tower finding', () => {
   expect(stackFindings((stack) => {
-    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, production: true });
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'ImagesEndpoint'), production: true });
     new EndpointDeployment(stack, 'Deploy', { endpoint });
   }, { controlTower: true })).toEqual([]);
 });
 
 test('no unacknowledged finding for a serverless endpoint', () => {
   expect(stackFindings((stack) => {
-    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, serverless: { memory: Size.gibibytes(1), maxConcurrency: 2 } });
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'ImagesEndpoint'), serverless: { memory: Size.gibibytes(1), maxConcurrency: 2 } });
     new EndpointDeployment(stack, 'Deploy', { endpoint });
   }, { controlTower: true })).toEqual([]);
 });
@@ -254,7 +275,7 @@ describe('EndpointDeployment fails when', () => {
 
   test('the timeout is below 10 minutes', () => {
     const stack = new Stack(new App(), 'Test');
-    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE });
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'ImagesEndpoint') });
     expect(() => new EndpointDeployment(stack, 'Deploy', { endpoint, timeout: Duration.minutes(9) }))
       .toThrow(/invalid timeout '9 minutes'. Give at least 10 minutes/);
     expect(() => new EndpointDeployment(stack, 'Deploy10', { endpoint, timeout: Duration.minutes(10) })).not.toThrow();

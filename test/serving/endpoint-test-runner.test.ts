@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { parseEndpointTest } from '../../lambda/shared/endpoint-test';
 import { EndpointTestRunner, EndpointTestRunnerProps } from '../../lib/serving/endpoint-test-runner';
+import { ModelImageRepository } from '../../lib/registry/model-image-repository';
 import { ModelEndpoint } from '../../lib/serving/model-endpoint';
 import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
 import { stackFindings } from '../support/compliance';
@@ -10,12 +11,11 @@ import { runLocally, TaskHandler } from '../support/local-execution';
 import { stateMachineDefinition } from '../support/state-machine';
 
 
-const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/s@sha256:${'a'.repeat(64)}`;
 const TASK = 'Test the endpoint';
 
 function setup(props: Partial<EndpointTestRunnerProps> = {}) {
   const stack = new Stack(new App(), 'Test');
-  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, endpointName: 'fraud-staging' });
+  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'ImagesEndpoint'), endpointName: 'fraud-staging' });
   const runner = new EndpointTestRunner(stack, 'Runner', {
     endpoint,
     samples: [
@@ -170,7 +170,7 @@ test('a shorter timeout is the function\'s timeout', () => {
 
 test('has no unacknowledged cdk-nag or Control Tower finding', () => {
   expect(stackFindings((stack) => {
-    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE });
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'ImagesEndpoint') });
     new EndpointTestRunner(stack, 'Runner', { endpoint, samples: [{ name: 'typical', body: '{"amount": 12.5}' }] });
   }, { controlTower: true })).toEqual([]);
 });

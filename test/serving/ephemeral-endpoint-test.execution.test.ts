@@ -5,7 +5,7 @@
  * created, and never leaves a billed endpoint without saying so.
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { EndpointTestRunner, EphemeralEndpointTest, ModelEndpoint } from '../../lib';
+import { EndpointTestRunner, EphemeralEndpointTest, ModelImageRepository, OnDemandEndpoint } from '../../lib';
 import {
   accessDenied, configOrModelNotFound, describeEndpoint, endpointArn, endpointInProgress, endpointNotFound, PING_FAILURE_REASON,
   resourceLimitExceeded, TaskError, throttled, VALIDATION_ERROR_NAMES,
@@ -21,7 +21,7 @@ const ENDPOINT = 'fraud-staging';
 const DELETE_COMMAND = 'aws sagemaker delete-endpoint --endpoint-name fraud-staging';
 
 const stack = new Stack(new App(), 'Test');
-const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageUri: IMAGE, endpointName: ENDPOINT, instanceType: 'ml.c6i.large', onDemand: true });
+const endpoint = new OnDemandEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'Images'), endpointName: ENDPOINT, instanceType: 'ml.c6i.large',  });
 const runner = new EndpointTestRunner(stack, 'StagingTest', { endpoint, samples: [{ name: 'typical', body: '{"amount": 12.5}' }] });
 new EphemeralEndpointTest(stack, 'Ephemeral', { endpoint, test: runner });
 const definition = stateMachineDefinition(stack, 'Ephemeral');

@@ -1,25 +1,23 @@
 import { App, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { DeploymentPolicy, EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, ModelEndpoint, ModelEndpointProps } from '../../lib';
+import { EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, ModelEndpoint, ModelImageRepository, OnDemandEndpoint, OnDemandEndpointProps } from '../../lib';
 import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
 import { complianceFindings } from '../support/compliance';
 import { stateMachineDefinition } from '../support/state-machine';
 
-const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'a'.repeat(64)}`;
 const SAMPLES = [{ name: 'typical', body: '{"amount": 12.5}' }];
 
-function ephemeralStack(app = new App(), endpointProps: Partial<ModelEndpointProps> = {}) {
+function ephemeralStack(app = new App(), endpointProps: Partial<OnDemandEndpointProps> = {}) {
   const stack = new Stack(app, 'Test');
-  const endpoint = new ModelEndpoint(stack, 'Staging', {
-    imageUri: IMAGE, endpointName: 'fraud-staging', instanceType: 'ml.c6i.large', onDemand: true, ...endpointProps,
+  const endpoint = new OnDemandEndpoint(stack, 'Staging', {
+    imageRepository: new ModelImageRepository(stack, 'Images'), endpointName: 'fraud-staging', instanceType: 'ml.c6i.large', ...endpointProps,
   });
   const test = new EndpointTestRunner(stack, 'StagingTest', { endpoint, samples: SAMPLES });
   const ephemeral = new EphemeralEndpointTest(stack, 'Ephemeral', { endpoint, test });
   return { stack, endpoint, test, ephemeral };
 }
 
-describe('ModelEndpoint onDemand', () => {
+describe('OnDemandEndpoint', () => {
   const { stack, endpoint } = ephemeralStack();
   const template = Template.fromStack(stack);
 
@@ -28,8 +26,6 @@ describe('ModelEndpoint onDemand', () => {
       'AWS::ApplicationAutoScaling::ScalableTarget']) {
       template.resourceCountIs(type, 0);
     }
-    expect(endpoint.onDemand).toBe(true);
-    expect(endpoint.rollbackAlarms).toEqual([]);
     // No alarms, so nothing for the role to describe.
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('cloudwatch:DescribeAlarms');
   });
@@ -139,16 +135,16 @@ describe('EphemeralEndpointTest', () => {
 describe('EphemeralEndpointTest fails when', () => {
   test('the endpoint is always on', () => {
     const stack = new Stack(new App(), 'Test');
-    const endpoint = new ModelEndpoint(stack, 'Staging', { imageUri: IMAGE });
+    const endpoint = new ModelEndpoint(stack, 'Staging', { imageRepository: new ModelImageRepository(stack, 'ImagesStaging') });
     const test = new EndpointTestRunner(stack, 'T', { endpoint, samples: SAMPLES });
     expect(() => new EphemeralEndpointTest(stack, 'Ephemeral', { endpoint, test })).toThrow(
-      /EphemeralEndpointTest 'Test\/Ephemeral': invalid endpoint 'Test\/Staging'.*onDemand: true/,
+      /EphemeralEndpointTest 'Test\/Ephemeral': invalid endpoint 'Test\/Staging'.*Give an OnDemandEndpoint/,
     );
   });
 
   test('the test calls another endpoint', () => {
     const { stack, endpoint } = ephemeralStack();
-    const other = new ModelEndpoint(stack, 'Other', { imageUri: IMAGE });
+    const other = new ModelEndpoint(stack, 'Other', { imageRepository: new ModelImageRepository(stack, 'ImagesOther') });
     const test = new EndpointTestRunner(stack, 'OtherTest', { endpoint: other, samples: SAMPLES });
     expect(() => new EphemeralEndpointTest(stack, 'Again', { endpoint, test })).toThrow(/invalid test 'Test\/OtherTest'.*must call the endpoint this construct creates \(Test\/Staging\)/);
   });
@@ -169,18 +165,6 @@ describe('EphemeralEndpointTest fails when', () => {
 
   test('an on-demand endpoint is given to EndpointDeployment', () => {
     const { stack, endpoint } = ephemeralStack();
-    expect(() => new EndpointDeployment(stack, 'Deploy', { endpoint })).toThrow(/invalid endpoint 'Test\/Staging'.*Use EphemeralEndpointTest/);
-  });
-});
-
-describe('ModelEndpoint onDemand fails when', () => {
-  test.each<[string, Partial<ModelEndpointProps>, RegExp]>([
-    ['production', { production: true }, /invalid onDemand true.*production endpoint must always serve/],
-    ['serverless', { serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 }, instanceType: undefined }, /invalid onDemand true.*serverless endpoint already costs nothing/],
-    ['a deployment policy', { deploymentPolicy: DeploymentPolicy.allAtOnce() }, /invalid deploymentPolicy 'set'.*no blue\/green deployments/],
-    ['rollback alarms', { rollbackAlarms: [] as cloudwatch.IAlarm[] }, /invalid rollbackAlarms 'set'/],
-    ['autoscaling', { autoScaling: { maxCapacity: 4 } }, /invalid autoScaling 'set'/],
-  ])('it is %s', (_case, props, message) => {
-    expect(() => ephemeralStack(new App(), props)).toThrow(message);
+    expect(() => new EndpointDeployment(stack, 'Deploy', { endpoint: endpoint as any })).toThrow(/invalid endpoint 'Test\/Staging'.*an OnDemandEndpoint is created and deleted by an EphemeralEndpointTest/);
   });
 });
