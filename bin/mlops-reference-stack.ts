@@ -19,6 +19,7 @@ import {
   PipelineSource,
   SpotCpuQueue,
   ServingImageBuild,
+  SpendBudget,
   SpotGpuQueue,
   TrainingImageBuild,
   TrainingWorkflow,
@@ -125,6 +126,9 @@ export class MlOpsReferenceStack extends Stack {
     // context names one (`cdk deploy -c connectionArn=... -c repositoryOwner=... -c repositoryName=...`); otherwise
     // from a zip uploaded to a source bucket this stack creates, so a first deploy needs nothing that does not exist yet.
     const source = referenceSource(this);
+    // A monthly cost budget: alerts on the alerts topic at 80% of actual and 100% of forecast spend (stops nothing).
+    new SpendBudget(this, 'Budget', { limitUsd: 100 });
+
     new MlPipeline(this, 'Pipeline', {
       source,
       trainingImageBuild,

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { CostReportPlugin } from '../lib';
 import { applyCompliancePacks } from './compliance';
+import { REFERENCE_COST_ASSUMPTIONS } from './cost-assumptions';
 import { MlOpsReferenceStack } from './mlops-reference-stack';
 
 const app = new App();
@@ -8,4 +10,6 @@ new MlOpsReferenceStack(app, 'MlOpsReference', {
   description: 'cdk-mlops reference deployment: CI/CD for machine-learning models',
 });
 applyCompliancePacks(app);
+// Reports what the app costs while idle and per run (cdk.out/<stack>.cost-estimate.txt); never fails the synth.
+Validations.of(app).addPlugins(new CostReportPlugin(REFERENCE_COST_ASSUMPTIONS));
 app.synth();
