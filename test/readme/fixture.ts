@@ -12,7 +12,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import {
   BatchNetwork, BucketPurpose, DataVersionSnapshot, EndpointSample, MlJobDefinition, ModelEndpoint, ModelImageRepository,
-  ModelPackageGroup, SpotCpuQueue, SpotGpuQueue, TrainingWorkflow, VersionedBucket,
+  ModelPackageGroup, SpotCpuQueue, SpotGpuQueue, TrainingImageBuild, TrainingWorkflow, VersionedBucket,
 } from '../../lib';
 
 export function readmeFixture(stack: Stack) {
@@ -35,6 +35,7 @@ export function readmeFixture(stack: Stack) {
     candidates: [{ name: 'xgboost', trainingJob: gradientBoosting }],
     evaluationJob: evaluate,
     modelPackageGroup: models,
+    trainingImageRepository: trainingImages,
     dataBucket: data,
     modelBucket: artifacts,
     checkpointBucket: checkpoints,
@@ -42,6 +43,8 @@ export function readmeFixture(stack: Stack) {
     inferenceImageUri: servingImages.uriForTag('base'),
     gate: { primaryMetric: 'auc', thresholds: [{ metric: 'auc', min: 0.8 }] },
   });
+  // The pipeline's Build stage: the training image from the commit, on the workflow's repository.
+  const trainingImageBuild = new TrainingImageBuild(stack, 'FixtureTrainingImageBuild', { repository: trainingImages });
   const staging = new ModelEndpoint(stack, 'FixtureStaging', { imageRepository: servingImages, serverless: { memory: Size.gibibytes(2), maxConcurrency: 5 } });
   const production = new ModelEndpoint(stack, 'FixtureProduction', { imageRepository: servingImages, production: true, instanceType: 'ml.c6i.large' });
   const samples: EndpointSample[] = [{ name: 'typical', body: '{"x": [1, 2]}' }];
@@ -63,6 +66,7 @@ export function readmeFixture(stack: Stack) {
     evaluate,
     imageUri,
     training,
+    trainingImageBuild,
     staging,
     production,
     samples,
