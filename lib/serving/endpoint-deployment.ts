@@ -175,7 +175,7 @@ export class EndpointDeployment extends Construct {
     // SageMaker accepts only DeleteEndpoint on a failed endpoint (API Reference, DescribeEndpoint, EndpointStatus).
     lookup.next(new sfn.Choice(this, 'Can it be deployed to?')
       .when(sfn.Condition.stringEquals('$.existing.EndpointStatus', 'Failed'), fail('Endpoint failed earlier', 'DeploymentFailed',
-        `Endpoint {} is Failed, and SageMaker accepts only its deletion: see its FailureReason (aws sagemaker describe-endpoint ` +
+        'Endpoint {} is Failed, and SageMaker accepts only its deletion: see its FailureReason (aws sagemaker describe-endpoint ' +
         `--endpoint-name {}), delete it (${howToDelete}) and deploy again: the next deployment creates it. Nothing was changed.`,
         endpointName, endpointName))
       .otherwise(createModel));
@@ -348,7 +348,9 @@ export class EndpointDeployment extends Construct {
       new iam.PolicyStatement({
         actions: ['iam:CreateServiceLinkedRole'],
         resources: [stack.formatArn({
-          service: 'iam', region: '', resource: 'role',
+          service: 'iam',
+          region: '',
+          resource: 'role',
           resourceName: `aws-service-role/${SCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint`,
         })],
         conditions: { StringLike: { 'iam:AWSServiceName': SCALING_SERVICE } },

@@ -21,7 +21,7 @@ const ENDPOINT = 'fraud-staging';
 const DELETE_COMMAND = 'aws sagemaker delete-endpoint --endpoint-name fraud-staging';
 
 const stack = new Stack(new App(), 'Test');
-const endpoint = new OnDemandEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'Images'), endpointName: ENDPOINT, instanceType: 'ml.c6i.large',  });
+const endpoint = new OnDemandEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'Images'), endpointName: ENDPOINT, instanceType: 'ml.c6i.large' });
 const runner = new EndpointTestRunner(stack, 'StagingTest', { endpoint, samples: [{ name: 'typical', body: '{"amount": 12.5}' }] });
 new EphemeralEndpointTest(stack, 'Ephemeral', { endpoint, test: runner });
 const definition = stateMachineDefinition(stack, 'Ephemeral');

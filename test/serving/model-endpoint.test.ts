@@ -37,9 +37,9 @@ describe('ModelEndpoint defaults', () => {
 
   test('the model runs the deployed image, isolated from the network, with its own role', () => {
     expect(request('Create the model')).toMatchObject({
-      'PrimaryContainer': { 'Image.$': '$.request.imageUri' },
-      'EnableNetworkIsolation': true,
-      'ExecutionRoleArn': expect.stringMatching(/EndpointRole/),
+      PrimaryContainer: { 'Image.$': '$.request.imageUri' },
+      EnableNetworkIsolation: true,
+      ExecutionRoleArn: expect.stringMatching(/EndpointRole/),
     });
   });
 
@@ -79,12 +79,17 @@ describe('ModelEndpoint defaults', () => {
 
   test('target-tracking autoscaling on invocations per instance, from 2 to 6 instances, applied by the deployment', () => {
     expect(request('Register the scalable target')).toEqual({
-      ServiceNamespace: 'sagemaker', ResourceId: 'endpoint/fraud-prod/variant/AllTraffic', ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
-      MinCapacity: 2, MaxCapacity: 6,
+      ServiceNamespace: 'sagemaker',
+      ResourceId: 'endpoint/fraud-prod/variant/AllTraffic',
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      MinCapacity: 2,
+      MaxCapacity: 6,
     });
     expect(request('Apply the scaling policy').TargetTrackingScalingPolicyConfiguration).toEqual({
       PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
-      TargetValue: 1000, ScaleInCooldown: 300, ScaleOutCooldown: 60,
+      TargetValue: 1000,
+      ScaleInCooldown: 300,
+      ScaleOutCooldown: 60,
     });
   });
 
