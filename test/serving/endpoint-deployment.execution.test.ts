@@ -14,7 +14,6 @@ import {
 import { aslErrors, runLocally, TaskHandler } from '../support/local-execution';
 import { stateMachineDefinition } from '../support/state-machine';
 
-const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'a'.repeat(64)}`;
 const NEW_IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serving@sha256:${'b'.repeat(64)}`;
 const EXECUTION_ID = 'arn:aws:states:us-east-1:123456789012:execution:deploy:0f8e2c1a-5b7d-4c3e-9a1f-2d6b8e4c7a90';
 const OLD_CONFIG = 'EndpointConfig-AbCdEf123456';

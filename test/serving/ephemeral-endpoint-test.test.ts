@@ -1,4 +1,4 @@
-import { App, Duration, Size, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, ModelEndpoint, ModelImageRepository, OnDemandEndpoint, OnDemandEndpointProps } from '../../lib';
 import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
@@ -137,7 +137,7 @@ describe('EphemeralEndpointTest fails when', () => {
     const stack = new Stack(new App(), 'Test');
     const endpoint = new ModelEndpoint(stack, 'Staging', { imageRepository: new ModelImageRepository(stack, 'ImagesStaging') });
     const test = new EndpointTestRunner(stack, 'T', { endpoint, samples: SAMPLES });
-    expect(() => new EphemeralEndpointTest(stack, 'Ephemeral', { endpoint, test })).toThrow(
+    expect(() => new EphemeralEndpointTest(stack, 'Ephemeral', { endpoint: endpoint as any, test })).toThrow(
       /EphemeralEndpointTest 'Test\/Ephemeral': invalid endpoint 'Test\/Staging'.*Give an OnDemandEndpoint/,
     );
   });
