@@ -13,7 +13,7 @@ import { createHash } from 'crypto';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { assertGroupExists, modelPackagePages } from './model-package-pages';
 import { ModelPackageDescriptionLike, ModelPackageSummaryLike } from './model-registry';
-import { CACHE_KEY_PREFIX, CandidateOutcome, LINEAGE_KEYS } from './workflow-types';
+import { CACHE_KEY_PREFIX, CACHE_RECORD_PREFIX, CacheRecordRequest, CandidateOutcome, LINEAGE_KEYS } from './workflow-types';
 import { DIGEST_IMAGE_URI } from '../../lib/private/contract/job-definition-revisions';
 
 /** What the `training-cache` handler is asked: the inputs of one candidate's training. */
@@ -167,6 +167,57 @@ export function cacheRequestOf(event: unknown): TrainingCacheRequest {
     evaluationImageUri: fields.evaluationImageUri as string,
     dataVersionId: fields.dataVersionId as string,
   };
+}
+
+/** The object that remembers the evaluated candidate of `key`. */
+export function cacheRecordKey(key: string): string {
+  return `${CACHE_RECORD_PREFIX}${key}.json`;
+}
+
+const HEX_KEY = /^[0-9a-f]{64}$/;
+
+/** True when the event asks to record an outcome (`{ "remember": ... }`) rather than to look one up. */
+export function isRecordRequest(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && 'remember' in event;
+}
+
+/**
+ * Checks a record event: a cache key (64 hex digits, as `cacheKey` makes) and an `EVALUATED` outcome with its model,
+ * metrics and the evaluation aggregate's URI (what a later hit reads back).
+ */
+export function recordRequestOf(event: unknown): CacheRecordRequest['remember'] {
+  const remember = (event as { remember?: unknown }).remember;
+  const fields = (typeof remember === 'object' && remember !== null ? remember : {}) as { cacheKey?: unknown; outcome?: unknown };
+  const fail = (what: string): never => {
+    throw new TrainingCacheError('InvalidCacheRequest', `training-cache: remember.${what}. Pass { "remember": { "cacheKey": ` +
+      '"<64 hex digits>", "outcome": <the EVALUATED CandidateOutcome> } }.');
+  };
+  if (typeof fields.cacheKey !== 'string' || !HEX_KEY.test(fields.cacheKey)) fail(`cacheKey is ${describeValue(fields.cacheKey)}, not a cache key`);
+  const outcome = (typeof fields.outcome === 'object' && fields.outcome !== null ? fields.outcome : {}) as Record<string, unknown>;
+  if (outcome.status !== 'EVALUATED') fail(`outcome.status is ${describeValue(outcome.status)}: only an EVALUATED outcome is recorded`);
+  for (const field of ['candidate', 'configHash', 'modelDataUrl', 'metricsUri'] as const) {
+    if (typeof outcome[field] !== 'string' || outcome[field] === '') fail(`outcome.${field} is ${describeValue(outcome[field])}`);
+  }
+  if (typeof outcome.metrics !== 'object' || outcome.metrics === null) fail('outcome.metrics is missing');
+  return { cacheKey: fields.cacheKey as string, outcome: outcome as unknown as CandidateOutcome };
+}
+
+/**
+ * The recorded outcome of a request, when the record is one of the same candidate and configuration (the key says
+ * so; this guards against a record written by hand). It stays `EVALUATED`: it has no model package, so the gate
+ * judges it again and, if it wins, it is registered.
+ */
+export function recordedOutcome(request: TrainingCacheRequest, text: string): CandidateOutcome | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const outcome = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Partial<CandidateOutcome>;
+  if (outcome.status !== 'EVALUATED' || outcome.candidate !== request.candidate || outcome.configHash !== request.configHash) return undefined;
+  if (typeof outcome.metricsUri !== 'string' || typeof outcome.modelDataUrl !== 'string') return undefined;
+  return outcome as CandidateOutcome;
 }
 
 /**

@@ -19,6 +19,7 @@ import { TrainingCacheFunction } from '../handlers/training-cache-function';
 import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { CANCELLED_FOR_CAPACITY, SPOT_RECLAIMED_PREFIX } from '../private/contract/batch-status-reasons';
+import { CACHE_RECORD_PREFIX } from '../private/contract/workflow';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagResourceId } from '../private/nag-resource';
@@ -144,10 +145,11 @@ function worstCaseSeconds(job: MlJobDefinition): number {
  * - Images: Batch fixes the image in the job definition, so before any job the workflow registers (or reuses) a
  *   revision of each job definition with the given image (`<name>-img`, at most 5 active revisions each), and the
  *   jobs run those revisions.
- * - Training cache: a candidate whose (training image digest, evaluation image digest, data version,
- *   configuration) already has a model package is not trained again, never keyed on the commit: a change to serving
- *   code alone builds the same training image and costs no GPU minute; a new training image is always trained. The
- *   cached model's metrics still go through the gate.
+ * - Training cache: a candidate already trained and evaluated on the same (training image digest, evaluation image
+ *   digest, data version, configuration) is not trained again, never keyed on the commit: a change to serving code
+ *   alone builds the same training image and costs no GPU minute; a new training image is always trained. Winners are
+ *   found as model packages, every other evaluated candidate as a record under `training-cache/` of the model bucket;
+ *   a cached result still goes through the gate.
  * - Spot: Batch retries reclaimed attempts (RetryPolicy); a job that spot could not finish (reclaimed on its last
  *   attempt, or cancelled after waiting for capacity) is trained again on the on-demand queue; a code error fails
  *   that candidate only, the others go on.
@@ -289,11 +291,13 @@ export class TrainingWorkflow extends Construct {
     });
 
     const cache = new TrainingCacheFunction(this, 'TrainingCache', handlerOptions(this,
-      handler('TrainingCache', 'cdk-mlops: finds a model package already trained with the same images, data and configuration', 256, Duration.minutes(1),
-        { MODEL_PACKAGE_GROUP_NAME: group.modelPackageGroupName })));
+      handler('TrainingCache', 'cdk-mlops: finds (and records) candidates already trained with the same images, data and configuration', 256, Duration.minutes(1),
+        { MODEL_PACKAGE_GROUP_NAME: group.modelPackageGroupName, MODEL_BUCKET_NAME: props.modelBucket.bucketName })));
     group.grantRead(cache);
     // A cache hit reads the evaluation aggregate back, for the gate's fairness and latency rules.
     props.modelBucket.grantRead(cache, 'evaluations/');
+    // The record of every evaluated candidate (see CACHE_RECORD_PREFIX); only this function writes there.
+    props.modelBucket.grantReadWrite(cache, CACHE_RECORD_PREFIX);
 
     const aggregate = new AggregateMetricsFunction(this, 'AggregateMetrics', handlerOptions(this,
       handler('AggregateMetrics', 'cdk-mlops: validates and aggregates the metrics of a candidate\'s evaluation shards', 512, Duration.minutes(5), {})));
@@ -323,6 +327,10 @@ export class TrainingWorkflow extends Construct {
       [packages]: 'Reads the model packages (versions) of this one group: the wildcard is the version number.',
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelBucket.bucket.arnForObjects('evaluations/*'))}]`]:
         'Reads the evaluation aggregate of a cached model under evaluations/ (one prefix per execution and candidate).',
+      [`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelBucket.bucket.arnForObjects(`${CACHE_RECORD_PREFIX}*`))}]`]:
+        `Reads and writes the training cache's records under ${CACHE_RECORD_PREFIX} (one object per cache key).`,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'SSE-KMS data keys to write the cache records, with the model bucket\'s key only.',
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on the model bucket\'s key only.',
     });
     acknowledgeHandler(register, false, {
       'AwsSolutions-IAM5[Resource::*]': listReason,
@@ -515,7 +523,7 @@ export class TrainingWorkflow extends Construct {
       resultPath: '$.metrics',
     }), 'lambda');
     aggregate.addCatch(summarizeFailure(this, 'Aggregation', 'lambda', true, evaluationFailed), { resultPath: '$.error' });
-    const evaluated = outcome('Evaluated', {
+    const evaluatedFields = {
       'status': 'EVALUATED',
       'metrics.$': '$.metrics.metrics',
       'slices.$': '$.metrics.slices',
@@ -524,8 +532,33 @@ export class TrainingWorkflow extends Construct {
       'modelDataUrl.$': "States.Format('{}model.tar.gz', $.trainingOutputUri)",
       'trainingJobId.$': '$.training.jobId',
       'evaluationJobId.$': '$.evaluation.jobId',
+    };
+    const evaluated = outcome('Evaluated', evaluatedFields);
+    // Every evaluated candidate is remembered under its cache key, winner or not (only a winner becomes a model
+    // package): the next run on the same images and data trains none of them. A record that cannot be written costs a
+    // training next time, not this candidate.
+    const remember = retryTransient(new tasks.LambdaInvoke(this, 'Remember the result', {
+      lambdaFunction: fns.cache,
+      payload: sfn.TaskInput.fromObject({
+        remember: {
+          'cacheKey.$': '$.cache.cacheKey',
+          'outcome': { 'candidate.$': '$.candidate.name', 'configHash.$': '$.candidate.configHash', ...evaluatedFields },
+        },
+      }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      resultPath: sfn.JsonPath.DISCARD,
+    }), 'lambda');
+    const notRemembered = new sfn.Pass(this, 'Result not remembered', {
+      parameters: { 'error.$': '$.cacheRecordError.Error' },
+      resultPath: '$.cacheRecordError',
     });
-    aggregate.next(evaluated);
+    remember.addCatch(notRemembered, { resultPath: '$.cacheRecordError' });
+    remember.next(evaluated);
+    notRemembered.next(evaluated);
+    aggregate.next(new sfn.Choice(this, 'A cache key to remember it by?')
+      .when(sfn.Condition.isPresent('$.cache.cacheKey'), remember)
+      .otherwise(evaluated));
 
     // Spot could not finish the job: decided on the job's final status reason only (earlier attempts may have been
     // reclaimed and retried by Batch), parsed out of the error cause into $.failure.
@@ -721,8 +754,9 @@ function summarizeFailure(scope: Construct, stage: string, kind: 'batch' | 'lamb
     parameters: {
       'candidate.$': '$.candidate',
       'codeVersion.$': '$.codeVersion',
-      // The on-demand retries submit with the same revisions.
+      // The on-demand retries submit with the same revisions, and their result is remembered under the same key.
       'jobDefinitions.$': '$.jobDefinitions',
+      'cache.$': '$.cache',
       'dataVersion.$': '$.dataVersion',
       'trainingOutputUri.$': '$.trainingOutputUri',
       'evaluationOutputUri.$': '$.evaluationOutputUri',

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeModelPackageCommand,
   DescribeModelPackageCommandOutput,
@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { checkTrainingCache, handler } from '../../lambda/training-cache.lambda';
+import { checkTrainingCache, handler, recordOutcome } from '../../lambda/training-cache.lambda';
 
 const sagemaker = mockClient(SageMakerClient);
 const s3 = mockClient(S3Client);
@@ -302,4 +302,106 @@ test.each([
   expect(error).toMatchObject({ name: 'InvalidCacheRequest' });
   expect((error as Error).message).toMatch(message);
   expect(sagemaker.calls()).toHaveLength(0);
+});
+
+describe('the record of every evaluated candidate (a loser has no model package)', () => {
+  const BUCKET = 'models';
+  const RECORD_KEY = `training-cache/${KEY}.json`;
+  const OUTCOME = {
+    candidate: 'xgb-deep',
+    configHash: 'cfg-9',
+    status: 'EVALUATED',
+    metrics: { auc: 0.88 },
+    metricsUri: 's3://models/evaluations/run-1/xgb-deep/metrics.json',
+    modelDataUrl: 's3://models/runs/run-1/xgb-deep/model.tar.gz',
+    trainingJobId: 'train-1',
+    evaluationJobId: 'eval-1',
+  };
+  const noPackage = () => sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [] });
+
+  test('is written under training-cache/<key>.json with the outcome', async () => {
+    s3.on(PutObjectCommand).resolves({});
+
+    const result = await recordOutcome(new S3Client({}), BUCKET, { remember: { cacheKey: KEY, outcome: OUTCOME } });
+
+    expect(result).toEqual({ recorded: `s3://${BUCKET}/${RECORD_KEY}` });
+    const put = s3.commandCalls(PutObjectCommand)[0].args[0].input;
+    expect(put).toMatchObject({ Bucket: BUCKET, Key: RECORD_KEY, ContentType: 'application/json' });
+    expect(JSON.parse(put.Body as string)).toEqual(OUTCOME);
+  });
+
+  test.each([
+    ['a key that is not one', { cacheKey: 'key-xgb', outcome: OUTCOME }, /remember.cacheKey is 'key-xgb', not a cache key/],
+    ['a failed outcome', { cacheKey: KEY, outcome: { ...OUTCOME, status: 'FAILED' } }, /only an EVALUATED outcome is recorded/],
+    ['no metrics URI', { cacheKey: KEY, outcome: { ...OUTCOME, metricsUri: undefined } }, /remember.outcome.metricsUri is nothing/],
+  ])('fails with InvalidCacheRequest on %s, before any call', async (_what, remember, message) => {
+    const error = await recordOutcome(new S3Client({}), BUCKET, { remember }).catch((e: Error) => e);
+
+    expect(error).toMatchObject({ name: 'InvalidCacheRequest', message: expect.stringMatching(message) });
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  test('is a hit when no package has the key: the recorded outcome stays EVALUATED, with the aggregate\'s slices and latency', async () => {
+    noPackage();
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: RECORD_KEY }], KeyCount: 1 });
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY }).resolves(body(JSON.stringify(OUTCOME)));
+
+    const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, new S3Client({}), BUCKET);
+
+    expect(result).toEqual({
+      hit: true,
+      cacheKey: KEY,
+      outcome: { ...OUTCOME, metrics: AGGREGATE.metrics, slices: AGGREGATE.slices, latencyMs: AGGREGATE.latencyMs },
+    });
+    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: BUCKET, Prefix: RECORD_KEY, MaxKeys: 1 });
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: 'models', Key: 'evaluations/run-1/xgb-deep/metrics.json' });
+  });
+
+  test('misses without reading an object when the record is not listed (GetObject of a missing key may be AccessDenied)', async () => {
+    noPackage();
+    s3.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
+
+    const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, new S3Client({}), BUCKET);
+
+    expect(result).toEqual({ hit: false, cacheKey: KEY });
+    expect(s3).not.toHaveReceivedCommand(GetObjectCommand);
+  });
+
+  test.each([
+    ['of another candidate', { ...OUTCOME, candidate: 'mlp' }],
+    ['of another configuration', { ...OUTCOME, configHash: 'cfg-8' }],
+    ['not JSON', 'not json'],
+  ])('misses when the record is %s', async (_what, record) => {
+    noPackage();
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: RECORD_KEY }] });
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY }).resolves(body(typeof record === 'string' ? record : JSON.stringify(record)));
+
+    const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, new S3Client({}), BUCKET);
+
+    expect(result).toEqual({ hit: false, cacheKey: KEY });
+  });
+
+  test('a registered package wins over a record: the record is not read', async () => {
+    sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [summary(4, MARKER)] });
+
+    const result = await checkTrainingCache(new SageMakerClient({}), GROUP, event, new S3Client({}), BUCKET);
+
+    expect(result).toMatchObject({ hit: true, outcome: { status: 'CACHED', modelPackageArn: arn(4) } });
+    expect(s3).not.toHaveReceivedCommand(ListObjectsV2Command);
+  });
+
+  test('the handler records through MODEL_BUCKET_NAME, and fails with InvalidCacheRequest without it', async () => {
+    const saved = process.env.MODEL_BUCKET_NAME;
+    try {
+      delete process.env.MODEL_BUCKET_NAME;
+      await expect(handler({ remember: { cacheKey: KEY, outcome: OUTCOME as never } }))
+        .rejects.toMatchObject({ name: 'InvalidCacheRequest', message: expect.stringMatching(/MODEL_BUCKET_NAME environment variable is not set/) });
+      process.env.MODEL_BUCKET_NAME = BUCKET;
+      s3.on(PutObjectCommand).resolves({});
+      await expect(handler({ remember: { cacheKey: KEY, outcome: OUTCOME as never } })).resolves.toEqual({ recorded: `s3://${BUCKET}/${RECORD_KEY}` });
+    } finally {
+      if (saved === undefined) delete process.env.MODEL_BUCKET_NAME;
+      else process.env.MODEL_BUCKET_NAME = saved;
+    }
+  });
 });

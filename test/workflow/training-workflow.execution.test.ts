@@ -65,6 +65,7 @@ async function run(handlers: Record<string, Handler> = {}, input: any = { codeVe
     'Train on demand': async (p) => ({ JobId: `ondemand-${p.JobName}`, Status: 'SUCCEEDED' }),
     'Evaluate': async (p) => ({ JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' }),
     'Aggregate metrics': async (p) => metricsFor(p.candidate, p.candidate === 'xgb' ? 0.93 : 0.91),
+    'Remember the result': async (p) => ({ recorded: `s3://models/training-cache/${p.remember.cacheKey}.json` }),
     'Find the champion': async (p) => {
       expect(p).toEqual({ allowNone: true });
       return null; // the group has no approved model yet
@@ -325,7 +326,7 @@ test('an evaluation that fails on its code is not run again on demand', async ()
 });
 
 const NO_WAIT = Object.fromEntries(['Prepare job definitions', 'Take data version', 'Check training cache', 'Train on spot', 'Train on demand', 'Evaluate',
-  'Evaluate on demand', 'Aggregate metrics', 'Find the champion', 'Quality gate', 'Register the winner'].map((s) => [s, 0]));
+  'Evaluate on demand', 'Aggregate metrics', 'Remember the result', 'Find the champion', 'Quality gate', 'Register the winner'].map((s) => [s, 0]));
 
 async function runFast(handlers: Record<string, Handler>) {
   return runLocally(definition, { codeVersion: 'c0ffee', trainingImageUri: TRAINING_IMAGE, dataVersion: DATA_VERSION }, {
@@ -334,6 +335,7 @@ async function runFast(handlers: Record<string, Handler>) {
     'Train on spot': async (p) => ({ JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' }),
     'Evaluate': async (p) => ({ JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' }),
     'Aggregate metrics': async (p) => metricsFor(p.candidate, p.candidate === 'xgb' ? 0.93 : 0.91),
+    'Remember the result': async (p) => ({ recorded: `s3://models/training-cache/${p.remember.cacheKey}.json` }),
     'Find the champion': async () => null,
     'Quality gate': async (p) => {
       process.env.GATE_RULES = gateRules;
@@ -360,6 +362,7 @@ test.each([
   ['Train on spot', 'Batch.TooManyRequestsException', async (p: any) => ({ JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' })],
   ['Evaluate', 'Batch.ServerException', async (p: any) => ({ JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' })],
   ['Aggregate metrics', 'Lambda.TooManyRequestsException', async (p: any) => metricsFor(p.candidate, p.candidate === 'xgb' ? 0.93 : 0.91)],
+  ['Remember the result', 'Lambda.TooManyRequestsException', async () => ({ recorded: 's3://models/training-cache/k.json' })],
   ['Find the champion', 'Lambda.TooManyRequestsException', async () => null],
   ['Quality gate', 'Lambda.ServiceException', async (p: any) => {
     process.env.GATE_RULES = gateRules;
@@ -372,6 +375,51 @@ test.each([
   expect(error).toBeUndefined();
   expect(calls[state].length).toBeGreaterThanOrEqual(3);
   expect(output.registration.modelPackageArn).toMatch(/fraud\/7$/);
+});
+
+test('every evaluated candidate, the loser too, is remembered under its cache key with its outcome', async () => {
+  const { calls, error } = await run();
+
+  expect(error).toBeUndefined();
+  const records = calls['Remember the result'].map((c) => c.remember);
+  expect(records.map((r) => r.cacheKey).sort()).toEqual(['key-mlp', 'key-xgb']);
+  expect(records.find((r) => r.cacheKey === 'key-mlp').outcome).toEqual({
+    candidate: 'mlp',
+    configHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    status: 'EVALUATED',
+    metrics: { auc: 0.91, logloss: 0.3 },
+    slices: expect.any(Object),
+    latencyMs: expect.any(Object),
+    metricsUri: 's3://models/evaluations/exec-1/mlp/metrics.json',
+    modelDataUrl: expect.stringMatching(/runs\/exec-1\/mlp\/model.tar.gz$/),
+    trainingJobId: 'spot-mlp-train',
+    evaluationJobId: 'eval-mlp-evaluate',
+  });
+});
+
+test('a result that cannot be remembered costs a training next time, not the candidate', async () => {
+  const { output, calls, error } = await runFast({
+    'Remember the result': async () => {
+      throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+    },
+  });
+
+  expect(error).toBeUndefined();
+  expect(calls['Remember the result']).toHaveLength(2); // not a transient error: not retried
+  expect(output.outcomes.map((o: any) => o.status)).toEqual(['EVALUATED', 'EVALUATED']);
+  expect(output.decision.winner.candidate).toBe('xgb');
+});
+
+test('the cache was unavailable: there is no key to remember the result by, and the candidate is still judged', async () => {
+  const { output, calls, error } = await runFast({
+    'Check training cache': async () => {
+      throw serviceError('Lambda.TooManyRequestsException');
+    },
+  });
+
+  expect(error).toBeUndefined();
+  expect(calls['Remember the result']).toBeUndefined();
+  expect(output.decision.winner.candidate).toBe('xgb');
 });
 
 test('a training cache that stays unavailable after its retries counts as a miss: the candidates train', async () => {

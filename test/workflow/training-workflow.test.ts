@@ -88,6 +88,23 @@ describe('TrainingWorkflow', () => {
     }
   });
 
+  test('the training cache function records every evaluated candidate under training-cache/ of the model bucket, and no job may write there', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    const [cacheId, cache] = Object.entries(functions).find(([, f]: [string, any]) => String(f.Properties.Description).includes('(and records)'))! as [string, any];
+    expect(cache.Properties.Environment.Variables.MODEL_BUCKET_NAME).toEqual({ Ref: expect.stringMatching(/^Models/) });
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy'));
+    const statementsOf = (prefix: string) => policies.filter(([id]) => id.startsWith(prefix))
+      .flatMap(([, p]: [string, any]) => stack.resolve(p.Properties.PolicyDocument).Statement as any[]);
+    const role = cache.Properties.Role['Fn::GetAtt'][0] as string;
+    const writes = statementsOf(role.replace(/Role[A-F0-9]+$/, 'Role'))
+      .filter((st) => [st.Action].flat().includes('s3:PutObject'));
+    expect(JSON.stringify(writes.map((w) => w.Resource))).toContain('/training-cache/*');
+    expect(cacheId).toMatch(/^TrainingTrainingCache/);
+    for (const job of ['XgbJobRoleDefaultPolicy', 'MlpJobRoleDefaultPolicy', 'EvaluateJobRoleDefaultPolicy']) {
+      expect(JSON.stringify(statementsOf(job))).not.toContain('training-cache');
+    }
+  });
+
   test('a snapshot with another manifest prefix: the jobs read that prefix', () => {
     const s = workflowStack({}, undefined);
     const other = new DataVersionSnapshot(s.stack, 'OtherSnapshot', { bucket: s.data, dataPrefix: 'datasets/', manifestPrefix: 'versions/' });

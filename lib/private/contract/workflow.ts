@@ -148,3 +148,15 @@ export const LINEAGE_KEYS = {
  * the commit: a commit that changes only the serving code builds the same training image, so it reuses the model.
  */
 export const CACHE_KEY_PREFIX = 'mlops-cache:';
+
+/**
+ * Where the training cache remembers every evaluated candidate, winners and losers, in the model bucket:
+ * `<prefix><cache key>.json` holds its `CandidateOutcome`. Only winners become model packages, so without this a
+ * candidate that lost would be trained again by every run, serving-only commits included.
+ */
+export const CACHE_RECORD_PREFIX = 'training-cache/';
+
+/** The `training-cache` event that records an evaluated candidate (instead of looking one up). */
+export interface CacheRecordRequest {
+  readonly remember: { readonly cacheKey: string; readonly outcome: CandidateOutcome };
+}
