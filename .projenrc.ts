@@ -50,6 +50,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-sagemaker-runtime@^3.1142.0',
     '@aws-sdk/client-codepipeline@^3.1138.0',
     '@aws-sdk/client-batch@^3.1138.0',
+    '@aws-sdk/client-cloudwatch@^3.1178.0',
     '@types/aws-lambda@^8.10.150',
     'aws-sdk-client-mock@^4.1.0',
     'aws-sdk-client-mock-jest@^4.1.0',
@@ -95,6 +96,9 @@ const handlers = [
   'query-ledger',
   'start-pipeline-on-data',
   'prepare-job-definitions',
+  'drift-monitor',
+  'model-quality-monitor',
+  'retrain-on-drift',
 ];
 for (const handler of handlers) {
   const className = handler.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()) + 'Function';
