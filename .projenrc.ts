@@ -155,7 +155,7 @@ const apiDocCheck = project.addTask('check:api-md', {
   description: 'Fail when the committed API.md differs from the compiled assembly (compile first; `npx projen docgen` fixes it)',
 });
 apiDocCheck.exec('jsii-docgen -o dist/API.md');
-apiDocCheck.exec('diff -u API.md dist/API.md || { echo "API.md is stale: run npx projen docgen after compile and commit it" >&2; exit 1; }');
+apiDocCheck.exec('diff -u API.md dist/API.md || (echo "API.md is stale: run npx projen docgen after compile and commit it" && exit 1)');
 bindingsCheck.spawn(apiDocCheck);
 
 // The README's architecture picture, from the synthesized reference app (needs Graphviz: apt-get install graphviz).
