@@ -1,3 +1,5 @@
+// Keys: one customer-managed key per stack, or one per purpose.
+export * from './keys/mlops-keys';
 // Storage: versioned, encrypted, retained buckets and data versions.
 export * from './storage/bucket-purpose';
 export * from './storage/versioned-bucket';

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { ImageSpec, TRAINING_BUILD_VARIABLES, trainingBuildSpec } from './private/training-image-buildspec';
 import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
-import { createKey } from '../private/kms-key';
+import { createKey, keyViaService } from '../private/kms-key';
 import { encryptedLogGroup } from '../private/log-group';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { IModelImageRepository } from '../registry/model-image-repository';
@@ -174,7 +174,9 @@ export class TrainingImageBuild extends Construct implements iam.IGrantable {
     this.validateTimeout(timeout);
 
     this.repository = props.repository;
-    this.encryptionKey = createKey(this, 'Key', `cdk-mlops: encrypts the artifacts of the training image build ${this.node.path}`);
+    // CodeBuild stores the artifacts in S3 with this key (SSE-KMS): the project's use of the key goes through S3 only.
+    this.encryptionKey = keyViaService(this, 'KeyViaS3',
+      createKey(this, 'Key', `cdk-mlops: encrypts the artifacts of the training image build ${this.node.path}`), 's3');
     this.logGroup = encryptedLogGroup(this, 'Logs');
 
     const project = new codebuild.PipelineProject(this, 'Resource', {

@@ -3,21 +3,24 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { createKey } from './kms-key';
+import { createKey, prepareKeyOnce } from './kms-key';
 
 const LOGS_KEY_ID = 'MlOpsLogsKey';
 
 /**
- * The stack's one KMS key for the log groups this library creates: a key per log group would cost $1/month
- * each while idle. Rotation on; CloudWatch Logs of this account and region may use it, nobody else.
+ * The key of the log groups this library creates: the stack's key (`MlOpsKeys`), or with per-purpose keys one key
+ * for the stack's log groups (a key per log group would cost $1/month each while idle). CloudWatch Logs of this
+ * account and region may use it for log groups, by encryption context, and nothing else.
  */
 export function logsKey(scope: Construct): kms.IKey {
   const stack = Stack.of(scope);
-  const existing = stack.node.tryFindChild(LOGS_KEY_ID) as kms.IKey | undefined;
-  if (existing) return existing;
-  const key = createKey(stack, LOGS_KEY_ID, 'cdk-mlops: encrypts the CloudWatch log groups of this stack');
-  key.addToResourcePolicy(
+  const key = (stack.node.tryFindChild(LOGS_KEY_ID) as kms.IKey | undefined) ??
+    createKey(stack, LOGS_KEY_ID, 'cdk-mlops: encrypts the CloudWatch log groups of this stack');
+  // CloudWatch Logs developer guide, "Encrypt log data in CloudWatch Logs using AWS KMS": the service principal of the
+  // region, with the log group ARN as encryption context.
+  prepareKeyOnce(key, 'logs', () => key.addToResourcePolicy(
     new iam.PolicyStatement({
+      sid: 'CloudWatchLogsMayUseForLogGroups',
       principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
       actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
       resources: ['*'],
@@ -25,7 +28,7 @@ export function logsKey(scope: Construct): kms.IKey {
         ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:*` },
       },
     }),
-  );
+  ));
   return key;
 }
 

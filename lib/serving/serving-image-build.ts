@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { BUILD_VARIABLES, IMAGE_DETAIL_FILE, SEVERITY_ORDER, servingBuildSpec } from './buildspec';
 import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
-import { createKey } from '../private/kms-key';
+import { createKey, keyViaService } from '../private/kms-key';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagResourceId } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
@@ -190,7 +190,9 @@ export class ServingImageBuild extends Construct implements iam.IGrantable {
     const failOn = props.failOnSeverity ?? ScanSeverity.HIGH;
 
     this.repository = props.repository;
-    this.encryptionKey = createKey(this, 'Key', `cdk-mlops: encrypts the artifacts of the serving image build ${this.node.path}`);
+    // CodeBuild stores the artifacts in S3 with this key (SSE-KMS): the project's use of the key goes through S3 only.
+    this.encryptionKey = keyViaService(this, 'KeyViaS3',
+      createKey(this, 'Key', `cdk-mlops: encrypts the artifacts of the serving image build ${this.node.path}`), 's3');
     this.logGroup = encryptedLogGroup(this, 'Logs');
 
     const project = new codebuild.PipelineProject(this, 'Resource', {

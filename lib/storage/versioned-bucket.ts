@@ -8,7 +8,7 @@ import { accessLogsBucket } from './access-logs-bucket';
 import { BucketPurpose } from './bucket-purpose';
 import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
-import { createKey } from '../private/kms-key';
+import { createKey, grantKeyViaService, keyViaService } from '../private/kms-key';
 import { nagResourceId } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
@@ -93,8 +93,9 @@ export interface VersionedBucketProps {
    */
   readonly bucketName?: string;
   /**
-   * The KMS key for SSE-KMS.
-   * @default - a key is created, with rotation on, retained on `cdk destroy`
+   * The KMS key for SSE-KMS. The bucket's grants allow its use through S3 only.
+   * @default - the stack's key (`MlOpsKeys`; a key for this bucket with per-purpose keys), with rotation on,
+   *   retained on `cdk destroy`
    */
   readonly encryptionKey?: kms.IKey;
   /**
@@ -202,7 +203,8 @@ abstract class VersionedBucketBase extends Resource implements IVersionedBucket 
       conditions: prefix ? { StringLike: { 's3:prefix': [`${prefix}*`] } } : undefined,
     });
     const grant = objects.combine(listing);
-    this.encryptionKey?.grantDecrypt(grantee);
+    // Decrypt through S3 only: with a key the stack shares, a direct grant would reach every other use of the key.
+    if (this.encryptionKey) grantKeyViaService(this, grantee, this.encryptionKey, ['kms:Decrypt'], 's3');
     return grant;
   }
 
@@ -214,9 +216,10 @@ abstract class VersionedBucketBase extends Resource implements IVersionedBucket 
       actions: ['s3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload', 's3:DeleteObject'],
       resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
     });
-    this.encryptionKey?.grantEncrypt(grantee);
-    // Multipart uploads with SSE-KMS read the data key back.
-    this.encryptionKey?.grantDecrypt(grantee);
+    // Through S3 only; multipart uploads with SSE-KMS read the data key back (kms:Decrypt).
+    if (this.encryptionKey) {
+      grantKeyViaService(this, grantee, this.encryptionKey, ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Decrypt'], 's3');
+    }
     return grant;
   }
 
@@ -261,13 +264,13 @@ export class VersionedBucket extends VersionedBucketBase {
   /** Imports an existing bucket. Its versioning and encryption are the owner's responsibility. */
   public static fromBucketAttributes(scope: Construct, id: string, attrs: VersionedBucketAttributes): IVersionedBucket {
     class Import extends VersionedBucketBase {
+      public readonly encryptionKey = attrs.encryptionKey && keyViaService(this, 'KeyViaS3', attrs.encryptionKey, 's3');
       public readonly bucket = s3.Bucket.fromBucketAttributes(this, 'Bucket', {
         bucketName: attrs.bucketName,
-        encryptionKey: attrs.encryptionKey,
+        encryptionKey: this.encryptionKey,
         account: attrs.account,
         region: attrs.region,
       });
-      public readonly encryptionKey = attrs.encryptionKey;
     }
     return new Import(scope, id, { account: attrs.account, region: attrs.region });
   }
@@ -278,7 +281,11 @@ export class VersionedBucket extends VersionedBucketBase {
   }
 
   public readonly bucket: s3.IBucket;
-  /** The key that encrypts the bucket (always set here; optional only because the interface allows imports without one). */
+  /**
+   * The key that encrypts the bucket (always set here; optional only because the interface allows imports without
+   * one), as this bucket uses it: grants made on it (here, by aws-cdk-lib for `bucket`, or by a CodeBuild project
+   * given it) allow its use through S3 only (`kms:ViaService`). Its ARN, policy and aliases are the key's.
+   */
   public readonly encryptionKey?: kms.IKey;
   /** What the bucket holds. */
   public readonly purpose: BucketPurpose;
@@ -291,8 +298,8 @@ export class VersionedBucket extends VersionedBucketBase {
     this.validateObjectLock(props.objectLock, removalPolicy);
     this.validateReplication(props.replication);
 
-    const encryptionKey = props.encryptionKey ??
-      createKey(this, 'Key', `cdk-mlops: encrypts the ${this.purpose.name} bucket ${this.node.path}`);
+    const encryptionKey = keyViaService(this, 'KeyViaS3',
+      props.encryptionKey ?? createKey(this, 'Key', `cdk-mlops: encrypts the ${this.purpose.name} bucket ${this.node.path}`), 's3');
     this.encryptionKey = encryptionKey;
 
     const bucket = new s3.Bucket(this, 'Resource', {
