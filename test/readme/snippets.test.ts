@@ -12,7 +12,7 @@ import { readmeFixture } from './fixture';
 import * as library from '../../lib';
 
 const ROOT = path.resolve(__dirname, '../..');
-const OUT = path.join(__dirname, '.generated');
+const OUT = path.join(ROOT, '.readme-snippets');
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const FIXTURE_NAMES = Object.keys(readmeFixture(new Stack(new App(), 'Names')));
 
@@ -45,7 +45,7 @@ function moduleFor(snippet: Snippet): string {
   return [
     ...CDK_PRELUDE,
     `import { ${[...given, ...own].join(', ')} } from '${lib}';`,
-    "import { ReadmeFixture } from '../fixture';",
+    `import { ReadmeFixture } from '${path.relative(OUT, path.join(__dirname, 'fixture')).split(path.sep).join('/')}';`,
     '',
     `// README.md line ${snippet.line}`,
     'export function snippet(this: Stack, fixture: ReadmeFixture): void {',
