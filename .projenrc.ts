@@ -176,9 +176,9 @@ project.deps.addDependency(`aws-cdk-lib@^${minCdkVersion}`, DependencyType.PEER)
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2', '@swc/core': '1.16.18' });
 project.addPackageIgnore('/lib/**/*.ts');
 project.addPackageIgnore('!/lib/**/*.d.ts');
-for (const p of ['/bin/', '/lambda/', '/bench/', '/cdk.json', '/cdk.out/', '/.ci/', '/docs/']) {
+for (const p of ['/bin/', '/lambda/', '/bench/', '/cdk.json', '/cdk.out/', '/.ci/', '/docs/', '/.readme-snippets/']) {
   project.addPackageIgnore(p);
 }
-project.gitignore.addPatterns('cdk.out', 'dist/bindings-check');
+project.gitignore.addPatterns('cdk.out', 'dist/bindings-check', '/.readme-snippets/');
 
 project.synth();
