@@ -44,3 +44,8 @@ export * from './cost/cost-report-plugin';
 export * from './cost/spend-budget';
 // Errors: tell this library's validation errors apart.
 export * from './errors';
+export * from './monitoring/drift-monitor';
+export * from './monitoring/model-quality-monitor';
+export * from './monitoring/retraining-trigger';
+export * from './monitoring/mlops-dashboard';
+export * from './monitoring/alert-subscriptions';

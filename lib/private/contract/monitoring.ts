@@ -93,3 +93,9 @@ export interface DriftBaseline {
   readonly rows: number;
   readonly features: Record<string, FeatureBaseline>;
 }
+
+/** Where a ModelEndpoint's data capture writes: `<root><endpoint name>/<variant>/yyyy/mm/dd/hh/<file>.jsonl`. */
+export const CAPTURE_ROOT = 'data-capture/';
+
+/** Where a team writes ground-truth labels, unless told otherwise: `<root><endpoint name>/<variant>/yyyy/mm/dd/hh/`. */
+export const LABELS_ROOT = 'labels/';
