@@ -10,9 +10,10 @@ import { isConcrete, MlOpsValidationError } from '../private/validation';
 /** The largest number of Availability Zones in any AWS region (us-east-1 has six). */
 const MAX_AZS = 6;
 
-/** The subnet group names of a created VPC. */
+/** The subnet group names of a created VPC: compute in private subnets (NAT, endpoints) or in public ones. */
 const COMPUTE_SUBNETS = 'Private';
 const PUBLIC_SUBNETS = 'Public';
+const PUBLIC_COMPUTE_SUBNETS = 'Compute';
 const DEFAULT_CIDR = '10.0.0.0/16';
 /** The stack-level log group of aws-cdk-lib's handler that closes default security groups. */
 const RESTRICT_SG_LOGS_ID = 'MlOpsRestrictDefaultSgLogs';
@@ -41,11 +42,35 @@ const BATCH_ENDPOINT_SERVICES = [
  * How the compute of a {@link BatchNetwork} reaches AWS APIs and, for some options, the internet. Only for a VPC the
  * construct creates: an imported VPC's egress is its owner's business.
  *
- * Idle monthly costs are us-east-1 list prices (730 hours a month), before data: check your region's prices.
- * Whatever the choice, S3 traffic (datasets, checkpoints, model artifacts and ECR image layers) goes through the
- * S3 gateway endpoint, which is free.
+ * Batch EC2 instances need the ECS, ECR, S3 and CloudWatch Logs endpoints (the ECS agent registers the instance,
+ * pulls the image and sends the logs); Fargate jobs need ECR, S3 and CloudWatch Logs (AWS Batch user guide,
+ * "Compute environments" and "Considerations for AWS Batch" interface endpoints). Idle monthly costs are us-east-1
+ * list prices (730 hours a month), before data: check your region's prices. Whatever the choice, S3 traffic
+ * (datasets, checkpoints, model artifacts and ECR image layers) goes through the S3 gateway endpoint, which is free.
+ *
+ * An IPv6 egress-only internet gateway (free, no per-GB charge) is not an option: every endpoint the compute needs
+ * (ECS, ECR, CloudWatch Logs, STS) would have to be reached over IPv6, and IPv4-only instances and Fargate tasks still
+ * need one of the options here.
  */
 export class BatchEgress {
+  /**
+   * No NAT: the compute runs in public subnets that give each instance and Fargate task a public IPv4 address, and
+   * reaches AWS and the internet through the VPC's internet gateway. The compute security group admits nothing
+   * inbound, so nothing from the internet can open a connection to the compute; replies to its own connections come
+   * back. Fargate jobs ask for their address (`assignPublicIp`), as AWS Batch requires in subnets without a NAT
+   * gateway.
+   *
+   * Idle: $0 (internet gateway, subnets and the S3 gateway endpoint are free). While jobs run: $0.005/hour for the
+   * public IPv4 address of each running instance or Fargate task (AWS charges public IPv4 addresses per hour while
+   * attached; no address exists while nothing runs). No per-GB processing charge. The internet gateway is a
+   * redundant, horizontally scaled part of the VPC in every zone: no single point of failure, unlike one NAT.
+   *
+   * The trade-off is exposure: every instance has a public address, so one added ingress rule would open it to the
+   * internet (this construct adds none; review changes to `securityGroup`). Choose `NAT_GATEWAY` when policy forbids
+   * public addresses, or `interfaceEndpoints()` when the compute must not reach the internet at all.
+   */
+  public static readonly PUBLIC_SUBNETS = new BatchEgress('PUBLIC_SUBNETS', []);
+
   /**
    * One NAT gateway for the whole VPC, in the first Availability Zone, and an internet route from the compute
    * subnets: jobs can reach any AWS API and the internet (pip, Hugging Face, ...).
@@ -96,7 +121,7 @@ export class BatchEgress {
   }
 
   private constructor(
-    /** The option: NAT_GATEWAY, NAT_INSTANCE or INTERFACE_ENDPOINTS. */
+    /** The option: PUBLIC_SUBNETS, NAT_GATEWAY, NAT_INSTANCE or INTERFACE_ENDPOINTS. */
     public readonly name: string,
     /** The interface endpoints the option creates (none for the NAT options). */
     public readonly endpointServices: ec2.InterfaceVpcEndpointAwsService[],
@@ -107,10 +132,16 @@ export class BatchEgress {
 export interface IBatchNetwork extends IConstruct, ec2.IConnectable {
   /** The VPC. */
   readonly vpc: ec2.IVpc;
-  /** The private subnets the compute (EC2 instances or Fargate tasks) runs in. */
+  /** The subnets the compute (EC2 instances or Fargate tasks) runs in. */
   readonly subnets: ec2.SubnetSelection;
   /** The security group of the compute instances and Fargate tasks: no ingress, all egress. */
   readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * Whether the compute gets public IPv4 addresses and reaches AWS through an internet gateway (no NAT): Fargate jobs
+   * must then ask for a public IP, or they cannot pull their image.
+   * @default false
+   */
+  readonly publicIpEgress?: boolean;
 }
 
 /** Props for {@link BatchNetwork}. */
@@ -123,20 +154,22 @@ export interface BatchNetworkProps {
    */
   readonly vpc?: ec2.IVpc;
   /**
-   * The subnets the compute runs in: private subnets only (instances get no public IP, so a public subnet would
-   * leave them without egress).
+   * The subnets the compute runs in. In an imported VPC, private subnets only (this construct cannot tell whether a
+   * public subnet maps public IPs, and without one the compute has no egress).
    * @default - the created VPC's compute subnets; for an imported VPC, its private subnets with egress
    */
   readonly subnets?: ec2.SubnetSelection;
   /**
    * How the compute reaches AWS APIs and the internet. Only for a created VPC.
-   * @default BatchEgress.NAT_GATEWAY - one NAT gateway for the VPC, ≈ $36.50/month idle in us-east-1
+   * @default BatchEgress.PUBLIC_SUBNETS - public subnets with no inbound rules: $0 idle, $0.005/hour per running
+   *   instance or task for its public IPv4 address
    */
   readonly egress?: BatchEgress;
   /**
    * How many Availability Zones the created VPC spans (1-6). More zones give Batch more spot capacity pools
-   * (GPU instances are often short in one zone), which costs nothing idle with a NAT option (subnets are free; the
-   * NAT is shared) but $7.30/month per interface endpoint per zone with `BatchEgress.interfaceEndpoints()`.
+   * (GPU instances are often short in one zone), which costs nothing idle with public subnets or a NAT option
+   * (subnets are free; the NAT is shared) but $7.30/month per interface endpoint per zone with
+   * `BatchEgress.interfaceEndpoints()`.
    * Environment-agnostic stacks get at most 2 zones whatever the value.
    * @default 3
    */
@@ -155,14 +188,17 @@ export interface BatchNetworkProps {
 }
 
 /**
- * The network for AWS Batch training and evaluation compute. Either it creates a VPC (private compute subnets in
- * up to `maxAzs` zones, no public IPs, flow logs to an encrypted log group, a free S3 gateway endpoint for data,
- * checkpoints and image layers, and the egress you choose), or it uses yours. Either way it creates the compute
- * security group: no ingress, all egress.
+ * The network for AWS Batch training and evaluation compute. Either it creates a VPC (compute subnets in up to
+ * `maxAzs` zones, flow logs to an encrypted log group, a free S3 gateway endpoint for data, checkpoints and image
+ * layers, and the egress you choose: public subnets by default, which cost nothing idle), or it uses yours. Either
+ * way it creates the compute security group: no ingress, all egress.
  *
  * @example
- * // A new VPC with one NAT gateway (≈ $36.50/month idle in us-east-1)
+ * // A new VPC whose compute runs in public subnets without inbound rules ($0 idle)
  * const network = new BatchNetwork(this, 'Network');
+ *
+ * // A new VPC with one NAT gateway: no public IP on the compute (≈ $36.50/month idle in us-east-1)
+ * const natted = new BatchNetwork(this, 'NattedNetwork', { egress: BatchEgress.NAT_GATEWAY });
  *
  * // A new VPC without internet access: interface endpoints only (≈ $102.20/month idle in 2 zones)
  * const isolated = new BatchNetwork(this, 'IsolatedNetwork', {
@@ -185,8 +221,10 @@ export class BatchNetwork extends Construct implements IBatchNetwork {
 
   /** The VPC: created (child id 'Vpc') or the one passed in. */
   public readonly vpc: ec2.IVpc;
-  /** The private subnets the compute runs in. */
+  /** The subnets the compute runs in. */
   public readonly subnets: ec2.SubnetSelection;
+  /** Whether the compute gets public IPv4 addresses and reaches AWS through the internet gateway. */
+  public readonly publicIpEgress?: boolean;
   /** The security group of the compute: no ingress, all egress. */
   public readonly securityGroup: ec2.ISecurityGroup;
   /** The compute's connections, to open other resources to it (for example `efs.connections.allowDefaultPortFrom(network)`). */
@@ -208,12 +246,13 @@ export class BatchNetwork extends Construct implements IBatchNetwork {
         throw new MlOpsValidationError(this, 'BatchNetwork', 'maxAzs', maxAzs,
           `Give a whole number of Availability Zones from 1 to ${MAX_AZS} (regions have at most ${MAX_AZS}), for example 3.`);
       }
-      this.egress = props.egress ?? BatchEgress.NAT_GATEWAY;
+      this.egress = props.egress ?? BatchEgress.PUBLIC_SUBNETS;
       const created = this.createVpc(maxAzs, this.egress, props);
       this.vpc = created.vpc;
       this.flowLogGroup = created.flowLogGroup;
-      this.subnets = props.subnets ?? { subnetGroupName: COMPUTE_SUBNETS };
+      this.subnets = props.subnets ?? { subnetGroupName: computeSubnetGroup(this.egress) };
     }
+    this.publicIpEgress = this.egress?.name === BatchEgress.PUBLIC_SUBNETS.name;
     this.validateSubnets(this.subnets);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -255,24 +294,29 @@ export class BatchNetwork extends Construct implements IBatchNetwork {
       })
       : undefined;
 
+    const publicCompute = egress.name === BatchEgress.PUBLIC_SUBNETS.name;
+    const computeSubnets = computeSubnetGroup(egress);
     const vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: props.ipAddresses ?? ec2.IpAddresses.cidr(DEFAULT_CIDR),
       maxAzs,
       natGateways: nat ? 1 : 0,
       natGatewayProvider: natInstances,
-      subnetConfiguration: [
-        ...(nat ? [{ name: PUBLIC_SUBNETS, subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false }] : []),
-        {
-          name: COMPUTE_SUBNETS,
-          subnetType: nat ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
-          cidrMask: 20,
-        },
-      ],
+      subnetConfiguration: publicCompute
+        // Every instance and Fargate task needs a public IPv4 address to reach the internet gateway.
+        ? [{ name: PUBLIC_COMPUTE_SUBNETS, subnetType: ec2.SubnetType.PUBLIC, cidrMask: 20, mapPublicIpOnLaunch: true }]
+        : [
+          ...(nat ? [{ name: PUBLIC_SUBNETS, subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false }] : []),
+          {
+            name: COMPUTE_SUBNETS,
+            subnetType: nat ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
+            cidrMask: 20,
+          },
+        ],
       // A custom resource removes the default security group's rules (AWS Security Hub EC2.2): whatever is launched
       // into the VPC without a security group of its own can then neither send nor receive.
       restrictDefaultSecurityGroup: true,
       gatewayEndpoints: {
-        S3: { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [{ subnetGroupName: COMPUTE_SUBNETS }] },
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [{ subnetGroupName: computeSubnets }] },
       },
     });
 
@@ -287,18 +331,39 @@ export class BatchNetwork extends Construct implements IBatchNetwork {
     for (const subnet of vpc.publicSubnets) {
       const route = subnet.node.tryFindChild('DefaultRoute');
       if (!route) continue;
-      const reason = `The public subnets hold only the NAT ${natInstance ? 'instance' : 'gateway'}, which ` +
-        'needs this route to the internet gateway; they map no public IP on launch, and the compute runs in the private ' +
-        'subnets, whose default route goes to the NAT.';
+      const reason = publicCompute
+        ? 'BatchEgress.PUBLIC_SUBNETS: the compute reaches AWS APIs (ECS, ECR, CloudWatch Logs) and the internet through ' +
+          'this route instead of a NAT ($0 idle instead of ~$36.50/month). The compute security group has no ingress ' +
+          'rule, so the route carries only connections the compute opens and their replies. Choose BatchEgress.NAT_GATEWAY ' +
+          'or interfaceEndpoints() for no route to the internet gateway from the compute subnets.'
+        : `The public subnets hold only the NAT ${natInstance ? 'instance' : 'gateway'}, which ` +
+          'needs this route to the internet gateway; they map no public IP on launch, and the compute runs in the private ' +
+          'subnets, whose default route goes to the NAT.';
       acknowledge(route, {
         'HIPAA.Security-VPCNoUnrestrictedRouteToIGW': reason,
         'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW': reason,
         'PCI.DSS.321-VPCNoUnrestrictedRouteToIGW': reason,
       });
+      if (publicCompute) this.acknowledgePublicIps(subnet);
     }
     this.coverRestrictDefaultSgHandler(vpc);
     if (natInstances) this.hardenNatInstances(natInstances, this.vpcCidr(props) ?? vpc.vpcCidrBlock);
     return { vpc, flowLogGroup };
+  }
+
+  /** The findings of compute subnets that map public IPv4 addresses on launch, on the subnet itself. */
+  private acknowledgePublicIps(subnet: ec2.ISubnet): void {
+    const cfnSubnet = subnet.node.defaultChild as ec2.CfnSubnet;
+    const reason = 'BatchEgress.PUBLIC_SUBNETS: Batch instances and Fargate tasks need a public IPv4 address to reach ECS, ' +
+      'ECR and CloudWatch Logs without a NAT (AWS Batch user guide: without NAT, container instances need public IPs; ' +
+      'Fargate jobs assignPublicIp ENABLED). The compute security group admits no inbound traffic; addresses exist only ' +
+      'while jobs run. Choose BatchEgress.NAT_GATEWAY for compute without public IPs.';
+    acknowledge(cfnSubnet, {
+      'HIPAA.Security-VPCSubnetAutoAssignPublicIpDisabled': reason,
+      'NIST.800.53.R5-VPCSubnetAutoAssignPublicIpDisabled': reason,
+      'PCI.DSS.321-VPCSubnetAutoAssignPublicIpDisabled': reason,
+    });
+    exemptFromControlTower(cfnSubnet, { subnet_auto_assign_public_ip_disabled_check: reason });
   }
 
   /**
@@ -408,12 +473,26 @@ export class BatchNetwork extends Construct implements IBatchNetwork {
     }
     const publicIds = new Set(this.vpc.publicSubnets.map((s) => s.subnetId).filter((s) => isConcrete(s)));
     const isPublic = selected.hasPublic || selected.subnetIds.some((s) => isConcrete(s) && publicIds.has(s));
+    if (this.publicIpEgress) {
+      const publicCompute = new Set(this.vpc.selectSubnets({ subnetGroupName: PUBLIC_COMPUTE_SUBNETS }).subnets);
+      if (selected.subnets.some((s) => !publicCompute.has(s))) {
+        throw new MlOpsValidationError(this, 'BatchNetwork', 'subnets', describeSelection(selection),
+          `With BatchEgress.PUBLIC_SUBNETS the compute runs in the '${PUBLIC_COMPUTE_SUBNETS}' subnets, which map public IPs: ` +
+          `select among them ({ subnetGroupName: '${PUBLIC_COMPUTE_SUBNETS}', availabilityZones: [...] }) or drop subnets.`);
+      }
+      return;
+    }
     if (isPublic) {
       throw new MlOpsValidationError(this, 'BatchNetwork', 'subnets', describeSelection(selection),
         'It selects public subnets: the compute gets no public IP there, so it would have no egress (and should not be ' +
         'exposed anyway). Select private subnets only, for example { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }.');
     }
   }
+}
+
+/** The subnet group of a created VPC's compute. */
+function computeSubnetGroup(egress: BatchEgress): string {
+  return egress.name === BatchEgress.PUBLIC_SUBNETS.name ? PUBLIC_COMPUTE_SUBNETS : COMPUTE_SUBNETS;
 }
 
 /** 'ecr.api' -> 'EcrApi', 'ecs-agent' -> 'EcsAgent'. */

@@ -285,7 +285,8 @@ export class MlJobDefinition extends Construct implements iam.IGrantable {
     const containerDefinition = platform === ComputePlatform.FARGATE
       ? new batch.EcsFargateContainerDefinition(this, 'Container', {
         ...container,
-        assignPublicIp: false,
+        // ENABLED only where the queue's subnets have no NAT (public subnets): the task would not reach ECR otherwise.
+        assignPublicIp: props.queue.capacity.assignPublicIp ?? false,
         fargatePlatformVersion: ecs.FargatePlatformVersion.LATEST,
         fargateCpuArchitecture: props.queue.capacity.architecture === ec2.InstanceArchitecture.ARM_64
           ? ecs.CpuArchitecture.ARM64

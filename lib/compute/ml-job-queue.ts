@@ -32,6 +32,12 @@ export interface QueueCapacity {
    * @default - not known (Fargate, or an imported queue): only the maxima are checked
    */
   readonly instances?: InstanceSpec[];
+  /**
+   * Whether Fargate jobs on this queue must ask for a public IPv4 address: its subnets reach the internet through an
+   * internet gateway, not a NAT, and AWS Batch requires `assignPublicIp` ENABLED there or the job cannot pull its image.
+   * @default false
+   */
+  readonly assignPublicIp?: boolean;
 }
 
 /**

@@ -90,6 +90,9 @@ export class SpotCpuQueue extends Construct implements IMlJobQueue {
         maxJobMemoryMiB: FARGATE_MAX_MEMORY_MIB,
         maxJobGpus: 0,
         maxvCpus,
+        // Without a NAT, a Fargate task reaches ECR and CloudWatch Logs only with a public IP (AWS Batch user guide,
+        // "Compute environments on Fargate": subnets without NAT gateways need assignPublicIp ENABLED).
+        assignPublicIp: props.network.publicIpEgress ?? false,
       };
     } else {
       const instanceTypes = props.instanceTypes ?? DEFAULT_CPU_INSTANCE_TYPES.map((t) => new ec2.InstanceType(t));

@@ -33,8 +33,76 @@ function importedVpc(stack: Stack): ec2.IVpc {
 
 const ENDPOINT_SERVICES = ['ecr.api', 'ecr.dkr', 'ecs', 'ecs-agent', 'ecs-telemetry', 'logs', 'sts'];
 
-describe('BatchNetwork defaults (a created VPC with one NAT gateway)', () => {
+describe('BatchNetwork defaults (a created VPC whose compute runs in public subnets, no NAT)', () => {
   const { stack, network, template } = build();
+  const computeSubnets = idsOf(template, 'AWS::EC2::Subnet', 'NetworkVpcComputeSubnet');
+  const computeRouteTables = idsOf(template, 'AWS::EC2::RouteTable', 'NetworkVpcComputeSubnet');
+
+  test('the egress is BatchEgress.PUBLIC_SUBNETS: the compute has public IPs', () => {
+    expect(network.egress).toBe(BatchEgress.PUBLIC_SUBNETS);
+    expect(network.publicIpEgress).toBe(true);
+  });
+
+  test('public /20 compute subnets in each zone that map a public IPv4 address on launch, and no other subnet', () => {
+    expect(computeSubnets).toHaveLength(2);
+    template.resourceCountIs('AWS::EC2::Subnet', 2);
+    const subnets = template.findResources('AWS::EC2::Subnet');
+    for (const id of computeSubnets) {
+      expect(subnets[id].Properties).toMatchObject({ MapPublicIpOnLaunch: true, CidrBlock: expect.stringMatching(/\/20$/) });
+      expect(subnets[id].Properties.Tags).toContainEqual({ Key: 'aws-cdk:subnet-type', Value: 'Public' });
+    }
+    expect(network.subnets).toEqual({ subnetGroupName: 'Compute' });
+    expect(stack.resolve(network.vpc.selectSubnets(network.subnets).subnetIds)).toEqual(computeSubnets.map((id) => ({ Ref: id })));
+  });
+
+  test('nothing that costs money while idle: no NAT gateway, NAT instance, Elastic IP or interface endpoint', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::Instance', 0);
+    template.resourceCountIs('AWS::EC2::EIP', 0);
+    template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface' }, 0);
+  });
+
+  test('every compute subnet routes to the internet gateway; S3 goes through the free gateway endpoint', () => {
+    template.resourceCountIs('AWS::EC2::InternetGateway', 1);
+    const [igw] = idsOf(template, 'AWS::EC2::InternetGateway');
+    for (const table of computeRouteTables) {
+      template.hasResourceProperties('AWS::EC2::Route', { RouteTableId: { Ref: table }, DestinationCidrBlock: '0.0.0.0/0', GatewayId: { Ref: igw } });
+    }
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Gateway',
+      RouteTableIds: computeRouteTables.map((id) => ({ Ref: id })),
+    });
+  });
+
+  test('the compute security group: no ingress, all egress', () => {
+    const [id] = idsOf(template, 'AWS::EC2::SecurityGroup', 'NetworkSecurityGroup');
+    expect(template.findResources('AWS::EC2::SecurityGroup')[id].Properties.SecurityGroupIngress).toBeUndefined();
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+  });
+
+  test('flow logs of all traffic go to a KMS-encrypted log group (the stack\'s key)', () => {
+    template.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL' });
+    const [logGroup] = idsOf(template, 'AWS::Logs::LogGroup', 'NetworkFlowLogs');
+    expect(template.findResources('AWS::Logs::LogGroup')[logGroup].Properties.KmsKeyId)
+      .toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^MlOpsKeysKey/), 'Arn'] });
+  });
+
+  test('each compute subnet records its Control Tower exemption (public IPs on launch) with the reason', () => {
+    for (const id of computeSubnets) {
+      const exemptions = template.findResources('AWS::EC2::Subnet')[id].Metadata['cdk-mlops:control-tower-exemptions'];
+      expect(exemptions.subnet_auto_assign_public_ip_disabled_check).toMatch(/security group admits no inbound traffic/);
+    }
+  });
+
+  test('has no unacknowledged finding in the five cdk-nag packs and the Control Tower rules', () => {
+    expect(stackFindings((s) => {
+      new BatchNetwork(s, 'Network');
+    }, { controlTower: true })).toEqual([]);
+  });
+});
+
+describe('BatchNetwork with BatchEgress.NAT_GATEWAY (one NAT gateway)', () => {
+  const { stack, network, template } = build({ egress: BatchEgress.NAT_GATEWAY });
   const computeSubnets = idsOf(template, 'AWS::EC2::Subnet', 'NetworkVpcPrivateSubnet');
   const publicSubnets = idsOf(template, 'AWS::EC2::Subnet', 'NetworkVpcPublicSubnet');
   const computeRouteTables = idsOf(template, 'AWS::EC2::RouteTable', 'NetworkVpcPrivateSubnet');
@@ -44,6 +112,7 @@ describe('BatchNetwork defaults (a created VPC with one NAT gateway)', () => {
     template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16', EnableDnsHostnames: true, EnableDnsSupport: true });
     expect(network.node.findChild('Vpc')).toBe(network.vpc);
     expect(network.egress).toBe(BatchEgress.NAT_GATEWAY);
+    expect(network.publicIpEgress).toBe(false);
   });
 
   test('private /20 compute subnets and /24 public subnets in each zone, none mapping public IPs', () => {
@@ -90,7 +159,7 @@ describe('BatchNetwork defaults (a created VPC with one NAT gateway)', () => {
     const [logGroup] = idsOf(template, 'AWS::Logs::LogGroup', 'NetworkFlowLogs');
     expect(template.findResources('AWS::Logs::LogGroup')[logGroup]).toMatchObject({
       DeletionPolicy: 'Retain',
-      Properties: { RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^MlOpsLogsKey/), 'Arn'] } },
+      Properties: { RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^MlOpsKeysKey/), 'Arn'] } },
     });
     expect(network.flowLogGroup).toBeDefined();
   });
@@ -128,7 +197,7 @@ describe('BatchNetwork defaults (a created VPC with one NAT gateway)', () => {
 
   test('has no unacknowledged finding in the five cdk-nag packs and the Control Tower rules', () => {
     expect(stackFindings((s) => {
-      new BatchNetwork(s, 'Network');
+      new BatchNetwork(s, 'Network', { egress: BatchEgress.NAT_GATEWAY });
     }, { controlTower: true })).toEqual([]);
   });
 });
@@ -136,8 +205,8 @@ describe('BatchNetwork defaults (a created VPC with one NAT gateway)', () => {
 describe('BatchNetwork options', () => {
   test('maxAzs defaults to 3 in a stack with an environment', () => {
     const { template } = build({}, newStack(true));
-    expect(idsOf(template, 'AWS::EC2::Subnet', 'NetworkVpcPrivateSubnet')).toHaveLength(3);
-    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    expect(idsOf(template, 'AWS::EC2::Subnet', 'NetworkVpcComputeSubnet')).toHaveLength(3);
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
   });
 
   test('maxAzs, ipAddresses and flowLogRetention are applied', () => {
@@ -146,7 +215,7 @@ describe('BatchNetwork options', () => {
       ipAddresses: ec2.IpAddresses.cidr('10.42.0.0/16'),
       flowLogRetention: logs.RetentionDays.THREE_MONTHS,
     }, newStack(true));
-    expect(idsOf(template, 'AWS::EC2::Subnet', 'NetworkVpcPrivateSubnet')).toHaveLength(1);
+    expect(idsOf(template, 'AWS::EC2::Subnet', 'NetworkVpcComputeSubnet')).toHaveLength(1);
     template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.42.0.0/16' });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90, KmsKeyId: Match.anyValue() });
   });
@@ -374,7 +443,12 @@ describe('BatchNetwork fails when', () => {
   });
 
   test('the selection selects the created VPC\'s public subnets', () => {
-    expect(() => build({ subnets: { subnetType: ec2.SubnetType.PUBLIC } })).toThrow(/invalid subnets '\{ subnetType: Public \}'. It selects public subnets/);
+    expect(() => build({ egress: BatchEgress.NAT_GATEWAY, subnets: { subnetType: ec2.SubnetType.PUBLIC } }))
+      .toThrow(/invalid subnets '\{ subnetType: Public \}'. It selects public subnets/);
+  });
+
+  test('with BatchEgress.PUBLIC_SUBNETS, the selection is not among the compute subnets', () => {
+    expect(() => build({ subnets: { subnetGroupName: 'Private' } })).toThrow(/invalid subnets '\{ subnetGroupName: Private \}'/);
   });
 
   test('the selection asks for subnets with egress in a VPC created without an internet route', () => {

@@ -2,7 +2,7 @@ import { instanceSpec, InstanceSpec, knownFamilies } from '../../compute/instanc
 import type { RunCostItem, RunOptions, UnknownCost, WorstCaseItem } from '../cost-estimate';
 import { findPrice } from '../prices';
 import { PricingContext } from './idle-costs';
-import { CfnResourceJson, numberOf, resourcesOf } from './template-reader';
+import { CfnResourceJson, isTrue, numberOf, referencedId, resourcesOf } from './template-reader';
 
 /** The environment variable a cdk-mlops evaluation job definition records its shard count in. */
 const SHARD_COUNT_VARIABLE = 'MLOPS_SHARD_COUNT';
@@ -32,11 +32,16 @@ export function runCosts(template: any, ctx: PricingContext, run: RunOptions): {
     });
   };
 
+  const resources = resourcesOf(template);
+  const publicIps = publicIpv4Use(resources);
   const ec2Spot = ctx.table.assumptions['ec2:spot-discount'];
   for (const candidate of run.training ?? []) {
     const spot = candidate.spot ?? true;
-    add(`training ${candidate.name} (${candidate.instanceType}${spot ? ', spot' : ', on-demand'})`, `ec2:${candidate.instanceType}`,
-      candidate.hours * (candidate.instances ?? 1), spot && ec2Spot ? 1 - ec2Spot.value : 1, spot ? ec2Spot?.statement : undefined);
+    const label = `training ${candidate.name} (${candidate.instanceType}${spot ? ', spot' : ', on-demand'})`;
+    const instanceHours = candidate.hours * (candidate.instances ?? 1);
+    add(label, `ec2:${candidate.instanceType}`, instanceHours, spot && ec2Spot ? 1 - ec2Spot.value : 1, spot ? ec2Spot?.statement : undefined);
+    // Each instance's public IPv4 address is charged per hour while it runs (the spot discount does not apply).
+    if (publicIps.ec2) add(`${label}: public IPv4`, 'vpc:public-ipv4-hour', instanceHours);
   }
   const fargateSpot = ctx.table.assumptions['fargate:spot-discount'];
   for (const work of run.evaluation ?? []) {
@@ -46,8 +51,8 @@ export function runCosts(template: any, ctx: PricingContext, run: RunOptions): {
     const label = `${work.name} (${work.tasks ?? 1} x ${work.vcpus} vCPU / ${work.memoryGiB} GiB${spot ? ', Fargate Spot' : ''})`;
     add(`${label}: vCPU`, 'fargate:vcpu-hour', taskHours * work.vcpus, factor, spot ? fargateSpot?.statement : undefined);
     add(`${label}: memory`, 'fargate:gb-hour', taskHours * work.memoryGiB, factor, spot ? fargateSpot?.statement : undefined);
+    if (publicIps.fargate) add(`${label}: public IPv4`, 'vpc:public-ipv4-hour', taskHours);
   }
-  const resources = resourcesOf(template);
   for (const build of run.builds ?? []) {
     const computeType = build.computeType ?? projectComputeType(resources, build.project);
     if (!computeType) {
@@ -59,6 +64,26 @@ export function runCosts(template: any, ctx: PricingContext, run: RunOptions): {
   if (run.stateTransitions) add('Step Functions state transitions', 'stepfunctions:standard-transition', run.stateTransitions);
   if (run.pipelineActionMinutes) add('CodePipeline V2 action minutes', 'codepipeline:v2-action-minute', run.pipelineActionMinutes);
   return { items, unknown };
+}
+
+/**
+ * Whether the template's EC2 compute environments launch into subnets that map public IPv4 addresses, and whether its
+ * Fargate job definitions ask for one: those addresses are charged per hour while the instance or task runs.
+ */
+function publicIpv4Use(resources: Record<string, CfnResourceJson>): { ec2: boolean; fargate: boolean } {
+  let ec2 = false;
+  let fargate = false;
+  for (const resource of Object.values(resources)) {
+    const props = resource.Properties ?? {};
+    if (resource.Type === 'AWS::Batch::ComputeEnvironment' && ['EC2', 'SPOT'].includes(props.ComputeResources?.Type)) {
+      const subnets: unknown[] = Array.isArray(props.ComputeResources.Subnets) ? props.ComputeResources.Subnets : [];
+      if (subnets.some((s) => isTrue(resources[referencedId(s) ?? '']?.Properties?.MapPublicIpOnLaunch))) ec2 = true;
+    }
+    if (resource.Type === 'AWS::Batch::JobDefinition' && props.ContainerProperties?.NetworkConfiguration?.AssignPublicIp === 'ENABLED') {
+      fargate = true;
+    }
+  }
+  return { ec2, fargate };
 }
 
 function projectComputeType(resources: Record<string, CfnResourceJson>, project: string): string | undefined {
