@@ -11,6 +11,7 @@ import { DeploymentLedger } from './deployment-ledger';
 import { PipelineSource } from './pipeline-source';
 import { grantConnectionToClones } from './private/connection-use';
 import { validateDataPrefix, validateMarkerSuffix } from './private/data-location';
+import { startOnNewSourceZip } from './private/s3-source-trigger';
 import { TrainingImageBuild } from './training-image-build';
 import { acknowledge } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
@@ -182,7 +183,7 @@ export class MlPipeline extends Construct {
     });
 
     const source = new codepipeline.Artifact('Source');
-    const { action: sourceAction, codeVersion, connectionArn } = props.source._bind(this, source, 'Source');
+    const { action: sourceAction, codeVersion, connectionArn, s3Source } = props.source._bind(this, source, 'Source');
 
     this.checkProject = new codebuild.PipelineProject(this, 'Check', {
       description: 'cdk-mlops: fail fast on the training and serving code (tests, lint, data validation)',
@@ -296,6 +297,7 @@ export class MlPipeline extends Construct {
     });
 
     if (connectionArn) grantConnectionToClones(this.pipeline, source, connectionArn);
+    if (s3Source) startOnNewSourceZip(this, this.pipeline, s3Source);
 
     // The image build reads the model package the training execution registered.
     const stack = Stack.of(this);

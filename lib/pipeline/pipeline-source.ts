@@ -3,6 +3,7 @@ import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ConnectionSourceAction } from './private/connection-use';
+import { S3SourceLocation, validateVersionedSourceBucket } from './private/s3-source-trigger';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
 const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[a-f0-9-]+$/;
@@ -27,7 +28,11 @@ export interface ConnectionSourceOptions {
 
 /** A zip of the code in S3 (versioned bucket). */
 export interface S3SourceOptions {
-  /** The bucket; versioning must be on. */
+  /**
+   * The bucket; versioning must be on. A new version of the zip starts the pipeline through the bucket's EventBridge
+   * notifications, turned on here for a bucket made in this app (a `VersionedBucket` has them on); turn them on
+   * for an imported one.
+   */
   readonly bucket: s3.IBucket;
   /** The key of the zip. */
   readonly objectKey: string;
@@ -64,7 +69,7 @@ export class PipelineSource {
     scope: Construct,
     output: codepipeline.Artifact,
     namespace: string,
-  ): { action: codepipeline.IAction; codeVersion: string; connectionArn?: string } {
+  ): { action: codepipeline.IAction; codeVersion: string; connectionArn?: string; s3Source?: S3SourceLocation } {
     if (this.connectionOptions) {
       const o = this.connectionOptions;
       const fail = (prop: string, value: string, fix: string) => {
@@ -99,6 +104,7 @@ export class PipelineSource {
       };
     }
     const o = this.s3Options!;
+    validateVersionedSourceBucket(scope, o.bucket);
     if (isConcrete(o.objectKey) && (o.objectKey === '' || o.objectKey.startsWith('/') || !o.objectKey.endsWith('.zip'))) {
       throw new MlOpsValidationError(scope, 'MlPipeline', 'source.objectKey', o.objectKey,
         'Give the key of a zip of the code, without a leading "/" (CodePipeline reads S3 sources as zips), e.g. "fraud-model.zip".');
@@ -110,9 +116,11 @@ export class PipelineSource {
         bucketKey: o.objectKey,
         output,
         variablesNamespace: namespace,
-        trigger: actions.S3Trigger.EVENTS,
+        // Started by S3's own EventBridge notifications (see startOnNewSourceZip), which need no CloudTrail trail.
+        trigger: actions.S3Trigger.NONE,
       }),
       codeVersion: `#{${namespace}.VersionId}`,
+      s3Source: { bucket: o.bucket, objectKey: o.objectKey },
     };
   }
 }

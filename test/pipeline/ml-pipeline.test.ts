@@ -17,6 +17,7 @@ import {
 } from '../../lib';
 import { ACTION_ENVIRONMENT_VARIABLES } from '../fixtures/aws/codebuild';
 import { CONNECTION_ARN_FORMS } from '../fixtures/aws/codepipeline';
+import { S3_OBJECT_CREATED } from '../fixtures/aws/eventbridge';
 import { complianceFindings } from '../support/compliance';
 import { workflowStack } from '../workflow/fixture';
 
@@ -226,6 +227,29 @@ describe('MlPipeline options', () => {
     expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toContain('UseConnection');
   });
 
+  test('a new version of the S3 source zip starts the pipeline through S3\'s EventBridge notifications, with no CloudTrail trail', () => {
+    const app = new App();
+    const source = new s3.Bucket(new Stack(app, 'Sources'), 'Code', { versioned: true });
+    const { stack } = pipelineStack({ source: PipelineSource.s3({ bucket: source, objectKey: 'code/fraud.zip' }) }, app);
+    const template = Template.fromStack(stack);
+    const pipeline = Object.values(template.findResources('AWS::CodePipeline::Pipeline'))[0] as any;
+    const sourceAction = pipeline.Properties.Stages[0].Actions[0];
+    // PollForSourceChanges false: CodePipeline neither polls nor expects CloudTrail; the rule below starts it.
+    expect(sourceAction.Configuration).toMatchObject({ S3ObjectKey: 'code/fraud.zip', PollForSourceChanges: false });
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).map((r: any) => r.Properties.EventPattern);
+    // The event shape S3 sends to EventBridge (documented fixture): source aws.s3, detail-type Object Created.
+    const created = S3_OBJECT_CREATED.value;
+    const sourceRules = rules.filter((p: any) => p.source?.includes(created.source) && JSON.stringify(p).includes('code/fraud.zip'));
+    expect(sourceRules).toHaveLength(1);
+    expect(sourceRules[0]['detail-type']).toEqual([created['detail-type']]);
+    expect(sourceRules[0].detail.object.key).toEqual(['code/fraud.zip']);
+    expect(rules.filter((p: any) => (p['detail-type'] ?? []).includes('AWS API Call via CloudTrail'))).toEqual([]);
+    // The bucket, made in this app, sends its events to EventBridge.
+    Template.fromStack(Stack.of(source)).hasResourceProperties('AWS::S3::Bucket', {
+      NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+    });
+  });
+
   test.each([
     ['since the July 2024 rename', CONNECTION_ARN_FORMS.value.current.arn],
     ['from before the rename', CONNECTION_ARN_FORMS.value.beforeJuly2024.arn],
@@ -421,6 +445,14 @@ describe('MlPipeline fails when', () => {
     [{ connectionArn: CONNECTION, owner: 'acme', repository: 'x', branch: 'feature..x' }, /invalid source.branch 'feature..x'/],
   ])('the connection source is wrong (%#)', (options, message) => {
     expect(() => pipelineStack({ source: PipelineSource.connection(options) })).toThrow(message);
+  });
+
+  test('the S3 source bucket is not versioned', () => {
+    const app = new App();
+    const bucket = new s3.Bucket(new Stack(app, 'Sources'), 'Code');
+    expect(() => pipelineStack({ source: PipelineSource.s3({ bucket, objectKey: 'code.zip' }) }, app)).toThrow(
+      /MlPipeline 'Test\/Pipeline': invalid source.bucket 'Sources\/Code'. CodePipeline reads an S3 source only from a versioned bucket/,
+    );
   });
 
   test('the S3 source key is not a zip', () => {
