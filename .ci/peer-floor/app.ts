@@ -74,6 +74,18 @@ class FloorStack extends Stack {
     });
     new mlops.DataVersionTrigger(this, 'NewData', { bucket: data, prefix: 'datasets/', pipeline: pipeline.pipeline });
 
+    // Monitoring: drift and quality of the production endpoint, retraining on drift, one dashboard, alert mail.
+    const drift = new mlops.DriftMonitor(this, 'Drift', {
+      endpoint: production, modelPackageGroup: models, modelBucket: modelArtifacts, dataBucket: data, features: ['amount', 'age'],
+    });
+    const quality = new mlops.ModelQualityMonitor(this, 'Quality', { endpoint: production });
+    new mlops.RetrainingTrigger(this, 'Retrain', { pipeline: pipeline.pipeline, alarms: [drift.driftAlarm] });
+    new mlops.MlOpsDashboard(this, 'Dashboard', {
+      pipeline: pipeline.pipeline, endpoints: [staging, production], driftMonitors: [drift], qualityMonitors: [quality],
+    });
+    new mlops.AlertSubscriptions(this, 'Alerts', { emails: ['ml-oncall@example.com'] });
+    mlops.MlOpsKeys.of(this);
+
     // The other staging shape: an endpoint created for each test and deleted after it.
     const ephemeral = new mlops.OnDemandEndpoint(this, 'EphemeralEndpoint', {
       imageRepository: servingImages, endpointName: 'floor-ephemeral', instanceType: 'ml.c6i.large',
