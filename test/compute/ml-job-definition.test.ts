@@ -15,6 +15,7 @@ import { stackFindings } from '../support/compliance';
 import { CPU_CAPACITY, FARGATE_CAPACITY, fakeQueue, GPU_CAPACITY } from '../support/fake-queue';
 
 const IMAGE = 'public.ecr.aws/example/trainer:1.0';
+const VIA_S3 = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
 
 function newStack(): Stack {
   return new Stack(new App(), 'Test');
@@ -91,7 +92,7 @@ describe('MlJobDefinition training on an EC2 GPU queue, defaults', () => {
     });
     Template.fromStack(stack).hasResource('AWS::Logs::LogGroup', {
       DeletionPolicy: 'Retain',
-      Properties: { RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^MlOpsLogsKey'), 'Arn'] } },
+      Properties: { RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^MlOpsKeysKey'), 'Arn'] } },
     });
   });
 
@@ -238,6 +239,12 @@ describe('MlJobDefinition on Fargate', () => {
     expect([job.kind, job.gpus, job.sharedMemory]).toEqual([JobKind.EVALUATION, 0, undefined]);
   });
 
+  test('a public IP on a queue whose subnets have no NAT (AWS Batch requires it there to pull the image)', () => {
+    const stack = newStack();
+    evaluation(stack, {}, { ...FARGATE_CAPACITY, assignPublicIp: true });
+    expect(jobDefinitionOf(stack).ContainerProperties.NetworkConfiguration).toEqual({ AssignPublicIp: 'ENABLED' });
+  });
+
   test('training on Fargate: CPU only, on Graviton when the queue is arm64', () => {
     const stack = newStack();
     training(stack, {}, { ...FARGATE_CAPACITY, architecture: ec2.InstanceArchitecture.ARM_64 });
@@ -296,7 +303,13 @@ describe('MlJobDefinition bucket access', () => {
       Condition: { StringLike: { 's3:prefix': ['datasets/fraud/*'] } },
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Data/), 'Arn'] },
     }));
-    expect(statements).toContainEqual({ Action: 'kms:Decrypt', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] } });
+    // The stack's one key, through S3 only.
+    expect(statements).toContainEqual({
+      Action: 'kms:Decrypt',
+      Condition: VIA_S3,
+      Effect: 'Allow',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^MlOpsKeysKey/), 'Arn'] },
+    });
   });
 
   test('writes: put under the prefix only, and encrypt with the models key', () => {
@@ -306,9 +319,10 @@ describe('MlJobDefinition bucket access', () => {
       Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Models/), 'Arn'] }, '/runs/*']] },
     });
     expect(statements).toContainEqual({
-      Action: ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
+      Action: ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Decrypt'],
+      Condition: VIA_S3,
       Effect: 'Allow',
-      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ModelsKey/), 'Arn'] },
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^MlOpsKeysKey/), 'Arn'] },
     });
   });
 

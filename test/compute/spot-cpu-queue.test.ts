@@ -2,7 +2,7 @@ import { App, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { BatchNetwork, ComputePlatform, SpotCpuQueue } from '../../lib';
+import { BatchEgress, BatchNetwork, ComputePlatform, SpotCpuQueue } from '../../lib';
 import { stackFindings } from '../support/compliance';
 
 function setup() {
@@ -38,7 +38,15 @@ describe('SpotCpuQueue on Fargate (default)', () => {
       maxJobMemoryMiB: 120 * 1024,
       maxJobGpus: 0,
       maxvCpus: 256,
+      // The default network's compute has public IPs and no NAT: Fargate jobs must ask for one.
+      assignPublicIp: true,
     });
+  });
+
+  test('behind a NAT gateway, its Fargate jobs need no public IP', () => {
+    const stack = new Stack(new App(), 'Test');
+    const network = new BatchNetwork(stack, 'Network', { egress: BatchEgress.NAT_GATEWAY });
+    expect(new SpotCpuQueue(stack, 'Queue', { network }).capacity.assignPublicIp).toBe(false);
   });
 
   test('a RUNNABLE watchdog with an alarm action', () => {

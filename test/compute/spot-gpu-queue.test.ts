@@ -90,9 +90,9 @@ describe('SpotGpuQueue defaults', () => {
     expect(envs[onDemandId].Properties.ComputeResources.LaunchTemplate).toEqual(envs[spotId].Properties.ComputeResources.LaunchTemplate);
   });
 
-  test('instances run in the network\'s private subnets with its security group', () => {
+  test('instances run in the network\'s compute subnets with its security group', () => {
     const resources = envs[spotId].Properties.ComputeResources;
-    expect(resources.Subnets).toEqual(expect.arrayContaining([{ Ref: expect.stringMatching(/^NetworkVpcPrivate/) }]));
+    expect(resources.Subnets).toEqual(expect.arrayContaining([{ Ref: expect.stringMatching(/^NetworkVpcCompute/) }]));
     expect(resources.SecurityGroupIds).toHaveLength(1);
   });
 

@@ -3,12 +3,14 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { ModelImageRepository } from '../../lib';
+import { MlOpsKeys, ModelImageRepository } from '../../lib';
 import { stackFindings } from '../support/compliance';
 
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 const REPOSITORY = 'ImagesF8C4E866';
-const KEY = 'ImagesKey72752799';
+/** The stack's one key (MlOpsKeys); with per-purpose keys the repository's own key has the id it always had. */
+const KEY = 'MlOpsKeysKey562BBE2C';
+const OWN_KEY = 'ImagesKey72752799';
 const PULL_ACTIONS = ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'];
 const PUSH_ACTIONS = ['ecr:CompleteLayerUpload', 'ecr:UploadLayerPart', 'ecr:InitiateLayerUpload', 'ecr:PutImage'];
 const VIA_ECR = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ecr.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
@@ -41,6 +43,15 @@ function lifecycleRules(stack: Stack): LifecycleRule[] {
 }
 
 describe('ModelImageRepository', () => {
+  test('with per-purpose keys, the repository has its own key, at the id of earlier versions', () => {
+    const stack = newStack();
+    new MlOpsKeys(stack, 'Keys', { perPurposeKeys: true });
+    new ModelImageRepository(stack, 'Images');
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResourceProperties('AWS::ECR::Repository', { EncryptionConfiguration: { EncryptionType: 'KMS', KmsKey: { 'Fn::GetAtt': [OWN_KEY, 'Arn'] } } });
+  });
+
   test('defaults: KMS encryption with a created key, scan on push, immutable tags, retained', () => {
     const stack = newStack();
     const images = new ModelImageRepository(stack, 'Images');

@@ -32,14 +32,14 @@ describe('VersionedBucket defaults', () => {
   const template = Template.fromStack(stack);
   const bucket = bucketOf(template, 'Data');
 
-  test('versioned, SSE-KMS with a bucket key and its own rotated, retained key', () => {
+  test('versioned, SSE-KMS with a bucket key and the stack\'s rotated, retained key', () => {
     expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
       {
         BucketKeyEnabled: true,
         ServerSideEncryptionByDefault: {
           SSEAlgorithm: 'aws:kms',
-          KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] },
+          KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^MlOpsKeysKey/), 'Arn'] },
         },
       },
     ]);
