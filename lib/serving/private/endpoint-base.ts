@@ -4,7 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { EndpointSettings } from './endpoint-settings';
 import type { IModelEndpoint } from '../model-endpoint';
 
-/** Invoke rights and the variant's metrics, for every endpoint of this library and imported ones. */
+/**
+ * Invoke rights and the variant's metrics, for every endpoint of this library and imported ones.
+ * Hidden from jsii, which copies its public members onto each endpoint class.
+ * @internal
+ */
 export abstract class ModelEndpointBase extends Resource implements IModelEndpoint {
   public abstract readonly endpointName: string;
   public abstract readonly endpointArn: string;
@@ -69,6 +73,7 @@ export abstract class ModelEndpointBase extends Resource implements IModelEndpoi
 /**
  * An endpoint of this app whose lifecycle a state machine runs (EndpointDeployment, EphemeralEndpointTest): its name,
  * its ARN, the role it runs with and its settings.
+ * @internal
  */
 export interface DeployableEndpoint extends IResource {
   readonly endpointName: string;
