@@ -66,15 +66,15 @@ describe('TrainingImageBuild defaults', () => {
     expect(build.project.node.id).toBe('Resource');
   });
 
-  test('artifacts encrypted with its own rotated, retained key; logs in its own KMS-encrypted group', () => {
+  test('artifacts encrypted with the stack key, rotated, retained key (MlOpsKeys); logs in its own KMS-encrypted group', () => {
     const keyId = project.EncryptionKey['Fn::GetAtt'][0];
     const key = template.toJSON().Resources[keyId];
-    expect(keyId).toMatch(/^BuildKey/);
+    expect(keyId).toMatch(/^MlOpsKeysKey/);
     expect(key.DeletionPolicy).toBe('Retain');
     expect(key.Properties.EnableKeyRotation).toBe(true);
     expect(project.LogsConfig).toEqual({ CloudWatchLogs: { Status: 'ENABLED', GroupName: { Ref: expect.stringMatching(/^BuildLogs/) } } });
     template.hasResource('AWS::Logs::LogGroup', {
-      Properties: { RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^MlOpsLogsKey'), 'Arn'] } },
+      Properties: { RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^MlOpsKeysKey'), 'Arn'] } },
     });
   });
 
@@ -143,7 +143,7 @@ describe('TrainingImageBuild IAM', () => {
   test('uses the repository key only through ECR', () => {
     expect(statements).toContainEqual(expect.objectContaining({
       Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
-      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ImagesKey/), 'Arn'] },
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^MlOpsKeysKey/), 'Arn'] },
       Condition: { StringEquals: { 'kms:ViaService': expect.anything() } },
     }));
   });

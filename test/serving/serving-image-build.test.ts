@@ -102,8 +102,8 @@ describe('ServingImageBuild defaults', () => {
     expect(build.project.node.id).toBe('Resource');
   });
 
-  test('artifacts encrypted with its own rotated, retained key', () => {
-    expect(project.EncryptionKey).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^BuildKey/), 'Arn'] });
+  test('artifacts encrypted with the stack key, rotated, retained key (MlOpsKeys)', () => {
+    expect(project.EncryptionKey).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^MlOpsKeysKey/), 'Arn'] });
     const keyId = project.EncryptionKey['Fn::GetAtt'][0];
     const key = template.toJSON().Resources[keyId];
     expect(key.DeletionPolicy).toBe('Retain');
@@ -116,7 +116,7 @@ describe('ServingImageBuild defaults', () => {
     });
     template.hasResource('AWS::Logs::LogGroup', {
       DeletionPolicy: 'Retain',
-      Properties: { RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^MlOpsLogsKey'), 'Arn'] } },
+      Properties: { RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^MlOpsKeysKey'), 'Arn'] } },
     });
   });
 
@@ -307,7 +307,7 @@ describe('ServingImageBuild IAM', () => {
   test('uses the repository key only through ECR', () => {
     expect(statements).toContainEqual(expect.objectContaining({
       Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
-      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ImagesKey/), 'Arn'] },
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^MlOpsKeysKey/), 'Arn'] },
       Condition: { StringEquals: { 'kms:ViaService': expect.anything() } },
     }));
   });
