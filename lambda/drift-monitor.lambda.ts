@@ -49,7 +49,9 @@ export interface DriftConfig {
 }
 
 export type DriftResult =
-  | { readonly published: true; readonly key: string; readonly modelPackageArn: string; readonly baselineCreated: boolean; readonly report: DriftReport }
+  | {
+    readonly published: true; readonly key: string; readonly modelPackageArn: string; readonly baselineCreated: boolean; readonly report: DriftReport;
+  }
   | { readonly published: false; readonly reason: string };
 
 /** Baselines by model package ARN: a warm function reads each once. */

@@ -8,8 +8,8 @@
  * alarm entering ALARM is logged and dropped.
  */
 import { CodePipelineClient, ListPipelineExecutionsCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
-import { sdkClientConfig } from './shared/sdk-clients';
 import { IgnoredEventError, inCoolDown, newestStart, reasonOf, retrainConfig, windowToken } from './shared/retraining';
+import { sdkClientConfig } from './shared/sdk-clients';
 
 const client = new CodePipelineClient(sdkClientConfig());
 

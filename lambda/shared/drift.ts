@@ -58,7 +58,7 @@ function csvRows(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') {quoted = false;} else {field += c;}
     } else if (c === '"' && field === '') {
       quoted = true;
     } else if (c === ',') {
@@ -106,7 +106,7 @@ export function binOf(value: number, edges: readonly number[]): number {
   let lo = 0;
   let hi = edges.length;
   while (lo < hi) {
-    const mid = (lo + hi) >> 1;
+    const mid = Math.floor((lo + hi) / 2);
     if (value >= edges[mid]) lo = mid + 1; else hi = mid;
   }
   return lo;

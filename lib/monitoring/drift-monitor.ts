@@ -286,7 +286,7 @@ export class DriftMonitor extends Construct {
     }
     const region = Stack.of(this).region;
     if (isConcrete(region) && isConcrete(captureBucket!.env.region) && captureBucket!.env.region !== region) {
-      fail('captureBucket', captureBucket!.env.region, `Put the monitor in the capture bucket's region: S3 sends its events to EventBridge there.`);
+      fail('captureBucket', captureBucket!.env.region, 'Put the monitor in the capture bucket\'s region: S3 sends its events to EventBridge there.');
     }
   }
 }

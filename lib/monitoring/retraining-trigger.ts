@@ -135,7 +135,9 @@ export class RetrainingTrigger extends Construct {
     acknowledgeHandler(fn, false, {}, true);
     this.function = fn;
 
-    const target = () => new targets.LambdaFunction(fn, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) });
+    const target = () => new targets.LambdaFunction(fn, {
+      deadLetterQueue: this.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24),
+    });
     if (alarms.length > 0) {
       this.alarmRule = new events.Rule(this, 'AlarmRule', {
         description: 'cdk-mlops: a drift or quality alarm entering ALARM retrains the model',

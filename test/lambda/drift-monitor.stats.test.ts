@@ -105,9 +105,14 @@ describe('drift statistics', () => {
     expect(records[0].input).toBe('69,0,153.7,109,194.0,105,256.1,114,14.1,6');
     expect(records[0].inferenceTime).toBe('2019-11-22T08:24:40Z');
     expect(records[1].input).toEqual({ instances: [{ age: 41, income: 52 }] });
-    const base64 = JSON.stringify({ ...CAPTURE_RECORD_CSV.value, captureData: { endpointInput: {
-      observedContentType: 'application/x-custom', mode: 'INPUT', data: Buffer.from('{"instances":[[1,2]]}').toString('base64'), encoding: 'BASE64',
-    } } });
+    const base64 = JSON.stringify({
+      ...CAPTURE_RECORD_CSV.value,
+      captureData: {
+        endpointInput: {
+          observedContentType: 'application/x-custom', mode: 'INPUT', data: Buffer.from('{"instances":[[1,2]]}').toString('base64'), encoding: 'BASE64',
+        },
+      },
+    });
     expect(parseCaptureFile(base64)[0].input).toEqual({ instances: [[1, 2]] });
   });
 

@@ -109,8 +109,11 @@ describe('drift-monitor', () => {
   });
 
   test('a baseline already written is reused: no manifest read, no write; a concurrent first write is not an error', async () => {
-    serve({ 'acme-data/data-versions/abc.jsonl': MANIFEST, 'acme-data/datasets/fraud/v1/train.csv?tv1': TRAINING,
-      [`acme-capture/${CAPTURE_KEY}`]: captureFile(60, (i) => ({ age: 20 + ((i * 7) % 50), income: (i * 16) % 1000 })) });
+    serve({
+      'acme-data/data-versions/abc.jsonl': MANIFEST,
+      'acme-data/datasets/fraud/v1/train.csv?tv1': TRAINING,
+      [`acme-capture/${CAPTURE_KEY}`]: captureFile(60, (i) => ({ age: 20 + ((i * 7) % 50), income: (i * 16) % 1000 })),
+    });
     s3.on(PutObjectCommand).rejects(Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed' }));
     const first = await monitorDrift(clients, created(CAPTURE_KEY), ENV);
     expect(first).toMatchObject({ published: true, baselineCreated: true });
@@ -127,8 +130,11 @@ describe('drift-monitor', () => {
   });
 
   test('a small file publishes its instance count and missing features, but no drift score', async () => {
-    serve({ 'acme-data/data-versions/abc.jsonl': MANIFEST, 'acme-data/datasets/fraud/v1/train.csv?tv1': TRAINING,
-      [`acme-capture/${CAPTURE_KEY}`]: captureFile(4, (i) => (i % 2 ? { age: 30 } : { age: 30, income: 5 })) });
+    serve({
+      'acme-data/data-versions/abc.jsonl': MANIFEST,
+      'acme-data/datasets/fraud/v1/train.csv?tv1': TRAINING,
+      [`acme-capture/${CAPTURE_KEY}`]: captureFile(4, (i) => (i % 2 ? { age: 30 } : { age: 30, income: 5 })),
+    });
     await monitorDrift(clients, created(CAPTURE_KEY), ENV);
     const names = cloudwatch.commandCalls(PutMetricDataCommand)[0].args[0].input.MetricData!.map((d) => [d.MetricName, d.Value]);
     expect(names).toEqual([['CapturedInstances', 4], ['MissingFeatureRate', 0.5]]);
@@ -149,7 +155,7 @@ describe('drift-monitor', () => {
     sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [] });
     await expect(monitorDrift(clients, created(CAPTURE_KEY), ENV)).rejects.toThrow(/no Approved model package/);
     sagemaker.on(ListModelPackagesCommand).resolves({
-      ModelPackageSummaryList: [{ ModelPackageArn: PACKAGE, ModelPackageVersion: 3, ModelApprovalStatus: 'Approved', CreationTime: new Date() }],
+      ModelPackageSummaryList: [{ ModelPackageArn: PACKAGE, ModelPackageVersion: 3, ModelApprovalStatus: 'Approved', ModelPackageStatus: 'Completed', CreationTime: new Date() }],
     });
     sagemaker.on(DescribeModelPackageCommand).resolves({ ModelPackageArn: PACKAGE, ModelPackageVersion: 3, CustomerMetadataProperties: {} });
     await expect(monitorDrift(clients, created(CAPTURE_KEY), ENV)).rejects.toThrow(/no data manifest in its lineage \(mlops:data-manifest\)/);

@@ -25,7 +25,8 @@ describe('model quality', () => {
   });
 
   test('the first prediction of the starter\'s response, a bare probability, or CSV', () => {
-    expect(predictionOf({ predictions: [{ probability: 0.7, label: 1 }, { probability: 0.1, label: 0 }] })).toEqual({ predictedLabel: 1, probability: 0.7 });
+    expect(predictionOf({ predictions: [{ probability: 0.7, label: 1 }, { probability: 0.1, label: 0 }] }))
+      .toEqual({ predictedLabel: 1, probability: 0.7 });
     expect(predictionOf({ predictions: [{ probability: 0.2 }] })).toEqual({ predictedLabel: 0, probability: 0.2 });
     expect(predictionOf(CAPTURE_RECORD_CSV.value.captureData.endpointOutput.data)).toEqual({ predictedLabel: 0, probability: 0.0254181120544672 });
     expect(predictionOf({ nothing: true })).toBeUndefined();

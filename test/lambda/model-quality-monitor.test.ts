@@ -21,8 +21,15 @@ function captureLine(eventId: string, probability: number): string {
   const r = CAPTURE_RECORD_CSV.value;
   return JSON.stringify({
     ...r,
-    captureData: { ...r.captureData, endpointOutput: { observedContentType: 'application/json', mode: 'OUTPUT',
-      data: JSON.stringify({ predictions: [{ probability, label: probability >= 0.5 ? 1 : 0 }] }), encoding: 'JSON' } },
+    captureData: {
+      ...r.captureData,
+      endpointOutput: {
+        observedContentType: 'application/json',
+        mode: 'OUTPUT',
+        data: JSON.stringify({ predictions: [{ probability, label: probability >= 0.5 ? 1 : 0 }] }),
+        encoding: 'JSON',
+      },
+    },
     eventMetadata: { ...r.eventMetadata, eventId },
   });
 }
@@ -47,7 +54,8 @@ describe('model-quality-monitor', () => {
     s3.on(ListObjectsV2Command).callsFake((input) => ({
       Contents: Object.keys(objects).filter((k) => k.startsWith(input.Prefix!)).map((Key) => ({ Key })),
     }));
-    s3.on(GetObjectCommand).callsFake((input) => ({ Body: { transformToString: async () => objects[input.Key!] } }) as unknown as GetObjectCommandOutput);
+    s3.on(GetObjectCommand).callsFake((input) =>
+      ({ Body: { transformToString: async () => objects[input.Key!] } }) as unknown as GetObjectCommandOutput);
 
     const result = await monitorQuality(clients, created(LABELS_KEY), ENV);
     expect(result).toEqual({ published: true, key: LABELS_KEY, captureFiles: 2, report: { labels: 5, joined: 4, accuracy: 0.5, auc: 0.75 } });

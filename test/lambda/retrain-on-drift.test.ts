@@ -70,7 +70,7 @@ describe('retrain-on-drift', () => {
   });
 
   test('an alarm leaving ALARM, or another event, is dropped without a call', async () => {
-    for (const event of [alarm('x', 'OK'), alarm('x', 'INSUFFICIENT_DATA'), { source: 'aws.s3', 'detail-type': 'Object Created' }, null]) {
+    for (const event of [alarm('x', 'OK'), alarm('x', 'INSUFFICIENT_DATA'), { 'source': 'aws.s3', 'detail-type': 'Object Created' }, null]) {
       expect(await retrainOnDrift(client, event, ENV, NOW)).toMatchObject({ started: false });
     }
     expect(codepipeline.calls()).toHaveLength(0);

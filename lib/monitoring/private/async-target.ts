@@ -12,7 +12,7 @@ import { MONITORING_NAMESPACE } from '../../private/contract/monitoring';
  * The dead-letter queue of a function that EventBridge invokes asynchronously: SQS-managed encryption, TLS only,
  * messages kept 14 days, no redrive into it.
  */
-export function deadLetterQueue(scope: Construct): sqs.Queue {
+export function deadLetterQueue(scope: Construct, of: string = 'a Lambda function and an EventBridge target'): sqs.Queue {
   const queue = new sqs.Queue(scope, 'DeadLetterQueue', {
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
@@ -24,7 +24,7 @@ export function deadLetterQueue(scope: Construct): sqs.Queue {
       'not processed by a consumer that could fail.',
   });
   exemptFromControlTower(queue.node.defaultChild as sqs.CfnQueue, {
-    sqs_dlq_check: 'The dead-letter queue of a Lambda function and an EventBridge target, not of an SQS queue: its redrive ' +
+    sqs_dlq_check: `The dead-letter queue of ${of}, not of an SQS queue: its redrive ` +
       'allow policy denies all SQS source queues, which the rule does not count as a dead-letter queue mark.',
   });
   return queue;
