@@ -151,6 +151,15 @@ const prices: { [key: string]: PriceEntry } = {
   'cloudwatch:alarm-high-resolution': entry('CloudWatch alarm, per high-resolution alarm metric per month', 'month',
     { 'us-east-1': 0.3, 'eu-west-1': 0.3 }, CLOUDWATCH, unverified),
   'cloudwatch:composite-alarm': entry('CloudWatch composite alarm, per month', 'month', { 'us-east-1': 0.5, 'eu-west-1': 0.5 }, CLOUDWATCH, unverified),
+  'cloudwatch:dashboard': entry('CloudWatch dashboard, per dashboard per month', 'month', { 'us-east-1': 3, 'eu-west-1': 3 }, CLOUDWATCH, {
+    note: 'The free tier covers 3 dashboards (up to 50 metrics each) per account a month: free when the account has no more.',
+  }),
+  'cloudwatch:custom-metric': entry('CloudWatch custom metric, per metric per month (first 10,000)', 'month',
+    { 'us-east-1': 0.3, 'eu-west-1': 0.3 }, CLOUDWATCH, {
+      unverified: true,
+      note: 'Prorated by the hour and charged only for hours a metric receives data (as the pricing page was read, not confirmed here): ' +
+        'a monitor publishes nothing without traffic.',
+    }),
   'logs:ingestion-gb': entry('CloudWatch Logs standard ingestion, per GB', 'GB', { 'us-east-1': 0.5, 'eu-west-1': 0.57 }, CLOUDWATCH, unverified),
   'logs:storage-gb-month': entry('CloudWatch Logs storage, per GB-month', 'GB-month', { 'us-east-1': 0.03, 'eu-west-1': 0.03 }, CLOUDWATCH, unverified),
   'fargate:vcpu-hour': entry('Fargate Linux/x86, per vCPU-hour', 'hour', { 'us-east-1': 0.04048, 'eu-west-1': 0.04048 }, FARGATE, unverified),

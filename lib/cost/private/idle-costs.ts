@@ -43,6 +43,7 @@ const FREE_WHILE_IDLE: Record<string, string> = {
   'AWS::SQS::Queue': PER_USE,
   'AWS::SQS::QueuePolicy': NO_CHARGE,
   'AWS::Events::Rule': 'EventBridge rules on the default bus have no charge; AWS service events are free',
+  'AWS::Chatbot::SlackChannelConfiguration': 'AWS Chatbot has no charge of its own (SNS bills the deliveries)',
   'AWS::Batch::JobDefinition': NO_CHARGE,
   'AWS::Batch::JobQueue': NO_CHARGE,
   'AWS::Batch::SchedulingPolicy': NO_CHARGE,
@@ -155,6 +156,9 @@ export function idleCosts(template: any, ctx: PricingContext, options: CostEstim
       }
       case 'AWS::CloudWatch::Alarm':
         alarm(out, id, resource);
+        break;
+      case 'AWS::CloudWatch::Dashboard':
+        out.add('idle', id, type, 'cloudwatch:dashboard', 1, { note: 'Free while the account has at most 3 dashboards (CloudWatch free tier).' });
         break;
       case 'AWS::CloudWatch::CompositeAlarm':
         out.add('idle', id, type, 'cloudwatch:composite-alarm', 1);
