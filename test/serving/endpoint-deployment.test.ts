@@ -80,13 +80,13 @@ describe('EndpointDeployment of an instance endpoint', () => {
     expect(p.ProductionVariants).toEqual([{
       'VariantName': 'AllTraffic', 'ModelName.$': '$.name', 'InitialVariantWeight': 1, 'InstanceType': 'ml.c6i.xlarge', 'InitialInstanceCount': 2,
     }]);
-    expect(p.KmsKeyId).toMatch(/EndpointKey/);
+    expect(p.KmsKeyId).toMatch(/MlOpsKeysKey/);
     expect(p['EndpointConfigName.$']).toBe('$.name');
     expect(p.DataCaptureConfig).toEqual({
       EnableCapture: true,
       InitialSamplingPercentage: 20,
       DestinationS3Uri: expect.stringMatching(/^s3:\/\/EndpointDataCapture[A-Z0-9]+\/data-capture\/fraud-prod$/),
-      KmsKeyId: expect.stringMatching(/EndpointDataCaptureKey/),
+      KmsKeyId: expect.stringMatching(/MlOpsKeysKey/),
       CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
       CaptureContentTypeHeader: { JsonContentTypes: ['application/json'] },
     });
@@ -130,10 +130,10 @@ describe('EndpointDeployment of an instance endpoint', () => {
     });
     expect(json(find('sagemaker:AddTags')[0].Resource)).toMatch(/model\/fraud-prod-\*.*endpoint-config\/fraud-prod-\*/);
     expect(find('kms:CreateGrant')[0]).toMatchObject({
-      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^EndpointKey/), 'Arn'] },
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^MlOpsKeysKey/), 'Arn'] },
       Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
     });
-    expect(find('kms:DescribeKey')[0].Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^EndpointKey/), 'Arn'] });
+    expect(find('kms:DescribeKey')[0].Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^MlOpsKeysKey/), 'Arn'] });
     expect(find('cloudwatch:DescribeAlarms')[0].Resource).toHaveLength(2);
     expect(statements.filter((s: any) => s.Resource === '*').flatMap((s: any) => [s.Action].flat())
       .every((a: string) => /^(logs|xray|application-autoscaling):/.test(a))).toBe(true);
@@ -232,7 +232,7 @@ describe('EndpointDeployment of other endpoints', () => {
     new EndpointDeployment(stack, 'Deploy', { endpoint });
     const definition = stateMachineDefinition(stack);
     expect(definition.States['Create the endpoint config'].Parameters.AsyncInferenceConfig).toEqual({
-      OutputConfig: { S3OutputPath: expect.stringMatching(/^s3:\/\/Results[A-Z0-9]+\/async-results\/$/), KmsKeyId: expect.stringMatching(/Results/) },
+      OutputConfig: { S3OutputPath: expect.stringMatching(/^s3:\/\/Results[A-Z0-9]+\/async-results\/$/), KmsKeyId: expect.stringMatching(/MlOpsKeysKey/) },
       ClientConfig: { MaxConcurrentInvocationsPerInstance: 4 },
     });
     expect(definition.States['Create the model'].Parameters.VpcConfig).toEqual({

@@ -34,7 +34,7 @@ describe('OnDemandEndpoint', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] },
     });
-    expect(Object.keys(template.findResources('AWS::KMS::Key')).some((id) => id.startsWith('StagingKey'))).toBe(true);
+    expect(Object.keys(template.findResources('AWS::KMS::Key')).some((id) => id.startsWith('MlOpsKeysKey'))).toBe(true);
     expect(endpoint.dataCaptureBucket).toBeDefined();
     expect(endpoint.endpointName).toBe('fraud-staging');
   });

@@ -48,7 +48,7 @@ describe('ModelEndpoint defaults', () => {
     expect(config.ProductionVariants).toEqual([{
       'VariantName': 'AllTraffic', 'ModelName.$': '$.name', 'InitialVariantWeight': 1, 'InstanceType': 'ml.m5.large', 'InitialInstanceCount': 2,
     }]);
-    expect(config.KmsKeyId).toMatch(/EndpointKey/);
+    expect(config.KmsKeyId).toMatch(/MlOpsKeysKey/);
     expect(config.DataCaptureConfig).toMatchObject({ EnableCapture: true, InitialSamplingPercentage: 20, CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }] });
     expect(JSON.stringify(config.DataCaptureConfig.DestinationS3Uri)).toContain('/data-capture/fraud-prod');
     expect(ep.dataCaptureBucket).toBeInstanceOf(VersionedBucket);
