@@ -1,6 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -12,9 +11,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { validateDataPrefix, validateMarkerSuffix } from './private/data-location';
 import { StartPipelineOnDataFunction } from '../handlers/start-pipeline-on-data-function';
-import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
 import { DATA_PREFIX_VARIABLE, DATA_TRIGGER_ENV, DEFAULT_MARKER_SUFFIX } from '../private/contract/data-trigger';
+import { deadLetterAlarm, eventDeadLetterQueue } from '../private/dead-letter-queue';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { IVersionedBucket } from '../storage/versioned-bucket';
@@ -91,7 +90,7 @@ export class DataVersionTrigger extends Construct {
     const markerSuffix = props.markerSuffix ?? DEFAULT_MARKER_SUFFIX;
     this.validate(props, variableName, markerSuffix);
 
-    this.deadLetterQueue = props.deadLetterQueue ?? this.createDeadLetterQueue();
+    this.deadLetterQueue = props.deadLetterQueue ?? eventDeadLetterQueue(this, 'DeadLetterQueue');
 
     const fn = new StartPipelineOnDataFunction(this, 'Function', {
       ...handlerOptions(this, {
@@ -131,35 +130,10 @@ export class DataVersionTrigger extends Construct {
       })],
     });
 
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetters', {
-      alarmDescription: `New data versions of s3://${props.bucket.bucketName}/${props.prefix} did not start the pipeline: ` +
+    this.deadLetterAlarm = deadLetterAlarm(this, 'DeadLetters', this.deadLetterQueue,
+      `New data versions of s3://${props.bucket.bucketName}/${props.prefix} did not start the pipeline: ` +
         'see the dead-letter queue\'s messages and the function\'s logs, then start the pipeline by hand.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.deadLetterAlarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic ?? alertsTopic(this)));
-  }
-
-  private createDeadLetterQueue(): sqs.Queue {
-    const queue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      // Only EventBridge and Lambda write here; no queue may redrive into it.
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
-    });
-    acknowledge(queue, {
-      'Serverless-SQSRedrivePolicy': 'This queue is the dead-letter queue: its messages are read by people (or replayed), ' +
-        'not processed by a consumer that could fail.',
-    });
-    exemptFromControlTower(queue.node.defaultChild as sqs.CfnQueue, {
-      sqs_dlq_check: 'The dead-letter queue of a Lambda function and an EventBridge target, not of an SQS queue: its redrive ' +
-        'allow policy denies all SQS source queues, which the rule does not count as a dead-letter queue mark.',
-    });
-    return queue;
+      props.alarmTopic ?? alertsTopic(this));
   }
 
   private validate(props: DataVersionTriggerProps, variableName: string, markerSuffix: string): void {

@@ -297,7 +297,7 @@ export class MlPipeline extends Construct {
     });
 
     if (connectionArn) grantConnectionToClones(this.pipeline, source, connectionArn);
-    if (s3Source) startOnNewSourceZip(this, this.pipeline, s3Source);
+    if (s3Source) startOnNewSourceZip(this, this.pipeline, s3Source, topic);
 
     // The image build reads the model package the training execution registered.
     const stack = Stack.of(this);
@@ -444,11 +444,10 @@ export class MlPipeline extends Construct {
 
   /** The wildcards of aws-cdk-lib's pipeline grants, each with its reason (others are still reported). */
   private acknowledgeGrants(props: MlPipelineProps): void {
-    const artifacts = nagResourceId(this, this.artifactBucket.bucket.arnForObjects('*'));
     const reasons: WildcardReason[] = [
       { pattern: /^s3:(GetObject|GetBucket|List|DeleteObject|Abort)\*$/, reason: 'aws-cdk-lib grants the pipeline\'s actions access to its own artifact bucket with these action groups.' },
       { pattern: /^kms:(GenerateDataKey|ReEncrypt)\*$/, reason: 'The artifact bucket\'s key only, for the encrypted artifacts.' },
-      { pattern: new RegExp(`^${escape(artifacts)}$`), reason: 'The pipeline\'s own artifact bucket: artifact keys are generated per execution.' },
+      { resource: this.artifactBucket.bucket.arnForObjects('*'), reason: 'The pipeline\'s own artifact bucket: artifact keys are generated per execution.' },
       { pattern: /:execution:.*:\*$/, reason: 'The Step Functions action follows the executions of the one state machine it starts.' },
       { pattern: /^\*$/, reason: 'Actions without resource-level permissions (codepipeline:PutJob*Result, X-Ray, log delivery, ecr:GetAuthorizationToken).' },
       { pattern: /:log-group:\/aws\/codebuild\/|:report-group\//, reason: 'aws-cdk-lib\'s default logging and reports grants of a CodeBuild project, scoped to that project.' },
@@ -469,6 +468,3 @@ const SOURCE_IS_THE_PIPELINE = {
   'PCI.DSS.321-CodeBuildProjectSourceRepoUrl': 'The source is the pipeline\'s artifact (CODEPIPELINE): the project has no repository URL or credentials.',
 };
 
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

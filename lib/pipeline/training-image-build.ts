@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -11,6 +11,7 @@ import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { createKey, keyViaService } from '../private/kms-key';
 import { encryptedLogGroup } from '../private/log-group';
+import { codeBuildDefaultGrantIds } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { IModelImageRepository } from '../registry/model-image-repository';
 import { SEVERITY_ORDER } from '../serving/buildspec';
@@ -247,12 +248,12 @@ export class TrainingImageBuild extends Construct implements iam.IGrantable {
 
     const policy = this.role.node.tryFindChild('DefaultPolicy');
     if (!policy) return;
-    const projectId = Stack.of(this).getLogicalId(cfnProject);
+    const defaultGrants = codeBuildDefaultGrantIds(this, cfnProject.ref);
     acknowledge(policy, {
       'AwsSolutions-IAM5[Resource::*]': 'ecr:GetAuthorizationToken (docker login) has no resource-level permissions: IAM accepts only "*".',
-      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/<${projectId}>:*]`]:
+      [defaultGrants.logGroup]:
         'aws-cdk-lib grants every CodeBuild project its default log group\'s streams; this project logs to its own group.',
-      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/<${projectId}>-*]`]:
+      [defaultGrants.reportGroups]:
         'aws-cdk-lib grants every CodeBuild project the test report groups named after it, and no other.',
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'Encrypts the build artifacts with this build\'s own key only.',
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on this build\'s own key only.',

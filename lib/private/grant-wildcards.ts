@@ -1,13 +1,15 @@
 import { Aspects, IAspect, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
-import { acknowledge } from './acknowledge';
-import { nagResourceId } from './nag-resource';
+import { acknowledgeNow } from './acknowledge';
+import { renderNagResource } from './nag-resource';
 
 /** Why a kind of wildcard, in actions or resources, is acceptable. */
 export interface WildcardReason {
   /** Matched against the action (`s3:GetObject*`) or the resource as cdk-nag renders it. */
-  readonly pattern: RegExp;
+  readonly pattern?: RegExp;
+  /** Or exactly this resource (an ARN, tokens allowed), rendered as cdk-nag renders it when the app is validated. */
+  readonly resource?: string;
   readonly reason: string;
 }
 
@@ -26,23 +28,33 @@ class GrantWildcards implements IAspect {
 
   public visit(node: IConstruct): void {
     if (!(node instanceof iam.CfnPolicy)) return;
-    const document = Stack.of(node).resolve(node.policyDocument) as { Statement?: Array<{ Action?: unknown; Resource?: unknown }> };
-    const findings: Record<string, string> = {};
-    for (const statement of document.Statement ?? []) {
-      for (const action of asList(statement.Action)) {
-        if (typeof action === 'string' && action.includes('*')) this.add(findings, `Action::${action}`, action);
-      }
-      for (const resource of asList(statement.Resource)) {
-        const rendered = nagResourceId(node, resource as string);
-        if (rendered.includes('*')) this.add(findings, `Resource::${rendered}`, rendered);
-      }
-    }
-    acknowledge(node, { ...this.onEveryPolicy, ...findings });
+    // At validation, when cross-stack references are imports: the policy as cdk-nag will read it.
+    node.node.addValidation({
+      validate: () => {
+        acknowledgeNow(node, { ...this.onEveryPolicy, ...this.findings(node) });
+        return [];
+      },
+    });
   }
 
-  private add(findings: Record<string, string>, finding: string, value: string): void {
-    const match = this.reasons.find((r) => r.pattern.test(value));
-    if (match) findings[`AwsSolutions-IAM5[${finding}]`] = match.reason;
+  private findings(node: iam.CfnPolicy): Record<string, string> {
+    const document = Stack.of(node).resolve(node.policyDocument) as { Statement?: Array<{ Action?: unknown; Resource?: unknown }> };
+    const exact = this.reasons.filter((r) => r.resource !== undefined).map((r) => ({ ...r, rendered: renderNagResource(node, r.resource) }));
+    const findings: Record<string, string> = {};
+    const add = (finding: string, value: string) => {
+      const match = exact.find((r) => r.rendered === value) ?? this.reasons.find((r) => r.pattern?.test(value));
+      if (match) findings[`AwsSolutions-IAM5[${finding}]`] = match.reason;
+    };
+    for (const statement of document.Statement ?? []) {
+      for (const action of asList(statement.Action)) {
+        if (typeof action === 'string' && action.includes('*')) add(`Action::${action}`, action);
+      }
+      for (const resource of asList(statement.Resource)) {
+        const rendered = renderNagResource(node, resource);
+        if (rendered.includes('*')) add(`Resource::${rendered}`, rendered);
+      }
+    }
+    return findings;
   }
 }
 

@@ -1,4 +1,4 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -11,6 +11,7 @@ import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { encryptedLogGroup } from '../private/log-group';
+import { nagResourceId } from '../private/nag-resource';
 import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
@@ -161,9 +162,8 @@ export class EndpointTestRunner extends Construct {
     });
     const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
     if (policy) {
-      const logicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
       acknowledge(policy, {
-        [`AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`]:
+        [`AwsSolutions-IAM5[Resource::${nagResourceId(this, `${fn.functionArn}:*`)}]`]:
           'aws-cdk-lib grants the versions and aliases of the one function the state machine invokes (ARN:*), not other functions.',
         'AwsSolutions-IAM5[Resource::*]': 'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing accept only "*".',
         ...INLINE_ROLE_POLICY,

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,7 +9,7 @@ import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { createKey, keyViaService } from '../private/kms-key';
 import { encryptedLogGroup } from '../private/log-group';
-import { nagResourceId } from '../private/nag-resource';
+import { codeBuildDefaultGrantIds, nagResourceId } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { IModelImageRepository } from '../registry/model-image-repository';
 import { IModelPackageGroup } from '../registry/model-package-group';
@@ -252,15 +252,15 @@ export class ServingImageBuild extends Construct implements iam.IGrantable {
 
     const policy = this.role.node.tryFindChild('DefaultPolicy');
     if (!policy) return;
-    const projectId = Stack.of(this).getLogicalId(cfnProject);
+    const defaultGrants = codeBuildDefaultGrantIds(this, cfnProject.ref);
     const findings: Record<string, string> = {
       'AwsSolutions-IAM5[Resource::*]': props.modelPackageGroup
         ? 'ecr:GetAuthorizationToken (docker login) and sagemaker:ListModelPackages have no resource-level permissions: ' +
           'IAM accepts only "*".'
         : 'ecr:GetAuthorizationToken (docker login) has no resource-level permissions: IAM accepts only "*".',
-      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/<${projectId}>:*]`]:
+      [defaultGrants.logGroup]:
         'aws-cdk-lib grants every CodeBuild project its default log group\'s streams; this project logs to its own group.',
-      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/<${projectId}>-*]`]:
+      [defaultGrants.reportGroups]:
         'aws-cdk-lib grants every CodeBuild project the test report groups named after it, and no other.',
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'Encrypts the build artifacts with this build\'s own key only.',
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on this build\'s own key only.',

@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -22,7 +22,7 @@ import { CANCELLED_FOR_CAPACITY, SPOT_RECLAIMED_PREFIX } from '../private/contra
 import { CACHE_RECORD_PREFIX } from '../private/contract/workflow';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { encryptedLogGroup } from '../private/log-group';
-import { nagResourceId } from '../private/nag-resource';
+import { nagArnId, nagResourceId } from '../private/nag-resource';
 import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { LatestApprovedModelLookup } from '../registry/latest-approved-model-lookup';
@@ -671,17 +671,16 @@ export class TrainingWorkflow extends Construct {
   private acknowledgeStateMachineRole(fns: ReturnType<TrainingWorkflow['createFunctions']>, revisions: JobDefinitionRevisions): void {
     const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
     if (!policy) return;
-    const stack = Stack.of(this);
     const functionVersions: Record<string, string> = {};
     const invoked = [fns.cache, fns.aggregate, fns.gate, fns.register, fns.champion, revisions.function,
       ...(fns.snapshot ? [fns.snapshot.function] : [])];
     for (const fn of invoked) {
-      functionVersions[`AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`] =
+      functionVersions[`AwsSolutions-IAM5[Resource::${nagResourceId(this, `${fn.functionArn}:*`)}]`] =
         'aws-cdk-lib grants the versions and aliases of each function the workflow invokes (ARN:*), not other functions.';
     }
     acknowledge(policy, {
       ...functionVersions,
-      ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job-definition/*]']:
+      [`AwsSolutions-IAM5[Resource::${nagArnId(this, { service: 'batch', resource: 'job-definition', resourceName: '*' })}]`]:
         'The jobs run revisions of this workflow\'s job definitions registered at run time for the run\'s images (their ARNs ' +
         'exist only then); SubmitJob also needs the queue, and only this workflow\'s training and evaluation queues are ' +
         'granted, so no other job can be submitted anywhere else.',

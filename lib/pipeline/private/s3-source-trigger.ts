@@ -1,9 +1,12 @@
-import { Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { acknowledge } from '../../private/acknowledge';
+import { deadLetterAlarm, eventDeadLetterQueue } from '../../private/dead-letter-queue';
 import { MlOpsValidationError } from '../../private/validation';
 
 /** The S3 source of a pipeline: the zip's bucket and key. */
@@ -19,8 +22,15 @@ export interface S3SourceLocation {
  * (CodePipeline User Guide, "Create an EventBridge rule for an Amazon S3 source"): without one, nothing starts.
  * S3's notifications need no trail and cost nothing.
  */
-export function startOnNewSourceZip(scope: Construct, pipeline: codepipeline.IPipeline, source: S3SourceLocation): events.Rule {
+export function startOnNewSourceZip(scope: Construct, pipeline: codepipeline.IPipeline, source: S3SourceLocation, topic: sns.ITopic): events.Rule {
   enableEventBridge(source.bucket);
+  // Starts EventBridge could not make (throttled, the role refused) wait here, and alarm.
+  const deadLetters = eventDeadLetterQueue(scope, 'SourceChangedDeadLetterQueue');
+  // cdk-nag recognises a dead-letter queue of SQS queues and Lambda functions, not of an EventBridge target.
+  acknowledge(deadLetters, { 'AwsSolutions-SQS3': 'This queue is the dead-letter queue of the rule\'s CodePipeline target.' });
+  deadLetterAlarm(scope, 'SourceChangedDeadLetters', deadLetters,
+    `A new version of s3://${source.bucket.bucketName}/${source.objectKey} did not start the pipeline: see the dead-letter ` +
+    'queue\'s messages, then start the pipeline by hand (aws codepipeline start-pipeline-execution).', topic);
   return new events.Rule(scope, 'SourceChanged', {
     description: 'cdk-mlops: a new version of the source zip starts the ML pipeline',
     eventPattern: {
@@ -28,7 +38,7 @@ export function startOnNewSourceZip(scope: Construct, pipeline: codepipeline.IPi
       detailType: ['Object Created'],
       detail: { bucket: { name: [source.bucket.bucketName] }, object: { key: [source.objectKey] } },
     },
-    targets: [new targets.CodePipeline(pipeline)],
+    targets: [new targets.CodePipeline(pipeline, { deadLetterQueue: deadLetters, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
   });
 }
 

@@ -7,7 +7,7 @@ import { compact, EndpointSettings } from './endpoint-settings';
 import { acknowledge } from '../../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../../private/common-findings';
 import { createKey } from '../../private/kms-key';
-import { nagResourceId } from '../../private/nag-resource';
+import { nagArnId, nagResourceId } from '../../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../../private/validation';
 import { BucketPurpose } from '../../storage/bucket-purpose';
 import { IVersionedBucket, VersionedBucket } from '../../storage/versioned-bucket';
@@ -201,7 +201,9 @@ function acknowledgeRole(scope: Construct, role: iam.Role, props: EndpointOption
     'AwsSolutions-IAM5[Resource::*]':
       'ecr:GetAuthorizationToken and cloudwatch:PutMetricData (limited to the SageMaker namespaces by condition) have no ' +
       'resource-level permissions.',
-    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/*]':
+    [`AwsSolutions-IAM5[Resource::${nagArnId(role, {
+      service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/Endpoints/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    })}]`]:
       'SageMaker writes the container logs to /aws/sagemaker/Endpoints/<endpoint name>, created at deployment.',
     ...INLINE_ROLE_POLICY,
   };

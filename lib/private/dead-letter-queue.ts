@@ -1,0 +1,44 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { acknowledge, exemptFromControlTower } from './acknowledge';
+
+/**
+ * The dead-letter queue of an EventBridge target or an asynchronous Lambda function: SSE-SQS, TLS only, 14 days,
+ * and no SQS queue may redrive into it. Costs nothing while empty.
+ */
+export function eventDeadLetterQueue(scope: Construct, id: string): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    // Only EventBridge and Lambda write here; no queue may redrive into it.
+    redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+  });
+  acknowledge(queue, {
+    'Serverless-SQSRedrivePolicy': 'This queue is the dead-letter queue: its messages are read by people (or replayed), ' +
+      'not processed by a consumer that could fail.',
+  });
+  exemptFromControlTower(queue.node.defaultChild as sqs.CfnQueue, {
+    sqs_dlq_check: 'The dead-letter queue of a Lambda function or an EventBridge target, not of an SQS queue: its redrive ' +
+      'allow policy denies all SQS source queues, which the rule does not count as a dead-letter queue mark.',
+  });
+  return queue;
+}
+
+/** An alarm, to the topic, as soon as one message waits in the dead-letter queue. */
+export function deadLetterAlarm(scope: Construct, id: string, queue: sqs.IQueue, description: string, topic: sns.ITopic): cloudwatch.Alarm {
+  const alarm = new cloudwatch.Alarm(scope, id, {
+    alarmDescription: description,
+    metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  alarm.addAlarmAction(new cwActions.SnsAction(topic));
+  return alarm;
+}
