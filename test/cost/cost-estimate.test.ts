@@ -4,7 +4,7 @@ import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import {
-  BatchEgress, BatchNetwork, BucketPurpose, CostEstimate, CostEstimator, MlJobDefinition, PRICES, SpotGpuQueue, VersionedBucket,
+  BatchEgress, BatchNetwork, BucketPurpose, CostEstimate, CostEstimator, MlJobDefinition, PRICES, SpotCpuQueue, SpotGpuQueue, VersionedBucket,
 } from '../../lib';
 import { BUDGETS_PRICES } from '../fixtures/aws/budgets';
 
@@ -46,6 +46,38 @@ describe('CostEstimator on the library\'s own constructs', () => {
     // The S3 gateway endpoint is free; nothing of the network is unknown.
     expect(estimate.freeWhileIdle.some((f) => f.resourceType === 'AWS::EC2::VPCEndpoint')).toBe(true);
     expect(estimate.unknown).toEqual([]);
+  });
+
+  test('the default BatchNetwork (public subnets) costs nothing while idle: no NAT, no Elastic IP, no interface endpoint', () => {
+    const { template, estimate } = synth((stack) => new BatchNetwork(stack, 'Network'));
+    expectItemsMatchTemplate(template, estimate);
+    expect(estimate.idle.filter((i) => i.resourceType.startsWith('AWS::EC2::'))).toEqual([]);
+    // Only the stack's key (the flow logs' log group) costs money.
+    expect(estimate.idle.map((i) => i.resourceType)).toEqual(['AWS::KMS::Key']);
+    expect(estimate.unknown).toEqual([]);
+  });
+
+  test('per run, the public IPv4 addresses of running instances and Fargate tasks are priced per hour, only without a NAT', () => {
+    const run = {
+      training: [{ name: 'a', instanceType: 'g4dn.xlarge', hours: 2, instances: 2 }],
+      evaluation: [{ name: 'e', vcpus: 1, memoryGiB: 2, hours: 0.5, tasks: 4 }],
+    };
+    const build = (egress?: BatchEgress) => synth((stack) => {
+      const network = new BatchNetwork(stack, 'Network', { egress });
+      const gpu = new SpotGpuQueue(stack, 'Gpu', { network });
+      const cpu = new SpotCpuQueue(stack, 'Cpu', { network });
+      const image = ecs.ContainerImage.fromRegistry('example/train:1');
+      MlJobDefinition.training(stack, 'Train', { queue: gpu, image, command: ['train'] });
+      MlJobDefinition.evaluation(stack, 'Evaluate', { queue: cpu, image, command: ['evaluate'] });
+    }).template;
+    const ipv4 = PRICES.prices['vpc:public-ipv4-hour'].usd['us-east-1'];
+    const publicLines = CostEstimator.fromTemplate(build(), { run }).run.filter((i) => i.name.endsWith('public IPv4'));
+    expect(publicLines.map((i) => [i.name, i.quantity, i.unitPriceUsd])).toEqual([
+      ['training a (g4dn.xlarge, spot): public IPv4', 4, ipv4],
+      ['e (4 x 1 vCPU / 2 GiB, Fargate Spot): public IPv4', 2, ipv4],
+    ]);
+    const natted = CostEstimator.fromTemplate(build(BatchEgress.NAT_GATEWAY), { run }).run;
+    expect(natted.filter((i) => i.name.endsWith('public IPv4'))).toEqual([]);
   });
 
   test('a BatchNetwork with a NAT instance costs the t4g.nano and the public address it asks for, far less than a gateway', () => {

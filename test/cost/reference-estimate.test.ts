@@ -1,4 +1,5 @@
 import { App } from 'aws-cdk-lib';
+import { REFERENCE_COST_ASSUMPTIONS } from '../../bin/cost-assumptions';
 import { MlOpsReferenceStack } from '../../bin/mlops-reference-stack';
 import { CostEstimator } from '../../lib';
 
@@ -40,5 +41,21 @@ describe('the reference app\'s estimate', () => {
 
   test('knows every resource type of the template', () => {
     expect(estimate.unknown).toEqual([]);
+  });
+
+  test('costs at most $5 a month idle: one KMS key for the stack, no NAT gateway, Elastic IP, NAT instance or interface endpoint', () => {
+    const count = (type: string, filter: (r: any) => boolean = () => true) =>
+      Object.values(template.Resources as Record<string, any>).filter((r) => r.Type === type && filter(r)).length;
+    expect(count('AWS::KMS::Key')).toBe(1);
+    expect(count('AWS::EC2::NatGateway')).toBe(0);
+    expect(count('AWS::EC2::EIP')).toBe(0);
+    expect(count('AWS::EC2::Instance')).toBe(0);
+    expect(count('AWS::EC2::VPCEndpoint', (r) => r.Properties.VpcEndpointType === 'Interface')).toBe(0);
+    // What is left while idle: the key and the alarms.
+    expect([...new Set(estimate.idle.map((i) => i.resourceType))].sort()).toEqual(['AWS::CloudWatch::Alarm', 'AWS::KMS::Key']);
+    const withAssumptions = CostEstimator.fromTemplate(template, REFERENCE_COST_ASSUMPTIONS);
+    expect(withAssumptions.idleMonthlyUsd).toBeLessThanOrEqual(5);
+    // The production endpoint's instances are listed apart, not in the idle total.
+    expect(withAssumptions.serving.map((i) => i.logicalId)).toEqual(['ProductionEndpoint']);
   });
 });
