@@ -44,9 +44,9 @@ describe('SpotCpuQueue on Fargate (default)', () => {
   });
 
   test('behind a NAT gateway, its Fargate jobs need no public IP', () => {
-    const stack = new Stack(new App(), 'Test');
-    const network = new BatchNetwork(stack, 'Network', { egress: BatchEgress.NAT_GATEWAY });
-    expect(new SpotCpuQueue(stack, 'Queue', { network }).capacity.assignPublicIp).toBe(false);
+    const natStack = new Stack(new App(), 'Test');
+    const natted = new BatchNetwork(natStack, 'Network', { egress: BatchEgress.NAT_GATEWAY });
+    expect(new SpotCpuQueue(natStack, 'Queue', { network: natted }).capacity.assignPublicIp).toBe(false);
   });
 
   test('a RUNNABLE watchdog with an alarm action', () => {
