@@ -161,8 +161,9 @@ const DEFAULTS: Record<JobKind, { vcpus: number; memory: Size; timeout: Duration
  *
  * The job runs with its own role, which can only read and write the bucket prefixes it is given; its logs go to a
  * KMS-encrypted log group; it is retried on spot reclaims and image pull failures only (`RetryPolicy.spotAware()`);
- * each attempt has a timeout. On EC2 it gets GPUs and a `/dev/shm` sized for PyTorch data loaders; on Fargate no
- * public IP (the subnets need a NAT gateway or VPC endpoints for ECR, S3 and CloudWatch Logs). An init process
+ * each attempt has a timeout. On EC2 it gets GPUs and a `/dev/shm` sized for PyTorch data loaders; on Fargate a
+ * public IP only on a queue whose subnets have no NAT (`BatchEgress.PUBLIC_SUBNETS`): elsewhere the subnets need a NAT
+ * gateway or VPC endpoints for ECR, S3 and CloudWatch Logs. An init process
  * forwards SIGTERM (spot reclaim, timeout) to the training process so it can checkpoint.
  *
  * The root filesystem stays writable: ML libraries write caches and temporary files under `$HOME` and `/tmp`

@@ -4,7 +4,7 @@ import { IBatchNetwork } from './batch-network';
 
 /** What every spot queue of this library takes ({@link SpotGpuQueue}, {@link SpotCpuQueue}). */
 export interface SpotQueueOptions {
-  /** Where the jobs run (private subnets, no public IPs). */
+  /** Where the jobs run: its subnets, its security group (no ingress), and whether the compute has public IPs. */
   readonly network: IBatchNetwork;
   /**
    * The most vCPUs the spot compute environment runs at once; it scales to zero when idle.

@@ -133,7 +133,7 @@ const prices: { [key: string]: PriceEntry } = {
   }),
   'vpc:nat-gateway-gb': entry('NAT gateway, per GB processed', 'GB', { 'us-east-1': 0.045, 'eu-west-1': 0.048 }, VPC, unverified),
   'vpc:public-ipv4-hour': entry('Public IPv4 address (Elastic IP or auto-assigned), per hour', 'hour',
-    { 'us-east-1': 0.005, 'eu-west-1': 0.005 }, VPC, { unverified: true, note: 'Charged whether the address is in use or idle (since 2024-02-01).' }),
+    { 'us-east-1': 0.005, 'eu-west-1': 0.005 }, VPC, { unverified: true, note: 'Charged per hour while the address is allocated or attached, in use or idle (since 2024-02-01): an instance\'s or task\'s auto-assigned address only while it runs.' }),
   'privatelink:interface-endpoint-hour': entry('Interface VPC endpoint, per hour per Availability Zone', 'hour',
     { 'us-east-1': 0.01, 'eu-west-1': 0.011 }, PRIVATELINK, {
       unverified: true,
