@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { CostReportPlugin } from '../lib';
-import { applyCompliancePacks } from './compliance';
+import { applyCompliancePacks, failOnValidationReport } from './compliance';
 import { REFERENCE_COST_ASSUMPTIONS } from './cost-assumptions';
 import { MlOpsReferenceStack } from './mlops-reference-stack';
 
@@ -12,4 +12,4 @@ new MlOpsReferenceStack(app, 'MlOpsReference', {
 applyCompliancePacks(app);
 // Reports what the app costs while idle and per run (cdk.out/<stack>.cost-estimate.txt); never fails the synth.
 Validations.of(app).addPlugins(new CostReportPlugin(REFERENCE_COST_ASSUMPTIONS));
-app.synth();
+failOnValidationReport(app.synth());
