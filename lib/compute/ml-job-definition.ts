@@ -295,7 +295,8 @@ export class MlJobDefinition extends Construct implements iam.IGrantable {
       })
       : new batch.EcsEc2ContainerDefinition(this, 'Container', {
         ...container,
-        gpu: this.gpus > 0 ? this.gpus : undefined,
+        // A token is kept: CloudFormation knows the count, so the requirement must not be dropped.
+        gpu: !isConcrete(this.gpus) || this.gpus > 0 ? this.gpus : undefined,
         privileged: false,
       });
 

@@ -247,9 +247,12 @@ export class EphemeralEndpointTest extends Construct {
 
     const waitForCreation = new sfn.Wait(this, 'Wait for the endpoint', { time: sfn.WaitTime.duration(Duration.seconds(POLL_SECONDS)) });
     const describe = sdk('Describe the endpoint', 'describeEndpoint', { EndpointName: endpointName }, [endpoint.endpointArn], '$.endpoint');
-    const maxPolls = Math.ceil(creationTimeout.toSeconds() / POLL_SECONDS);
+    // A token timeout cannot be divided at synth: the checks then count seconds (30 per check) up to the token.
+    const timeoutSeconds = creationTimeout.toSeconds();
+    const perCheck = isConcrete(timeoutSeconds) ? 1 : POLL_SECONDS;
+    const maxPolls = isConcrete(timeoutSeconds) ? Math.ceil(timeoutSeconds / POLL_SECONDS) : timeoutSeconds;
     const count = new sfn.Pass(this, 'Count the check', {
-      parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.poll.count'), 1) },
+      parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.poll.count'), perCheck) },
       resultPath: '$.poll',
     });
     count.next(waitForCreation);
@@ -277,7 +280,8 @@ export class EphemeralEndpointTest extends Construct {
       .when(isBusy(status),
         new sfn.Choice(this, 'Out of time?')
           .when(sfn.Condition.numberGreaterThanEquals('$.poll.count', maxPolls), outcome('Explain: timed out', 'DeploymentTimedOut',
-            `Endpoint {} is still {} after {} checks ${POLL_SECONDS} seconds apart.`,
+            perCheck === 1 ? `Endpoint {} is still {} after {} checks ${POLL_SECONDS} seconds apart.`
+              : `Endpoint {} is still {} after {} seconds of checks ${POLL_SECONDS} seconds apart.`,
             endpointName, sfn.JsonPath.stringAt(status), sfn.JsonPath.stringAt('$.poll.count')).next(describeBeforeDelete))
           .otherwise(count))
       .when(sfn.Condition.isPresent('$.endpoint.FailureReason'), outcome('Explain: endpoint failed', 'DeploymentFailed',

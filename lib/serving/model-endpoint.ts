@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Duration, IResource, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, IResource, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -227,11 +227,22 @@ export class ModelEndpoint extends ModelEndpointBase implements DeployableEndpoi
 
   private autoScalingSettings(props: ModelEndpointProps, count: number, production: boolean) {
     const options = props.autoScaling ?? {};
-    const min = options.minCapacity ?? count;
-    const max = options.maxCapacity ?? count * 3;
     const fail = (prop: string, value: unknown, fix: string) => {
       throw new MlOpsValidationError(this, 'ModelEndpoint', prop, value, fix);
     };
+    if (options.maxCapacity === undefined && !isConcrete(count)) {
+      // Three times a token cannot be computed at synth (CloudFormation has no multiplication).
+      throw MlOpsValidationError.missing(this, 'ModelEndpoint', 'autoScaling.maxCapacity',
+        'initialInstanceCount is a token, so the default maximum (three times it) cannot be computed at synth: give ' +
+        'autoScaling.maxCapacity (a number or a token), or disableAutoScaling: true.');
+    }
+    const min = options.minCapacity ?? count;
+    const max = options.maxCapacity ?? count * 3;
+    const target = options.targetInvocationsPerInstance;
+    if (isConcrete(target) && !(target > 0)) {
+      fail('autoScaling.targetInvocationsPerInstance', target, 'Target tracking needs a target above 0 (at 0 every instance is always ' +
+        'over target, so the variant would only scale out): give the invocations per instance per minute to aim for, e.g. 1000.');
+    }
     if (isConcrete(min) && isConcrete(max) && min > max) fail('autoScaling', `minCapacity ${min} > maxCapacity ${max}`, 'Make minCapacity at most maxCapacity.');
     if (isConcrete(min) && min < 1) fail('autoScaling.minCapacity', min, 'Application Auto Scaling keeps at least 1 instance of a variant: give 1 or more.');
     if (production && isConcrete(min) && min < 2) {
@@ -249,21 +260,40 @@ export class ModelEndpoint extends ModelEndpointBase implements DeployableEndpoi
   private createAlarms(props: ModelEndpointProps): cloudwatch.Alarm[] {
     const topic = props.alarmTopic ?? alertsTopic(this);
     const latency = props.latencyThreshold ?? Duration.seconds(1);
+    const latencyMs = latency.toMilliseconds();
+    const errorThreshold = props.errorThreshold ?? 1;
+    // Both alarms compare "at or above" / "above": a threshold of 0 breaches on every minute with traffic, so every
+    // deployment would roll back.
+    if (isConcrete(errorThreshold) && !(errorThreshold > 0)) {
+      throw new MlOpsValidationError(this, 'ModelEndpoint', 'errorThreshold', errorThreshold, 'The alarm fires at or above the ' +
+        'threshold, so at 0 it fires on every minute with traffic and every deployment rolls back: give 1 or more 5XX errors per minute.');
+    }
+    if (isConcrete(latencyMs) && !(latencyMs > 0)) {
+      throw new MlOpsValidationError(this, 'ModelEndpoint', 'latencyThreshold', latency.toHumanString(), 'The alarm fires above the ' +
+        'threshold, so at 0 any served request breaches it and every deployment rolls back: give the p99 latency allowed, e.g. Duration.millis(500).');
+    }
     const errors = new cloudwatch.Alarm(this, 'Errors5xx', {
       alarmName: `${this.endpointName}-${this.variantName}-5xx`,
       alarmDescription: `5XX errors of ${this.endpointName}/${this.variantName}: rolls a deployment back.`,
       metric: this.metricInvocation5XXErrors(),
-      threshold: props.errorThreshold ?? 1,
+      threshold: errorThreshold,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     const slow = new cloudwatch.Alarm(this, 'LatencyP99', {
       alarmName: `${this.endpointName}-${this.variantName}-latency-p99`,
-      alarmDescription: `p99 model latency of ${this.endpointName}/${this.variantName} above ${latency.toHumanString()}: rolls a deployment back.`,
-      // ModelLatency is in microseconds.
-      metric: this.metricModelLatency(),
-      threshold: latency.toMilliseconds() * 1000,
+      alarmDescription: `p99 model latency of ${this.endpointName}/${this.variantName} above ${isConcrete(latencyMs) ? latency.toHumanString()
+        : `${Token.asString(latencyMs)} ms`}: rolls a deployment back.`,
+      // ModelLatency is in microseconds. A token threshold (in ms) cannot be multiplied at synth: metric math converts
+      // the metric to milliseconds instead.
+      metric: isConcrete(latencyMs) ? this.metricModelLatency() : new cloudwatch.MathExpression({
+        expression: 'latency / 1000',
+        usingMetrics: { latency: this.metricModelLatency() },
+        label: 'p99 ModelLatency (ms)',
+        period: Duration.minutes(1),
+      }),
+      threshold: isConcrete(latencyMs) ? latencyMs * 1000 : latencyMs,
       evaluationPeriods: 2,
       datapointsToAlarm: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

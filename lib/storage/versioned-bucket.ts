@@ -385,7 +385,7 @@ export class VersionedBucket extends VersionedBucketBase {
     positiveDays(this, 'abortIncompleteMultipartUploadAfter', abortAfter);
     if (transitionAfter) {
       positiveDays(this, 'noncurrentVersionTransition', transitionAfter);
-      if (!Token.isUnresolved(transitionAfter.toDays()) && transitionAfter.toDays() >= expireAfter.toDays()) {
+      if (isConcrete(transitionAfter.toDays()) && isConcrete(expireAfter.toDays()) && transitionAfter.toDays() >= expireAfter.toDays()) {
         throw new MlOpsValidationError(this, 'VersionedBucket', 'noncurrentVersionTransition', `${transitionAfter.toDays()} days`,
           `It must come before noncurrentVersionExpiration (${expireAfter.toDays()} days): shorten the transition or ` +
           'lengthen the expiration.');

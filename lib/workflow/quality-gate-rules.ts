@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { GateRules } from '../private/contract/workflow';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
@@ -105,14 +105,14 @@ export function renderGateRules(scope: Construct, rules: QualityGateRules): stri
     finite(`thresholds[${i}].min`, t.min);
     finite(`thresholds[${i}].max`, t.max);
     if (t.min === undefined && t.max === undefined) fail(`thresholds[${i}]`, t.metric, 'Give min, max or both.');
-    if (t.min !== undefined && t.max !== undefined && t.min > t.max) {
+    if (isConcrete(t.min) && isConcrete(t.max) && t.min > t.max) {
       fail(`thresholds[${i}]`, `min ${t.min} > max ${t.max}`, 'No value could pass: make min at most max.');
     }
   });
   (rules.fairness ?? []).forEach((f, i) => {
     metricName(`fairness[${i}].metric`, f.metric);
     finite(`fairness[${i}].maxGap`, f.maxGap);
-    if (f.maxGap < 0) fail(`fairness[${i}].maxGap`, f.maxGap, 'A gap is never negative: give 0 or more.');
+    if (isConcrete(f.maxGap) && f.maxGap < 0) fail(`fairness[${i}].maxGap`, f.maxGap, 'A gap is never negative: give 0 or more.');
   });
   let latency: GateRules['latency'];
   if (rules.latency) {
@@ -122,7 +122,7 @@ export function renderGateRules(scope: Construct, rules: QualityGateRules): stri
   }
   const margin = rules.championMargin ?? 0;
   finite('championMargin', margin);
-  if (margin < 0) {
+  if (isConcrete(margin) && margin < 0) {
     fail('championMargin', margin, 'A negative margin would let a worse model replace the champion: give 0 or more.');
   }
 
@@ -135,5 +135,6 @@ export function renderGateRules(scope: Construct, rules: QualityGateRules): stri
     ...(latency ? { latency } : {}),
     ...((rules.compareWithChampion ?? true) ? { championMargin: margin } : {}),
   };
-  return JSON.stringify(rendered);
+  // toJsonString, not JSON.stringify: a token (a CfnParameter, say) resolves at deploy time inside the JSON.
+  return Stack.of(scope).toJsonString(rendered);
 }
