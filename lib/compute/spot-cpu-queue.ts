@@ -27,6 +27,8 @@ export interface SpotCpuQueueProps extends SpotQueueOptions {
   readonly platform?: ComputePlatform;
   /**
    * EC2 instance types, when `platform` is EC2. Never `'optimal'`.
+   * Types the catalog lacks are described with `CustomInstanceType` (vCPUs, memory, GPUs, architecture), so that job
+   * definitions are still checked against them at synth.
    * @default - c6i, m6i and r6i in sizes xlarge to 4xlarge
    */
   readonly instanceTypes?: ec2.InstanceType[];

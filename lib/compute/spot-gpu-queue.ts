@@ -21,6 +21,8 @@ export interface SpotGpuQueueProps extends SpotQueueOptions {
   /**
    * GPU instance types. Several types and sizes across generations give spot more pools to draw from.
    * `'optimal'` is never added (it has no GPUs).
+   * Types the catalog lacks are described with `CustomInstanceType` (vCPUs, memory, GPUs, architecture), so that job
+   * definitions are still checked against them at synth.
    * @default - g4dn, g5 and g6 in sizes xlarge, 2xlarge, 4xlarge and 12xlarge
    */
   readonly instanceTypes?: ec2.InstanceType[];
@@ -151,18 +153,20 @@ export class SpotGpuQueue extends Construct implements IMlJobQueue {
       'Give at least one GPU instance type; several types and sizes find spot capacity more often.');
     const unsupported = specs.filter((s) => {
       const scope = UNSUPPORTED_GPU_FAMILIES[s.name.split('.')[0]];
+      // No NVIDIA AMI serves a Graviton GPU type, catalogued or described with CustomInstanceType.
+      if (s.gpus > 0 && s.architecture === ec2.InstanceArchitecture.ARM_64) return true;
       return scope === 'ALL' || (scope === 'AL2023' && imageType === batch.EcsMachineImageType.ECS_AL2023_NVIDIA);
     }).map((s) => s.name);
     if (unsupported.length > 0) {
       throw new MlOpsValidationError(this, 'SpotGpuQueue', 'instanceTypes', unsupported,
         `The Batch NVIDIA AMI (${imageType}) does not serve these types (p3 and g3 are not served by ECS_AL2023_NVIDIA, Graviton GPU ` +
-        'types such as g5g by no NVIDIA AMI), so the compute environment could not start them: use g4dn, g5, g6, g6e, p4d or p5.');
+        'types such as g5g by no NVIDIA AMI), so the compute environment could not start them: use g4dn, g5, g6, g6e, p4d, p4de, p5 or p5e.');
     }
     const withoutGpus = specs.filter((s) => s.gpus === 0).map((s) => s.name);
     if (withoutGpus.length > 0) {
       throw new MlOpsValidationError(this, 'SpotGpuQueue', 'instanceTypes', withoutGpus,
         'These types have no GPU: a GPU queue with them would start instances that cannot run GPU jobs. Use GPU types ' +
-        '(g4dn, g5, g6, g6e, p4d, p5) and a SpotCpuQueue for CPU work.');
+        '(g4dn, g5, g6, g6e, p4d, p4de, p5, p5e) and a SpotCpuQueue for CPU work.');
     }
     validateOneArchitecture(this, 'SpotGpuQueue', specs);
     return specs;

@@ -3,21 +3,58 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { MISCONFIGURATION_TIMEOUT } from './compute-hygiene';
 import { isConcrete, MlOpsValidationError } from '../../private/validation';
-import { InstanceSpec, instanceSpec, knownFamilies } from '../instance-catalog';
+import { CustomInstanceType, InstanceSpec, instanceSpec, knownFamilies } from '../instance-catalog';
 
-/** The catalog specs of the given types; fails on an empty list or a size the catalog does not know. */
+/**
+ * The specs of the given types, from the catalog or from a {@link CustomInstanceType}; fails on an empty list, a size
+ * the catalog does not know, or a custom description that cannot be checked against.
+ */
 export function knownSpecs(scope: Construct, construct: string, instanceTypes: ec2.InstanceType[], emptyFix: string): InstanceSpec[] {
   if (instanceTypes.length === 0) {
     throw new MlOpsValidationError(scope, construct, 'instanceTypes', [], emptyFix);
   }
   return instanceTypes.map((type) => {
+    if (type instanceof CustomInstanceType) {
+      const problem = customSpecProblem(type.spec);
+      if (problem) {
+        throw new MlOpsValidationError(scope, construct, `instanceTypes (CustomInstanceType ${type.spec.name}) ${problem.prop}`, problem.value, problem.fix);
+      }
+      return type.spec;
+    }
     const spec = instanceSpec(type);
     if (!spec) {
       throw new MlOpsValidationError(scope, construct, 'instanceTypes', type.toString(),
-        `Its size is unknown to cdk-mlops, so jobs could not be checked against it: use a size of ${knownFamilies().join(', ')}.`);
+        `Its size is unknown to cdk-mlops, so jobs could not be checked against it: use a size of ${knownFamilies().join(', ')}, ` +
+        'or describe it with new CustomInstanceType({ instanceType, vcpus, memory, gpus, architecture }).');
     }
     return spec;
   });
+}
+
+/** Why a custom description cannot be checked against (a token, a fraction, a name without a size), or undefined. */
+function customSpecProblem(spec: InstanceSpec): { prop: string; value: unknown; fix: string } | undefined {
+  if (!/^[a-z0-9-]+\.[a-z0-9-]+$/.test(spec.name)) {
+    return { prop: 'instanceType', value: spec.name, fix: 'Give one instance type as family.size, for example x8z.large; a family alone has no single size to check jobs against.' };
+  }
+  for (const [prop, value, least] of [['vcpus', spec.vcpus, 1], ['gpus', spec.gpus, 0]] as const) {
+    if (!isConcrete(value) || !Number.isInteger(value) || value < least) {
+      return { prop, value, fix: `It must be a whole number of at least ${least}, known at synth, so that jobs can be checked against the instance.` };
+    }
+  }
+  if (!isConcrete(spec.memoryMiB) || !(spec.memoryMiB >= 1024)) {
+    return { prop: 'memory', value: Number.isNaN(spec.memoryMiB) ? 'a token' : `${spec.memoryMiB} MiB`, fix: 'It must be at least 1 GiB, known at synth, so that jobs can be checked against the instance.' };
+  }
+  const known = instanceSpec(spec.name);
+  const differs = known && (['vcpus', 'memoryMiB', 'gpus', 'architecture'] as const).some((k) => known[k] !== spec[k]);
+  if (known && differs) {
+    return {
+      prop: 'instanceType',
+      value: spec.name,
+      fix: `The catalog knows it as ${known.vcpus} vCPUs, ${known.memoryMiB} MiB, ${known.gpus} GPUs, ${known.architecture}: ` +
+        `pass new ec2.InstanceType('${spec.name}') instead, or correct the description.`,
+    };
+  }
+  return undefined;
 }
 
 /** One compute environment launches one AMI family: x86_64 and arm64 cannot be mixed. */
