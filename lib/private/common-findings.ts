@@ -50,3 +50,12 @@ export const LAMBDA_BASIC_EXECUTION_ROLE = {
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
     'AWS managed policy that allows only logs:CreateLogStream and logs:PutLogEvents, for the function\'s logs.',
 };
+
+// Policy document: AWS Managed Policy Reference, AWSLambdaVPCAccessExecutionRole,
+// https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html
+/** The managed policy CDK attaches to the role of a function placed in a VPC. */
+export const LAMBDA_VPC_ACCESS_EXECUTION_ROLE = {
+  'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]':
+    'AWS managed policy with the log writes of the basic role and only the ec2 actions Lambda needs to attach the ' +
+    'function to its subnets (network interfaces: create, describe, delete, assign/unassign private IPs; DescribeSubnets).',
+};

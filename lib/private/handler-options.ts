@@ -13,6 +13,7 @@ import {
   LAMBDA_OUTSIDE_VPC_REASON,
   LAMBDA_SYNCHRONOUS,
   LAMBDA_TRACING_REASON,
+  LAMBDA_VPC_ACCESS_EXECUTION_ROLE,
 } from './common-findings';
 import { encryptedLogGroup } from './log-group';
 
@@ -64,7 +65,8 @@ export function acknowledgeHandler(fn: lambda.Function, inVpc: boolean, policyFi
     });
   }
   const invocation = asynchronous ? LAMBDA_CONCURRENCY : LAMBDA_SYNCHRONOUS;
-  acknowledge(fn, { ...LAMBDA_BASIC_EXECUTION_ROLE, ...(inVpc ? {} : LAMBDA_OUTSIDE_VPC), ...invocation });
+  // In a VPC, CDK gives the role a second managed policy (network interfaces); outside, the function is the finding.
+  acknowledge(fn, { ...LAMBDA_BASIC_EXECUTION_ROLE, ...(inVpc ? LAMBDA_VPC_ACCESS_EXECUTION_ROLE : LAMBDA_OUTSIDE_VPC), ...invocation });
   if (!inVpc) {
     exemptFromControlTower(fn.node.defaultChild as lambda.CfnFunction, { lambda_inside_vpc_check: LAMBDA_OUTSIDE_VPC_REASON });
   }
