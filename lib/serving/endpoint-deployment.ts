@@ -24,8 +24,8 @@ export interface EndpointDeploymentProps {
   /** The endpoint to deploy to: a ModelEndpoint of this app (an imported endpoint's configuration is not known). */
   readonly endpoint: ModelEndpoint;
   /**
-   * The longest an execution may take (at least 10 minutes). Keep it above the deployment policy's maximum duration.
-   * @default Duration.hours(2)
+   * The longest an execution may take: at least 10 minutes and at least the deployment policy's maximum duration.
+   * @default - 2 hours, or the policy's maximum duration plus 30 minutes if that is longer
    */
   readonly timeout?: Duration;
   /**
@@ -107,11 +107,20 @@ export class EndpointDeployment extends Construct {
         '(an OnDemandEndpoint is created and deleted by an EphemeralEndpointTest).');
     }
     this.endpoint = endpoint;
-    const timeout = props.timeout ?? Duration.hours(2);
+    const maximumSeconds = endpoint._settings.deployment.maximumSeconds;
+    // By default, 2 hours or, for a longer deployment policy, its maximum and half an hour for the steps around it.
+    const timeout = props.timeout ?? (isConcrete(maximumSeconds) && maximumSeconds + 1800 > 7200
+      ? Duration.seconds(maximumSeconds + 1800) : Duration.hours(2));
     const timeoutSeconds = timeout.toSeconds({ integral: false });
     if (isConcrete(timeoutSeconds) && timeoutSeconds < 600) {
       throw new MlOpsValidationError(this, 'EndpointDeployment', 'timeout', timeout.toHumanString(),
         'Give at least 10 minutes: SageMaker\'s shortest blue/green deployment lasts 10 minutes.');
+    }
+    if (isConcrete(timeoutSeconds) && isConcrete(maximumSeconds) && timeoutSeconds < maximumSeconds) {
+      // The execution would stop while SageMaker is still allowed to deploy, leaving the outcome unrecorded.
+      throw new MlOpsValidationError(this, 'EndpointDeployment', 'timeout', timeout.toHumanString(),
+        `Give at least the deployment policy's maximumDuration (${Duration.seconds(maximumSeconds).toHumanString()}), the longest ` +
+        'SageMaker may take to deploy: or shorten that maximumDuration.');
     }
 
     const names = deploymentNames(this, endpoint);

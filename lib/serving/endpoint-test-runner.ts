@@ -1,4 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -82,11 +83,22 @@ export interface EndpointTestRunnerProps {
    */
   readonly maxErrorRate?: number;
   /**
-   * The longest the test may run. The function runs at most 15 minutes (the Lambda maximum); the state machine allows
-   * 5 minutes more, for the retries of Lambda's throttling and service errors.
+   * The longest the test may run, at most 15 minutes (the test runs in one Lambda invocation, whose maximum is 900
+   * seconds); the state machine allows 5 minutes more, for the retries of Lambda's throttling and service errors.
    * @default Duration.minutes(15)
    */
   readonly timeout?: Duration;
+  /**
+   * A VPC for the test function. It needs a route to the SageMaker Runtime API (NAT, or a `runtime.sagemaker`
+   * interface endpoint).
+   * @default - not in a VPC: the function only calls the SageMaker Runtime API
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Subnets for the test function, when `vpc` is set.
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /**
    * How long the function's and the executions' logs are kept.
    * @default logs.RetentionDays.ONE_YEAR
@@ -120,14 +132,16 @@ export class EndpointTestRunner extends Construct {
   public readonly function: lambda.IFunction;
   /** The endpoint under test. */
   public readonly endpoint: IModelEndpoint;
+  /** The longest one test run may take (the function's timeout). */
+  public readonly timeout: Duration;
 
   constructor(scope: Construct, id: string, props: EndpointTestRunnerProps) {
     super(scope, id);
     this.endpoint = props.endpoint;
     const event = this.renderEvent(props);
     const timeout = props.timeout ?? MAX_LAMBDA_TIMEOUT;
-    const timeoutSeconds = timeout.toSeconds();
-    const functionTimeout = !Token.isUnresolved(timeoutSeconds) && timeoutSeconds > MAX_LAMBDA_TIMEOUT.toSeconds() ? MAX_LAMBDA_TIMEOUT : timeout;
+    this.timeout = timeout;
+    const functionTimeout = timeout;
 
     const fn = new EndpointTestFunction(this, 'Function', handlerOptions(this, {
       description: 'cdk-mlops: the staging test of a SageMaker endpoint (responses, error rate, latency budget)',
@@ -136,9 +150,11 @@ export class EndpointTestRunner extends Construct {
       environment: { ENDPOINT_NAME: props.endpoint.endpointName },
       logRetention: props.logRetention,
       logGroupId: 'FunctionLogs',
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
     }));
     props.endpoint.grantInvoke(fn);
-    acknowledgeHandler(fn, false, {});
+    acknowledgeHandler(fn, props.vpc !== undefined, {});
     this.function = fn;
 
     // Lambda's throttling (TooManyRequestsException) and service errors are retried; the test's own verdict is not.
@@ -224,6 +240,10 @@ export class EndpointTestRunner extends Construct {
     const timeout = props.timeout;
     if (timeout && !Token.isUnresolved(timeout.toSeconds()) && timeout.toSeconds() < 1) {
       fail('timeout', timeout.toHumanString(), 'Give at least 1 second.');
+    }
+    if (timeout && isConcrete(timeout.toSeconds()) && timeout.toSeconds() > MAX_LAMBDA_TIMEOUT.toSeconds()) {
+      fail('timeout', timeout.toHumanString(), 'The test runs in one Lambda invocation, which lasts at most 15 minutes (900 seconds): ' +
+        'give 15 minutes or less (fewer invocations make the test shorter).');
     }
 
     const latencyBudget: Record<string, number> = {};

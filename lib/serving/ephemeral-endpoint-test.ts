@@ -313,9 +313,10 @@ export class EphemeralEndpointTest extends Construct {
       fail('creationTimeout', `${seconds} seconds`, 'Give at least 5 minutes: creating an endpoint with instances takes several minutes.');
     }
     const total = (props.timeout ?? Duration.hours(2)).toSeconds();
-    if (isConcrete(total) && isConcrete(seconds) && total <= seconds) {
-      fail('timeout', `${total} seconds`, `Give more than the creationTimeout (${seconds} seconds): the execution also runs the test and ` +
-        'deletes the endpoint.');
+    const testSeconds = props.test.timeout.toSeconds();
+    if (isConcrete(total) && isConcrete(seconds) && isConcrete(testSeconds) && total <= seconds + testSeconds) {
+      fail('timeout', `${total} seconds`, `Give more than the creationTimeout plus the test's timeout (${seconds} + ${testSeconds} ` +
+        'seconds): the execution creates the endpoint, runs the test and then deletes the endpoint.');
     }
   }
 

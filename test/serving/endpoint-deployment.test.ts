@@ -248,6 +248,8 @@ describe('EndpointDeployment of other endpoints', () => {
   test('a custom deployment maximum bounds the wait loop', () => {
     const { definition } = deployment({ deploymentPolicy: DeploymentPolicy.linear({ stepPercent: 20, maximumDuration: Duration.hours(3) }) });
     expect(definition.States['Out of time?'].Choices[0].NumericGreaterThanEquals).toBe(180 + 15);
+    // The default timeout follows the policy: its maximum and 30 minutes.
+    expect(definition.TimeoutSeconds).toBe(3.5 * 3600);
   });
 });
 
@@ -278,6 +280,22 @@ describe('EndpointDeployment fails when', () => {
     const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'ImagesEndpoint') });
     expect(() => new EndpointDeployment(stack, 'Deploy', { endpoint, timeout: Duration.minutes(9) }))
       .toThrow(/invalid timeout '9 minutes'. Give at least 10 minutes/);
-    expect(() => new EndpointDeployment(stack, 'Deploy10', { endpoint, timeout: Duration.minutes(10) })).not.toThrow();
+    const quick = new ModelEndpoint(stack, 'Quick', {
+      imageRepository: new ModelImageRepository(stack, 'ImagesQuick'),
+      deploymentPolicy: DeploymentPolicy.allAtOnce({ bakeTime: Duration.minutes(5), maximumDuration: Duration.minutes(10) }),
+    });
+    expect(() => new EndpointDeployment(stack, 'Deploy10', { endpoint: quick, timeout: Duration.minutes(10) })).not.toThrow();
+  });
+
+  test('the timeout is below the deployment policy\'s maximum duration (the execution would stop while SageMaker deploys)', () => {
+    const stack = new Stack(new App(), 'Test');
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', {
+      imageRepository: new ModelImageRepository(stack, 'ImagesEndpoint'),
+      deploymentPolicy: DeploymentPolicy.canary({ canaryPercent: 10, maximumDuration: Duration.hours(3) }),
+    });
+    expect(() => new EndpointDeployment(stack, 'Deploy', { endpoint, timeout: Duration.hours(2) })).toThrow(
+      /EndpointDeployment 'Test\/Deploy': invalid timeout '2 hours'. Give at least the deployment policy's maximumDuration \(3 hours\)/,
+    );
+    expect(() => new EndpointDeployment(stack, 'Deploy3h', { endpoint, timeout: Duration.hours(3) })).not.toThrow();
   });
 });

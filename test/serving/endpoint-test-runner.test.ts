@@ -148,18 +148,18 @@ describe('EndpointTestRunner', () => {
   });
 });
 
-test('defaults: 100 invocations, 4 in flight, no budget, no error allowed; the function never exceeds 15 minutes', () => {
+test('defaults: 100 invocations, 4 in flight, no budget, no error allowed; 15 minutes, the Lambda maximum', () => {
   const { stack } = setup({
     invocations: undefined,
     concurrency: undefined,
     latencyBudget: undefined,
     maxErrorRate: undefined,
-    timeout: Duration.minutes(30),
+    timeout: undefined,
   });
   const definition = stateMachineDefinition(stack);
   const { latencyBudget: _none, ...event } = EXPECTED_EVENT;
   expect(definition.States[TASK].Parameters).toStrictEqual({ ...event, invocations: 100, concurrency: 4, maxErrorRate: 0 });
-  expect(definition.TimeoutSeconds).toBe(35 * 60);
+  expect(definition.TimeoutSeconds).toBe(20 * 60);
   Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { Timeout: 900, MemorySize: 512 });
 });
 
@@ -176,6 +176,13 @@ test('has no unacknowledged cdk-nag or Control Tower finding', () => {
 });
 
 describe('fails when', () => {
+  test('the timeout is above Lambda\'s 900 seconds (it was silently clamped to 15 minutes)', () => {
+    expect(() => setup({ timeout: Duration.minutes(30) })).toThrow(
+      /EndpointTestRunner 'Test\/Runner': invalid timeout '30 minutes'. The test runs in one Lambda invocation, which lasts at most 15 minutes/,
+    );
+    expect(() => setup({ timeout: Duration.minutes(15) })).not.toThrow();
+  });
+
   test('there is no sample', () => {
     expect(() => setup({ samples: [] })).toThrow(/EndpointTestRunner 'Test\/Runner': invalid samples \[\]\. Give at least one sample/);
   });

@@ -159,8 +159,17 @@ describe('EphemeralEndpointTest fails when', () => {
   test('the execution timeout does not exceed the creation timeout', () => {
     const { stack, endpoint, test } = ephemeralStack();
     expect(() => new EphemeralEndpointTest(stack, 'Short', { endpoint, test, creationTimeout: Duration.minutes(45), timeout: Duration.minutes(30) })).toThrow(
-      /invalid timeout '1800 seconds'.*more than the creationTimeout \(2700 seconds\)/,
+      /invalid timeout '1800 seconds'.*more than the creationTimeout plus the test's timeout \(2700 \+ 900 seconds\)/,
     );
+  });
+
+  test('the execution timeout is below the creation timeout plus the test\'s timeout', () => {
+    const { stack, endpoint, test } = ephemeralStack();
+    // 45 minutes of creation and 15 of test leave no time for the deletion within 1 hour.
+    expect(() => new EphemeralEndpointTest(stack, 'Tight', { endpoint, test, creationTimeout: Duration.minutes(45), timeout: Duration.hours(1) })).toThrow(
+      /EphemeralEndpointTest 'Test\/Tight': invalid timeout '3600 seconds'. Give more than the creationTimeout plus the test's timeout \(2700 \+ 900 seconds\)/,
+    );
+    expect(() => new EphemeralEndpointTest(stack, 'Enough', { endpoint, test, creationTimeout: Duration.minutes(45), timeout: Duration.minutes(65) })).not.toThrow();
   });
 
   test('an on-demand endpoint is given to EndpointDeployment', () => {

@@ -293,6 +293,26 @@ describe('ModelEndpoint fails when', () => {
     expect(() => endpoint({ serverless, networkIsolation: false, dataCapture: false })).not.toThrow();
   });
 
+  test.each<[Partial<ModelEndpointProps>, RegExp]>([
+    [{ errorThreshold: 0 }, /invalid errorThreshold 0. The alarm fires at or above the threshold, so at 0 it fires on every minute with traffic/],
+    [{ errorThreshold: -1 }, /invalid errorThreshold -1/],
+    [{ latencyThreshold: Duration.millis(0) }, /invalid latencyThreshold '0 millis'. The alarm fires above the threshold, so at 0 any served request/],
+  ])('a rollback alarm would always fire (%p)', (props, message) => {
+    expect(() => endpoint(props)).toThrow(message);
+  });
+
+  test('autoscaling has a target of 0 invocations per instance', () => {
+    expect(() => endpoint({ autoScaling: { targetInvocationsPerInstance: 0 } })).toThrow(
+      /ModelEndpoint 'Test\/Endpoint': invalid autoScaling.targetInvocationsPerInstance 0. Target tracking needs a target above 0/,
+    );
+  });
+
+  test('autoscaling has a minimum of 0 instances', () => {
+    expect(() => endpoint({ autoScaling: { minCapacity: 0 } })).toThrow(
+      /ModelEndpoint 'Test\/Endpoint': invalid autoScaling.minCapacity 0. Application Auto Scaling keeps at least 1 instance/,
+    );
+  });
+
   test('min capacity is above max capacity', () => {
     expect(() => endpoint({ autoScaling: { minCapacity: 5, maxCapacity: 2 } })).toThrow(/invalid autoScaling 'minCapacity 5 > maxCapacity 2'/);
   });
