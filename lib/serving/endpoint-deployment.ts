@@ -107,7 +107,7 @@ export class EndpointDeployment extends Construct {
         '(an OnDemandEndpoint is created and deleted by an EphemeralEndpointTest).');
     }
     this.endpoint = endpoint;
-    const maximumSeconds = endpoint._settings.deployment.maximumSeconds;
+    const maximumSeconds = endpoint._settings.deployment?.maximumSeconds;
     // By default, 2 hours or, for a longer deployment policy, its maximum and half an hour for the steps around it.
     const timeout = props.timeout ?? (isConcrete(maximumSeconds) && maximumSeconds + 1800 > 7200
       ? Duration.seconds(maximumSeconds + 1800) : Duration.hours(2));
