@@ -5,7 +5,7 @@
  *
  * Event: `{ "winner": CandidateOutcome, "codeVersion": "<commit>", "trainingImageUri": "<repo>@sha256:...",
  * "evaluationImageUri": "<repo>@sha256:...", "dataVersion": { "dataVersionId", "manifestUri" }, "executionId":
- * "<execution ARN>" }`. Environment: `MODEL_PACKAGE_GROUP_NAME`, `APPROVAL_STATUS` (`Approved` or
+ * "<execution ARN>", "trigger": "<why the run started>" }` (the trigger is optional). Environment: `MODEL_PACKAGE_GROUP_NAME`, `APPROVAL_STATUS` (`Approved` or
  * `PendingManualApproval`, the default), `INFERENCE_IMAGE_URI` (the serving base image), `CONTENT_TYPES`
  * (comma-separated, default `application/json`). Returns `{ "modelPackageArn", "approvalStatus", "created" }`.
  *

@@ -3,7 +3,8 @@
  * Created" events of the data bucket's marker objects (see shared/data-trigger.ts). EventBridge's own CodePipeline
  * target cannot set pipeline variables; this function starts the run with the data location in one.
  *
- * Environment: `DATA_BUCKET`, `DATA_PREFIX`, `MARKER_SUFFIX`, `PIPELINE_NAME`, `VARIABLE_NAME`.
+ * Environment: `DATA_BUCKET`, `DATA_PREFIX`, `MARKER_SUFFIX`, `PIPELINE_NAME`, `VARIABLE_NAME`, and optionally
+ * `TRIGGER_VARIABLE`: the pipeline variable that then records why the run started (`data:<marker key>`).
  *
  * Invoked asynchronously. A run is started once per marker object version (StartPipelineExecution's
  * clientRequestToken), so Lambda's retries of a failed call never start two runs. An event that is not a data
@@ -40,11 +41,14 @@ export async function startPipelineOnData(
     if (error instanceof IgnoredEventError) return { started: false, reason: error.message };
     throw error;
   }
+  const variables = [{ name: config.variableName, value: version.dataPrefix }];
+  // Only a variable the pipeline declares: StartPipelineExecution refuses one it does not.
+  if (config.triggerVariable) variables.push({ name: config.triggerVariable, value: version.trigger });
   // The SDK's retries resend the same clientRequestToken: a retried start never starts a second run.
   const response = await codepipeline.send(
     new StartPipelineExecutionCommand({
       name: config.pipelineName,
-      variables: [{ name: config.variableName, value: version.dataPrefix }],
+      variables,
       clientRequestToken: requestToken(version),
     }),
   );

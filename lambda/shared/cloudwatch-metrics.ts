@@ -26,9 +26,9 @@ export function endpointMetrics(endpointName: string, values: readonly MetricVal
   }));
 }
 
-export async function publish(client: CloudWatchClient, data: MetricDatum[]): Promise<void> {
+export async function publish(client: CloudWatchClient, data: MetricDatum[], namespace: string = MONITORING_NAMESPACE): Promise<void> {
   if (data.length === 0) return;
-  await client.send(new PutMetricDataCommand({ Namespace: MONITORING_NAMESPACE, MetricData: data }));
+  await client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: data }));
 }
 
 /** The S3 object an EventBridge "Object Created" event names, or undefined when the event is not one. */

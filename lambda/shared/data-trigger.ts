@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describeValue } from './metrics';
-import { DATA_TRIGGER_ENV } from '../../lib/private/contract/data-trigger';
+import { DATA_TRIGGER_ENV, MAX_VARIABLE_VALUE } from '../../lib/private/contract/data-trigger';
 
 /** What the function is configured to accept: its environment. */
 export interface DataTriggerConfig {
@@ -21,6 +21,8 @@ export interface DataTriggerConfig {
   readonly pipelineName: string;
   /** The pipeline variable that receives the data location (`VARIABLE_NAME`). */
   readonly variableName: string;
+  /** The pipeline variable that records why the run started (`TRIGGER_VARIABLE`); unset: the pipeline declares none. */
+  readonly triggerVariable?: string;
 }
 
 /** A complete new data version, announced by its marker. */
@@ -31,6 +33,8 @@ export interface DataVersion {
   readonly markerVersionId?: string;
   /** What the run trains on: the marker's folder, ending in "/" (or "" for a marker at the bucket's root). */
   readonly dataPrefix: string;
+  /** Why the run starts, for its lineage: `data:<marker key>` (cut to what a pipeline variable holds). */
+  readonly trigger: string;
 }
 
 /** An event this function must not act on; it is reported, never retried (a retry would not change it). */
@@ -49,12 +53,11 @@ export class TriggerNotConfiguredError extends Error {
   }
 }
 
-/** The longest value of a pipeline variable CodePipeline accepts. */
-export const MAX_VARIABLE_VALUE = 1000;
+export { MAX_VARIABLE_VALUE };
 
 /** Reads the configuration from the environment; names every missing variable. */
 export function triggerConfig(env: Record<string, string | undefined>): DataTriggerConfig {
-  const { bucket, prefix, markerSuffix, pipelineName, variableName } = DATA_TRIGGER_ENV;
+  const { bucket, prefix, markerSuffix, pipelineName, variableName, triggerVariable } = DATA_TRIGGER_ENV;
   const missing = [bucket, markerSuffix, pipelineName, variableName].filter((name) => !env[name]);
   if (missing.length > 0 || env[prefix] === undefined) {
     const all = env[prefix] === undefined ? [...missing, prefix] : missing;
@@ -69,6 +72,7 @@ export function triggerConfig(env: Record<string, string | undefined>): DataTrig
     markerSuffix: env[markerSuffix]!,
     pipelineName: env[pipelineName]!,
     variableName: env[variableName]!,
+    triggerVariable: env[triggerVariable] || undefined,
   };
 }
 
@@ -113,6 +117,7 @@ export function dataVersionOf(event: unknown, config: DataTriggerConfig): DataVe
     markerKey: key,
     markerVersionId: typeof versionId === 'string' && versionId !== '' ? versionId : undefined,
     dataPrefix: trainOn,
+    trigger: `data:${key}`.slice(0, MAX_VARIABLE_VALUE),
   };
 }
 

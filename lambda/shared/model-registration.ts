@@ -20,6 +20,11 @@ export interface RegisterModelEvent {
   readonly dataVersion: { readonly dataVersionId: string; readonly manifestUri: string };
   /** The workflow's execution (ARN or name): part of the lineage and of the idempotency token. */
   readonly executionId: string;
+  /**
+   * Why the run started (`push`, `data:<marker key>`, `drift:<alarm name>`, `schedule:<rule name>`, `manual`).
+   * @default - no trigger in the lineage
+   */
+  readonly trigger?: string;
 }
 
 /** What the `register-model` handler returns. */
@@ -59,6 +64,8 @@ export interface Lineage {
   readonly trainingJobId?: string;
   readonly evaluationJobId?: string;
   readonly executionId: string;
+  /** Why the run started, made storable (see {@link storableTrigger}). */
+  readonly trigger?: string;
 }
 
 /** A checked registration request: everything CreateModelPackage needs. */
@@ -220,8 +227,21 @@ export function validateRegistration(event: unknown, config: RegistrationConfig)
       trainingJobId: optionalString('winner.trainingJobId', winner.trainingJobId),
       evaluationJobId: optionalString('winner.evaluationJobId', winner.evaluationJobId),
       executionId,
+      trigger: storableTrigger(optionalString('trigger', e.trigger)),
     },
   };
+}
+
+/**
+ * The trigger as metadata can hold it. It is a description, not an identifier, and comes from names the team chose
+ * (an S3 key, an alarm name) that may hold characters SageMaker refuses or be longer than a value may be: those
+ * characters become `_` and a long trigger is cut to 256 characters, instead of failing the winner's registration.
+ * An empty trigger is left out.
+ */
+export function storableTrigger(trigger: string | undefined): string | undefined {
+  if (trigger === undefined || trigger === '') return undefined;
+  const safe = Array.from(trigger, (c) => (METADATA_LIMITS.pattern.test(c) ? c : '_')).join('');
+  return safe.length > METADATA_LIMITS.maxValueLength ? `${safe.slice(0, METADATA_LIMITS.maxValueLength - 3)}...` : safe;
 }
 
 /**
@@ -241,6 +261,7 @@ export function lineageMetadata(lineage: Lineage, metrics: Readonly<Record<strin
     { field: 'winner.trainingJobId', key: LINEAGE_KEYS.trainingJob, value: lineage.trainingJobId },
     { field: 'winner.evaluationJobId', key: LINEAGE_KEYS.evaluationJob, value: lineage.evaluationJobId },
     { field: 'executionId', key: LINEAGE_KEYS.execution, value: lineage.executionId },
+    { field: 'trigger', key: LINEAGE_KEYS.trigger, value: lineage.trigger },
   ].filter((entry) => entry.value !== undefined);
   const lineageCount = entries.length;
 

@@ -12,8 +12,8 @@ import { Construct } from 'constructs';
 import { deadLetterAlarm, deadLetterQueue } from './private/async-target';
 import { RetrainOnDriftFunction } from '../handlers/retrain-on-drift-function';
 import { alertsTopic } from '../private/alerts-topic';
-import { DATA_PREFIX_VARIABLE } from '../private/contract/data-trigger';
-import { RETRAIN_ENV, TRIGGER_VARIABLE } from '../private/contract/monitoring';
+import { DATA_PREFIX_VARIABLE, TRIGGER_VARIABLE } from '../private/contract/data-trigger';
+import { RETRAIN_ENV } from '../private/contract/monitoring';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 

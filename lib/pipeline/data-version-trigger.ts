@@ -1,6 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,7 +13,7 @@ import { Construct } from 'constructs';
 import { validateDataPrefix, validateMarkerSuffix } from './private/data-location';
 import { StartPipelineOnDataFunction } from '../handlers/start-pipeline-on-data-function';
 import { alertsTopic } from '../private/alerts-topic';
-import { DATA_PREFIX_VARIABLE, DATA_TRIGGER_ENV, DEFAULT_MARKER_SUFFIX } from '../private/contract/data-trigger';
+import { DATA_PREFIX_VARIABLE, DATA_TRIGGER_ENV, DEFAULT_MARKER_SUFFIX, TRIGGER_VARIABLE } from '../private/contract/data-trigger';
 import { deadLetterAlarm, eventDeadLetterQueue } from '../private/dead-letter-queue';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
@@ -36,6 +37,13 @@ export interface DataVersionTriggerProps {
    */
   readonly variableName?: string;
   /**
+   * A pipeline variable (declared by the pipeline) that records why the run started: `data:<marker key>`. MlPipeline
+   * declares `TRIGGER` and sets this; a pipeline that declares no such variable must leave it out (StartPipelineExecution
+   * refuses a variable the pipeline does not declare).
+   * @default - no trigger variable is set
+   */
+  readonly triggerVariableName?: string;
+  /**
    * The key suffix of the object that marks a complete data version. A marker, not every data file, or each file of
    * an upload would start a run.
    * @default '_SUCCESS'
@@ -56,6 +64,16 @@ export interface DataVersionTriggerProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * A VPC for the function. It needs a route to the CodePipeline API (NAT, or a `codepipeline` interface endpoint).
+   * @default - not in a VPC: the function only calls the CodePipeline API
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Subnets for the function, when `vpc` is set.
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 /** CodePipeline's rule for a variable name. */
@@ -89,6 +107,14 @@ export class DataVersionTrigger extends Construct {
     const variableName = props.variableName ?? DATA_PREFIX_VARIABLE;
     const markerSuffix = props.markerSuffix ?? DEFAULT_MARKER_SUFFIX;
     this.validate(props, variableName, markerSuffix);
+    const environment: Record<string, string> = {
+      [DATA_TRIGGER_ENV.bucket]: props.bucket.bucketName,
+      [DATA_TRIGGER_ENV.prefix]: props.prefix,
+      [DATA_TRIGGER_ENV.markerSuffix]: markerSuffix,
+      [DATA_TRIGGER_ENV.pipelineName]: props.pipeline.pipelineName,
+      [DATA_TRIGGER_ENV.variableName]: variableName,
+    };
+    if (props.triggerVariableName !== undefined) environment[DATA_TRIGGER_ENV.triggerVariable] = props.triggerVariableName;
 
     this.deadLetterQueue = props.deadLetterQueue ?? eventDeadLetterQueue(this, 'DeadLetterQueue');
 
@@ -97,20 +123,16 @@ export class DataVersionTrigger extends Construct {
         description: 'cdk-mlops: starts the ML pipeline on a new data version, with its location as a pipeline variable',
         memorySize: 256,
         timeout: Duration.seconds(30),
-        environment: {
-          [DATA_TRIGGER_ENV.bucket]: props.bucket.bucketName,
-          [DATA_TRIGGER_ENV.prefix]: props.prefix,
-          [DATA_TRIGGER_ENV.markerSuffix]: markerSuffix,
-          [DATA_TRIGGER_ENV.pipelineName]: props.pipeline.pipelineName,
-          [DATA_TRIGGER_ENV.variableName]: variableName,
-        },
+        environment,
         logRetention: props.logRetention,
+        vpc: props.vpc,
+        vpcSubnets: props.vpcSubnets,
       }),
       // Lambda retries a failed asynchronous event twice (its default), then sends it here.
       deadLetterQueue: this.deadLetterQueue,
     });
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['codepipeline:StartPipelineExecution'], resources: [props.pipeline.pipelineArn] }));
-    acknowledgeHandler(fn, false, {}, true);
+    acknowledgeHandler(fn, props.vpc !== undefined, {}, true);
     this.function = fn;
 
     this.rule = new events.Rule(this, 'Rule', {
@@ -139,9 +161,17 @@ export class DataVersionTrigger extends Construct {
   private validate(props: DataVersionTriggerProps, variableName: string, markerSuffix: string): void {
     validateDataPrefix(this, 'DataVersionTrigger', 'prefix', props.prefix);
     validateMarkerSuffix(this, 'DataVersionTrigger', 'markerSuffix', markerSuffix);
-    if (isConcrete(variableName) && !VARIABLE_NAME.test(variableName)) {
-      throw new MlOpsValidationError(this, 'DataVersionTrigger', 'variableName', variableName,
-        'Give the name of a variable the pipeline declares: 1-128 letters, digits, "@", "-" or "_".');
+    const names: Array<[string, string | undefined]> = [['variableName', variableName], ['triggerVariableName', props.triggerVariableName]];
+    for (const [prop, name] of names) {
+      if (name !== undefined && isConcrete(name) && !VARIABLE_NAME.test(name)) {
+        throw new MlOpsValidationError(this, 'DataVersionTrigger', prop, name,
+          `Give the name of a variable the pipeline declares (e.g. '${prop === 'variableName' ? DATA_PREFIX_VARIABLE : TRIGGER_VARIABLE}'): ` +
+          '1-128 letters, digits, "@", "-" or "_".');
+      }
+    }
+    if (props.triggerVariableName !== undefined && props.triggerVariableName === variableName) {
+      throw new MlOpsValidationError(this, 'DataVersionTrigger', 'triggerVariableName', props.triggerVariableName,
+        `Give a variable other than variableName ('${variableName}'): one holds the data prefix, the other why the run started.`);
     }
     // The function starts the pipeline by name, in its own region.
     const region = Stack.of(this).region;

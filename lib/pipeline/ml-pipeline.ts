@@ -16,7 +16,7 @@ import { TrainingImageBuild } from './training-image-build';
 import { acknowledge } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
-import { DATA_PREFIX_VARIABLE } from '../private/contract/data-trigger';
+import { DATA_PREFIX_VARIABLE, DEFAULT_PIPELINE_TRIGGER, TRIGGER_VARIABLE } from '../private/contract/data-trigger';
 import { acknowledgeGrantWildcards, WildcardReason } from '../private/grant-wildcards';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagResourceId } from '../private/nag-resource';
@@ -135,6 +135,11 @@ export interface MlPipelineProps {
 export class PipelineVariables {
   /** The data prefix the run trains on. */
   public static readonly DATA_PREFIX = DATA_PREFIX_VARIABLE;
+  /**
+   * Why the run started: `push` (its default: a commit, or a start by hand), `data:<marker key>` (a new data version),
+   * `drift:<alarm name>` or `schedule:<rule name>` (RetrainingTrigger). Recorded in the model package as `mlops:trigger`.
+   */
+  public static readonly TRIGGER = TRIGGER_VARIABLE;
 }
 
 /**
@@ -213,6 +218,10 @@ export class MlPipeline extends Construct {
         variableName: PipelineVariables.DATA_PREFIX,
         defaultValue: props.dataPrefix,
         description: 'The data prefix to train on (a new data version under it is taken at the start of training)',
+      }), new codepipeline.Variable({
+        variableName: PipelineVariables.TRIGGER,
+        defaultValue: DEFAULT_PIPELINE_TRIGGER,
+        description: 'Why the run started (push, data:<marker>, drift:<alarm>, schedule:<rule>): recorded in the model lineage',
       })],
       stages: [
         { stageName: 'Source', actions: [sourceAction] },
@@ -239,6 +248,7 @@ export class MlPipeline extends Construct {
             stateMachineInput: actions.StateMachineInput.literal({
               codeVersion,
               dataPrefix: `#{variables.${PipelineVariables.DATA_PREFIX}}`,
+              trigger: `#{variables.${PipelineVariables.TRIGGER}}`,
               // By digest: the training cache keys on them, so a serving-only commit (same image) trains nothing.
               trainingImageUri: `#{${BUILD_NAMESPACE}.${TrainingImageBuild.TRAINING_IMAGE_URI_VARIABLE}}`,
               evaluationImageUri: `#{${BUILD_NAMESPACE}.${TrainingImageBuild.EVALUATION_IMAGE_URI_VARIABLE}}`,
@@ -323,6 +333,7 @@ export class MlPipeline extends Construct {
         markerSuffix: props.dataTriggerSuffix,
         pipeline: this.pipeline,
         variableName: PipelineVariables.DATA_PREFIX,
+        triggerVariableName: PipelineVariables.TRIGGER,
         alarmTopic: topic,
       });
     }

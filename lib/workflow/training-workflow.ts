@@ -2,6 +2,7 @@ import * as crypto from 'crypto';
 import { Duration, Token } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -19,7 +20,8 @@ import { TrainingCacheFunction } from '../handlers/training-cache-function';
 import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { CANCELLED_FOR_CAPACITY, SPOT_RECLAIMED_PREFIX } from '../private/contract/batch-status-reasons';
-import { CACHE_RECORD_PREFIX } from '../private/contract/workflow';
+import { DEFAULT_WORKFLOW_TRIGGER } from '../private/contract/data-trigger';
+import { CACHE_RECORD_PREFIX, GATE_ENV, ON_DEMAND_TRAINING_STAGE, TRAINING_DIMENSIONS, TRAINING_METRICS, TRAINING_NAMESPACE } from '../private/contract/workflow';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagArnId, nagResourceId } from '../private/nag-resource';
@@ -105,6 +107,18 @@ export interface TrainingWorkflowProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * A VPC for the workflow's functions (training cache, metrics aggregation, quality gate, registration, champion
+   * lookup, job definition revisions). It needs a route to the SageMaker, S3, KMS, Batch, ECR and CloudWatch APIs (NAT,
+   * or interface endpoints and an S3 gateway endpoint).
+   * @default - not in a VPC: the functions only call AWS service APIs
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Subnets for the functions, when `vpc` is set.
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 const CANDIDATE_NAME = /^[a-z0-9](-?[a-z0-9]){0,39}$/;
@@ -186,6 +200,8 @@ export class TrainingWorkflow extends Construct {
     const revisions = new JobDefinitionRevisions(this, 'JobDefinitionRevisions', {
       jobDefinitions: [...props.candidates.map((c) => c.trainingJob), evaluation],
       imageRepositories: [props.trainingImageRepository],
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
     });
 
     const definition = this.definition(props, functions, revisions, trainingQueue.jobQueue.jobQueueArn,
@@ -216,6 +232,49 @@ export class TrainingWorkflow extends Construct {
   /** Executions that succeeded. */
   public metricSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricSucceeded(props);
+  }
+
+  /** Candidates whose training finished on the spot queue (sum per period). */
+  public metricCandidatesOnSpot(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.trainingMetric(TRAINING_METRICS.trainedOnSpot, props);
+  }
+
+  /** Candidates spot could not train that ran again on the on-demand queue: the fallbacks (sum per period). */
+  public metricCandidatesOnDemand(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.trainingMetric(TRAINING_METRICS.trainedOnDemand, props);
+  }
+
+  /** Candidates not trained because the training cache had their result (sum per period). */
+  public metricCacheHits(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.trainingMetric(TRAINING_METRICS.cacheHits, props);
+  }
+
+  /** Candidates that failed in training, evaluation or aggregation (sum per period). */
+  public metricCandidatesFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.trainingMetric(TRAINING_METRICS.failed, props);
+  }
+
+  /** Candidates judged by the quality gate (sum per period). */
+  public metricCandidates(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.trainingMetric(TRAINING_METRICS.candidates, props);
+  }
+
+  /**
+   * The value of the `Workflow` dimension of this workflow's training metrics: its construct path, known at synth
+   * (the state machine's name is not known to the function it invokes without a circular reference).
+   */
+  public get metricsWorkflow(): string {
+    return this.node.path;
+  }
+
+  private trainingMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: TRAINING_NAMESPACE,
+      metricName,
+      dimensionsMap: { [TRAINING_DIMENSIONS.workflow]: this.metricsWorkflow },
+      statistic: 'Sum',
+      ...props,
+    });
   }
 
   private validate(props: TrainingWorkflowProps): void {
@@ -287,7 +346,7 @@ export class TrainingWorkflow extends Construct {
   private createFunctions(props: TrainingWorkflowProps, gateRules: string) {
     const group = props.modelPackageGroup;
     const handler = (id: string, description: string, memorySize: number, timeout: Duration, environment: Record<string, string>) => ({
-      description, memorySize, timeout, environment, logGroupId: `${id}Logs`,
+      description, memorySize, timeout, environment, logGroupId: `${id}Logs`, vpc: props.vpc, vpcSubnets: props.vpcSubnets,
     });
 
     const cache = new TrainingCacheFunction(this, 'TrainingCache', handlerOptions(this,
@@ -306,7 +365,14 @@ export class TrainingWorkflow extends Construct {
 
     const gate = new QualityGateFunction(this, 'QualityGate', handlerOptions(this,
       handler('QualityGate', 'cdk-mlops: judges the candidates against the quality gate rules and the champion', 256, Duration.minutes(1),
-        { GATE_RULES: gateRules })));
+        { [GATE_ENV.rules]: gateRules, [GATE_ENV.metricsWorkflow]: this.metricsWorkflow })));
+    // The run's training metrics. PutMetricData has no resource-level permissions; the cloudwatch:namespace condition
+    // key limits it to this namespace (CloudWatch User Guide, "Using condition keys to limit access to CloudWatch namespaces").
+    gate.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': TRAINING_NAMESPACE } },
+    }));
 
     const register = new RegisterModelFunction(this, 'RegisterModel', handlerOptions(this,
       handler('RegisterModel', 'cdk-mlops: registers the winning candidate as a model package with its lineage', 256, Duration.minutes(1), {
@@ -317,12 +383,12 @@ export class TrainingWorkflow extends Construct {
     group.grantRead(register);
     group.grantRegister(register);
 
-    const champion = new LatestApprovedModelLookup(this, 'Champion', { modelPackageGroup: group });
+    const champion = new LatestApprovedModelLookup(this, 'Champion', { modelPackageGroup: group, vpc: props.vpc, vpcSubnets: props.vpcSubnets });
 
     const packages = `AwsSolutions-IAM5[Resource::${nagResourceId(this, group.modelPackagesArn)}]`;
     const listReason = 'sagemaker:ListModelPackages has no resource-level permissions (IAM accepts only "*"), nor have X-Ray\'s ' +
       'PutTraceSegments / PutTelemetryRecords (tracing).';
-    acknowledgeHandler(cache, false, {
+    acknowledgeHandler(cache, props.vpc !== undefined, {
       'AwsSolutions-IAM5[Resource::*]': listReason,
       [packages]: 'Reads the model packages (versions) of this one group: the wildcard is the version number.',
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelBucket.bucket.arnForObjects('evaluations/*'))}]`]:
@@ -332,18 +398,21 @@ export class TrainingWorkflow extends Construct {
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'SSE-KMS data keys to write the cache records, with the model bucket\'s key only.',
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on the model bucket\'s key only.',
     });
-    acknowledgeHandler(register, false, {
+    acknowledgeHandler(register, props.vpc !== undefined, {
       'AwsSolutions-IAM5[Resource::*]': listReason,
       [packages]: 'Registers and reads model packages (versions) of this one group: the wildcard is the version number.',
     });
     const objects = (prefix: string) => `AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelBucket.bucket.arnForObjects(`${prefix}*`))}]`;
-    acknowledgeHandler(aggregate, false, {
+    acknowledgeHandler(aggregate, props.vpc !== undefined, {
       [objects('runs/')]: 'Reads the metrics.json of the training runs under runs/ (one prefix per execution and candidate).',
       [objects('evaluations/')]: 'Reads the shard metrics and writes the aggregate under evaluations/ (one prefix per execution and candidate).',
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'SSE-KMS data keys to write the aggregate, with the model bucket\'s key only.',
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on the model bucket\'s key only.',
     });
-    acknowledgeHandler(gate, false, {});
+    acknowledgeHandler(gate, props.vpc !== undefined, {
+      'AwsSolutions-IAM5[Resource::*]': 'cloudwatch:PutMetricData has no resource-level permissions (IAM accepts only "*"); it is limited to the ' +
+        `${TRAINING_NAMESPACE} namespace by the cloudwatch:namespace condition. X-Ray's PutTraceSegments / PutTelemetryRecords (tracing) accept only "*" too.`,
+    });
 
     return { cache, aggregate, gate, register, champion: champion.function as lambda.Function, snapshot: props.dataSnapshot };
   }
@@ -432,7 +501,14 @@ export class TrainingWorkflow extends Construct {
         .when(sfn.Condition.isPresent('$.dataVersion'), candidates)
         .otherwise(snapshot.next(candidates));
     }
-    prepare.next(dataVersion);
+    // Why the run started, for the lineage: the pipeline passes its TRIGGER variable; a run started by hand may not.
+    const defaultTrigger = new sfn.Pass(this, 'Trigger not given: manual', {
+      result: sfn.Result.fromString(DEFAULT_WORKFLOW_TRIGGER),
+      resultPath: '$.trigger',
+    });
+    prepare.next(new sfn.Choice(this, 'Trigger given?')
+      .when(sfn.Condition.isPresent('$.trigger'), dataVersion)
+      .otherwise(defaultTrigger.next(dataVersion)));
 
     // 2. Each candidate: cache, train (spot, then on-demand), evaluate (spot, then on-demand), aggregate.
     const outcome = (name: string, fields: Record<string, string>) => new sfn.Pass(this, name, {
@@ -440,7 +516,10 @@ export class TrainingWorkflow extends Construct {
     });
     const failed = (name: string) => outcome(name, { 'status': 'FAILED', 'failure.$': '$.failure.text', 'failureDetail.$': '$.failure' });
     const trainingFailed = failed('Training failed');
-    const evaluationFailed = failed('Evaluation failed');
+    // Trained, then the evaluation failed: which queue trained it still counts (the training's failure stage says it otherwise).
+    const evaluationFailed = outcome('Evaluation failed', {
+      'status': 'FAILED', 'failure.$': '$.failure.text', 'failureDetail.$': '$.failure', 'trainedOnDemand.$': '$.training.onDemand',
+    });
 
     const checkCache = retryTransient(new tasks.LambdaInvoke(this, 'Check training cache', {
       lambdaFunction: fns.cache,
@@ -483,7 +562,8 @@ export class TrainingWorkflow extends Construct {
       jobQueueArn: queueArn,
       containerOverrides: { environment: trainingEnvironment },
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-      resultSelector: { 'jobId.$': '$.JobId' },
+      // Which queue trained it: the gate counts the on-demand fallbacks.
+      resultSelector: { 'jobId.$': '$.JobId', 'onDemand': queueArn !== spotQueueArn },
       resultPath: '$.training',
     }), 'batch');
     const trainOnSpot = submitTraining('Train on spot', spotQueueArn);
@@ -533,7 +613,8 @@ export class TrainingWorkflow extends Construct {
       'trainingJobId.$': '$.training.jobId',
       'evaluationJobId.$': '$.evaluation.jobId',
     };
-    const evaluated = outcome('Evaluated', evaluatedFields);
+    // Which queue trained it describes this run, not the result: it is not remembered with it.
+    const evaluated = outcome('Evaluated', { ...evaluatedFields, 'trainedOnDemand.$': '$.training.onDemand' });
     // Every evaluated candidate is remembered under its cache key, winner or not (only a winner becomes a model
     // package): the next run on the same images and data trains none of them. A record that cannot be written costs a
     // training next time, not this candidate.
@@ -581,7 +662,7 @@ export class TrainingWorkflow extends Construct {
 
     if (onDemandQueueArn) {
       const trainOnDemand = submitTraining('Train on demand', onDemandQueueArn);
-      trainOnDemand.addCatch(summarizeFailure(this, 'Training on demand', 'batch', false, trainingFailed), { resultPath: '$.error' });
+      trainOnDemand.addCatch(summarizeFailure(this, ON_DEMAND_TRAINING_STAGE, 'batch', false, trainingFailed), { resultPath: '$.error' });
       trainOnSpot.addCatch(summarizeFailure(this, 'Training', 'batch', false, new sfn.Choice(this, 'Spot gave out?')
         .when(spotGaveOut, trainOnDemand.next(evaluate))
         .otherwise(trainingFailed)), { resultPath: '$.error' });
@@ -620,6 +701,7 @@ export class TrainingWorkflow extends Construct {
     const gateTask = retryTransient(new tasks.LambdaInvoke(this, 'Quality gate', {
       lambdaFunction: fns.gate,
       payload: sfn.TaskInput.fromObject({ 'outcomes.$': '$.outcomes', 'champion.$': '$.champion' }),
+      // Also publishes the run's training metrics (cdk-mlops/Training) from these outcomes.
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
       resultPath: '$.decision',
@@ -642,6 +724,7 @@ export class TrainingWorkflow extends Construct {
         'evaluationImageUri.$': '$.evaluationImageUri',
         'dataVersion.$': '$.dataVersion',
         'executionId.$': '$$.Execution.Id',
+        'trigger.$': '$.trigger',
       }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,

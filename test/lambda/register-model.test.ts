@@ -160,6 +160,31 @@ describe('handler', () => {
   });
 });
 
+test('records why the run started in the lineage as mlops:trigger', async () => {
+  await registerModel(new SageMakerClient({}), config, { ...event, trigger: 'data:datasets/fraud/2026-11-23/_SUCCESS' });
+  const metadata = sagemaker.commandCalls(CreateModelPackageCommand)[0].args[0].input.CustomerMetadataProperties!;
+  expect(metadata['mlops:trigger']).toBe('data:datasets/fraud/2026-11-23/_SUCCESS');
+  // The trigger is lineage, not an input: the cache key (in the description) does not change with it.
+  expect(sagemaker.commandCalls(CreateModelPackageCommand)[0].args[0].input.ModelPackageDescription).toBe(`${MARKER} candidate=xgb-deep`);
+});
+
+test('a trigger SageMaker could not store is made storable, not a reason to lose the winner', async () => {
+  // An S3 key may hold characters metadata refuses (",", "(", "#"), and be longer than a value (256 characters).
+  const key = `datasets/fraud (eu),#2/${'x'.repeat(300)}/_SUCCESS`;
+  await registerModel(new SageMakerClient({}), config, { ...event, trigger: `data:${key}` });
+  const stored = sagemaker.commandCalls(CreateModelPackageCommand)[0].args[0].input.CustomerMetadataProperties!['mlops:trigger'];
+  expect(stored).toHaveLength(256);
+  expect(stored.startsWith('data:datasets/fraud _eu___2/xxx')).toBe(true);
+  expect(stored.endsWith('...')).toBe(true);
+});
+
+test('an empty trigger is left out of the lineage; a trigger that is not a string is refused', async () => {
+  await registerModel(new SageMakerClient({}), config, { ...event, trigger: '' });
+  expect(sagemaker.commandCalls(CreateModelPackageCommand)[0].args[0].input.CustomerMetadataProperties).not.toHaveProperty(['mlops:trigger']);
+  await expect(registerModel(new SageMakerClient({}), config, { ...event, trigger: 42 as unknown as string }))
+    .rejects.toMatchObject({ name: 'InvalidRegistrationRequest', message: expect.stringMatching(/trigger is 42/) });
+});
+
 test('sends the same ClientToken for the same execution and candidate, another for another execution', async () => {
   // WHEN
   await registerModel(new SageMakerClient({}), config, event);

@@ -48,6 +48,24 @@ describe('start-pipeline-on-data', () => {
     });
   });
 
+  test('with a trigger variable, the run also records why it started: data:<marker key>', async () => {
+    await startPipelineOnData(client, objectCreated('datasets/fraud/2026-11-23/_SUCCESS'), { ...ENV, TRIGGER_VARIABLE: 'TRIGGER' });
+    expect(codepipeline).toHaveReceivedCommandWith(StartPipelineExecutionCommand, {
+      variables: [
+        { name: 'DATA_PREFIX', value: 'datasets/fraud/2026-11-23/' },
+        { name: 'TRIGGER', value: 'data:datasets/fraud/2026-11-23/_SUCCESS' },
+      ],
+    });
+  });
+
+  test('the trigger is cut to what a pipeline variable holds (1000 characters)', () => {
+    const key = `datasets/fraud/${'d'.repeat(975)}/_SUCCESS`;
+    const version = dataVersionOf(objectCreated(key), CONFIG);
+    expect(version.dataPrefix.length).toBeLessThanOrEqual(1000);
+    expect(version.trigger).toBe(`data:${key}`.slice(0, 1000));
+    expect(version.trigger).toHaveLength(1000);
+  });
+
   test('a marker directly under the prefix trains on the whole prefix', async () => {
     const result = await startPipelineOnData(client, objectCreated('datasets/fraud/_SUCCESS'), ENV);
     expect(result).toMatchObject({ started: true, dataPrefix: 'datasets/fraud/' });

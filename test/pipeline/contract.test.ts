@@ -9,7 +9,7 @@ import { triggerConfig } from '../../lambda/shared/data-trigger';
 import { ledgerBucketOf, ledgerKey, ledgerPrefix } from '../../lambda/shared/deployment-ledger';
 import { BucketPurpose, DataVersionTrigger, ModelEndpoint, PipelineVariables, VersionedBucket } from '../../lib';
 import { DeploymentLedger } from '../../lib/pipeline/deployment-ledger';
-import { DATA_PREFIX_VARIABLE, DATA_TRIGGER_ENV } from '../../lib/private/contract/data-trigger';
+import { DATA_PREFIX_VARIABLE, DATA_TRIGGER_ENV, TRIGGER_VARIABLE } from '../../lib/private/contract/data-trigger';
 import { LEDGER_BUCKET_ENV, LEDGER_ROOT } from '../../lib/private/contract/deployment-ledger';
 
 function environments(stack: Stack): Record<string, unknown>[] {
@@ -21,15 +21,18 @@ test('the data trigger\'s function gets exactly the environment its handler read
   const stack = new Stack(new App(), 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
   const bucket = new VersionedBucket(stack, 'Data', { purpose: BucketPurpose.DATA });
   const pipeline = codepipeline.Pipeline.fromPipelineArn(stack, 'Pipeline', 'arn:aws:codepipeline:eu-west-1:123456789012:fraud-ml');
-  new DataVersionTrigger(stack, 'OnNewData', { bucket, prefix: 'datasets/fraud/', pipeline });
+  new DataVersionTrigger(stack, 'OnNewData', { bucket, prefix: 'datasets/fraud/', pipeline, triggerVariableName: PipelineVariables.TRIGGER });
 
   const [env] = environments(stack).filter((e) => DATA_TRIGGER_ENV.bucket in e);
   // Besides the SDK's own AWS_NODEJS_CONNECTION_REUSE_ENABLED, which aws-cdk-lib sets.
   expect(Object.keys(env).filter((k) => !k.startsWith('AWS_')).sort()).toEqual(Object.values(DATA_TRIGGER_ENV).sort());
   const config = triggerConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : 'resolved-at-deploy'])));
-  expect(config).toMatchObject({ prefix: 'datasets/fraud/', markerSuffix: '_SUCCESS', pipelineName: 'fraud-ml', variableName: DATA_PREFIX_VARIABLE });
-  // The variable the handler sets is the one MlPipeline declares.
+  expect(config).toMatchObject({
+    prefix: 'datasets/fraud/', markerSuffix: '_SUCCESS', pipelineName: 'fraud-ml', variableName: DATA_PREFIX_VARIABLE, triggerVariable: TRIGGER_VARIABLE,
+  });
+  // The variables the handler sets are the ones MlPipeline declares.
   expect(PipelineVariables.DATA_PREFIX).toBe(DATA_PREFIX_VARIABLE);
+  expect(PipelineVariables.TRIGGER).toBe(TRIGGER_VARIABLE);
 });
 
 test('the ledger\'s functions get the bucket variable their handlers read, and IAM covers the keys they write', () => {

@@ -78,13 +78,14 @@ describe('DataVersionTrigger', () => {
       pipeline: codepipeline.Pipeline.fromPipelineArn(s, 'Pipeline', PIPELINE_ARN),
       deadLetterQueue: sqs.Queue.fromQueueArn(s, 'Mine', 'arn:aws:sqs:us-east-1:123456789012:failed-starts'),
       variableName: 'NEW_DATA',
+      triggerVariableName: 'WHY',
       markerSuffix: '.manifest.json',
     });
     const t = Template.fromStack(s);
     t.resourceCountIs('AWS::SQS::Queue', 0);
     t.hasResourceProperties('AWS::Lambda::Function', { DeadLetterConfig: { TargetArn: 'arn:aws:sqs:us-east-1:123456789012:failed-starts' } });
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ VARIABLE_NAME: 'NEW_DATA', MARKER_SUFFIX: '.manifest.json' }) },
+      Environment: { Variables: Match.objectLike({ VARIABLE_NAME: 'NEW_DATA', TRIGGER_VARIABLE: 'WHY', MARKER_SUFFIX: '.manifest.json' }) },
     });
   });
 
@@ -100,6 +101,8 @@ describe('DataVersionTrigger fails when', () => {
     [{ markerSuffix: '' }, /invalid markerSuffix ''.*marker object/],
     [{ markerSuffix: '*.json' }, /invalid markerSuffix '\*.json'/],
     [{ variableName: 'DATA PREFIX' }, /invalid variableName 'DATA PREFIX'.*1-128 letters/],
+    [{ triggerVariableName: 'WHY?' }, /invalid triggerVariableName 'WHY\?'.*'TRIGGER'.*1-128 letters/],
+    [{ triggerVariableName: 'DATA_PREFIX' }, /invalid triggerVariableName 'DATA_PREFIX'.*other than variableName/],
   ])('%p', (overrides, message) => {
     expect(() => triggerStack(overrides)).toThrow(message);
   });

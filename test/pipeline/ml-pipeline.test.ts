@@ -99,12 +99,14 @@ describe('MlPipeline', () => {
     expect(stage('Source').OnFailure).toBeUndefined();
   });
 
-  test('train starts the workflow with the commit and the data prefix variable; package reads its execution', () => {
+  test('train starts the workflow with the commit, the data prefix and the trigger variables; package reads its execution', () => {
     const train = stage('Train').Actions[0];
     expect(train.ActionTypeId).toMatchObject({ Category: 'Invoke', Provider: 'StepFunctions' });
     expect(JSON.parse(train.Configuration.Input)).toEqual({
       codeVersion: '#{Source.CommitId}',
       dataPrefix: '#{variables.DATA_PREFIX}',
+      // Why the run started, for the model's lineage.
+      trigger: '#{variables.TRIGGER}',
       trainingImageUri: '#{Build.TRAINING_IMAGE_URI}',
       evaluationImageUri: '#{Build.EVALUATION_IMAGE_URI}',
     });
@@ -117,7 +119,11 @@ describe('MlPipeline', () => {
       { name: 'COMMIT_ID', type: 'PLAINTEXT', value: ACTION_ENVIRONMENT_VARIABLES.value.commitVariable },
     ]);
     expect(build.Namespace).toBe('Package');
-    expect(pipeline.Properties.Variables).toEqual([expect.objectContaining({ Name: 'DATA_PREFIX', DefaultValue: 'datasets/fraud/' })]);
+    expect(pipeline.Properties.Variables).toEqual([
+      expect.objectContaining({ Name: 'DATA_PREFIX', DefaultValue: 'datasets/fraud/' }),
+      // A commit (or a start by hand) keeps the default; the triggers that start runs themselves set it.
+      expect.objectContaining({ Name: 'TRIGGER', DefaultValue: 'push' }),
+    ]);
   });
 
   test('build runs the training image build on the source, with the commit, and exports its variables as Build', () => {
@@ -180,6 +186,10 @@ describe('MlPipeline', () => {
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ DATA_PREFIX: 'datasets/fraud/', MARKER_SUFFIX: '_SUCCESS', VARIABLE_NAME: 'DATA_PREFIX', PIPELINE_NAME: { Ref: Match.stringLikeRegexp('^Pipeline') } }) },
+    });
+    // The pipeline declares TRIGGER, so the run also records why it started (data:<marker key>).
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ VARIABLE_NAME: 'DATA_PREFIX', TRIGGER_VARIABLE: 'TRIGGER' }) },
     });
   });
 

@@ -3,7 +3,10 @@
  * Batch and Lambda tasks are replaced by local functions; the quality gate runs the real gate handler with the
  * rules the construct wrote into its environment.
  */
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { Template } from 'aws-cdk-lib/assertions';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
 import { workflowStack } from './fixture';
 import { handler as qualityGate } from '../../lambda/quality-gate.lambda';
 import { STATUS_REASONS } from '../fixtures/aws/batch';
@@ -433,4 +436,118 @@ test('a training cache that stays unavailable after its retries counts as a miss
   expect(calls['Check training cache']).toHaveLength(2 * 7); // the first call and 6 retries, per candidate
   expect(calls['Train on spot']).toHaveLength(2);
   expect(output.decision.winner.candidate).toBe('xgb');
+});
+
+describe('why the run started', () => {
+  test('the pipeline\'s trigger reaches the registration (and so the lineage)', async () => {
+    const { calls, error } = await run({}, {
+      codeVersion: 'c0ffee', trainingImageUri: TRAINING_IMAGE, dataPrefix: 'datasets/fraud/', trigger: 'drift:fraud-prod-drift',
+    });
+    expect(error).toBeUndefined();
+    expect(calls['Register the winner'][0].trigger).toBe('drift:fraud-prod-drift');
+  });
+
+  test('an execution started without a trigger (by hand) records manual', async () => {
+    const { output, calls, error } = await run();
+    expect(error).toBeUndefined();
+    expect(calls['Register the winner'][0].trigger).toBe('manual');
+    expect(output.trigger).toBe('manual');
+  });
+});
+
+describe('training metrics', () => {
+  const cloudwatch = mockClient(CloudWatchClient);
+  const workflow = (() => {
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    const gate = Object.values(functions).find((f: any) => f.Properties.Environment?.Variables?.GATE_RULES) as any;
+    return gate.Properties.Environment.Variables.METRICS_WORKFLOW as string;
+  })();
+  beforeEach(() => {
+    cloudwatch.reset();
+    cloudwatch.on(PutMetricDataCommand).resolves({});
+    process.env.METRICS_WORKFLOW = workflow;
+  });
+  afterEach(() => {
+    delete process.env.METRICS_WORKFLOW;
+  });
+
+  /** The published values by metric name, checking the namespace and the dimension. */
+  function published(): Record<string, number> {
+    expect(cloudwatch).toHaveReceivedCommandTimes(PutMetricDataCommand, 1);
+    const input = cloudwatch.commandCalls(PutMetricDataCommand)[0].args[0].input;
+    expect(input.Namespace).toBe('cdk-mlops/Training');
+    for (const datum of input.MetricData!) {
+      expect(datum).toMatchObject({ Unit: 'Count', Dimensions: [{ Name: 'Workflow', Value: workflow }] });
+    }
+    return Object.fromEntries(input.MetricData!.map((d) => [d.MetricName, d.Value]));
+  }
+
+  test('spot gave out for one candidate (on demand then), the other\'s code failed: one fallback, one failure', async () => {
+    const { output, error } = await run({
+      'Train on spot': async (p) => {
+        if (p.JobName === 'xgb-train') throw batchJobFailure('xgb-train', [RECLAIMED, RECLAIMED, RECLAIMED]);
+        throw batchJobFailure('mlp-train', [CODE_FAILED]);
+      },
+    });
+    expect(error).toBeUndefined();
+    expect(output.outcomes.find((o: any) => o.candidate === 'xgb')).toMatchObject({ status: 'EVALUATED', trainedOnDemand: true });
+    expect(published()).toEqual({ Candidates: 2, CandidatesTrainedOnSpot: 0, CandidatesTrainedOnDemand: 1, CacheHits: 0, CandidatesFailed: 1 });
+  });
+
+  test('both trained on spot', async () => {
+    const { output, error } = await run();
+    expect(error).toBeUndefined();
+    expect(output.outcomes.map((o: any) => o.trainedOnDemand)).toEqual([false, false]);
+    expect(published()).toEqual({ Candidates: 2, CandidatesTrainedOnSpot: 2, CandidatesTrainedOnDemand: 0, CacheHits: 0, CandidatesFailed: 0 });
+  });
+
+  test('an on-demand training whose evaluation then fails still counts as a fallback', async () => {
+    const { output, error } = await run({
+      'Train on spot': async (p) => {
+        if (p.JobName === 'mlp-train') throw batchJobFailure('mlp-train', [], REASON.cancelledForCapacity);
+        return { JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' };
+      },
+      'Evaluate': async (p) => {
+        if (p.JobName === 'mlp-evaluate') throw batchJobFailure('mlp-evaluate', [CODE_FAILED]);
+        return { JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' };
+      },
+    });
+    expect(error).toBeUndefined();
+    expect(output.outcomes.find((o: any) => o.candidate === 'mlp')).toMatchObject({ status: 'FAILED', trainedOnDemand: true });
+    expect(published()).toEqual({ Candidates: 2, CandidatesTrainedOnSpot: 1, CandidatesTrainedOnDemand: 1, CacheHits: 0, CandidatesFailed: 1 });
+  });
+
+  test('a cache hit trains nothing and counts as a hit', async () => {
+    const { error } = await run({
+      'Check training cache': async (p) => (p.candidate === 'xgb' ? {
+        hit: true,
+        cacheKey: 'key-xgb',
+        outcome: {
+          candidate: 'xgb',
+          configHash: p.configHash,
+          status: 'CACHED',
+          metrics: { auc: 0.92, logloss: 0.3 },
+          slices: { 'region=eu': { auc: 0.92 }, 'region=us': { auc: 0.9 } },
+          latencyMs: { p99: 50 },
+          modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud/3',
+          modelDataUrl: 's3://models/runs/old/xgb/model.tar.gz',
+        },
+      } : { hit: false, cacheKey: `key-${p.candidate}` }),
+    });
+    expect(error).toBeUndefined();
+    expect(published()).toEqual({ Candidates: 2, CandidatesTrainedOnSpot: 1, CandidatesTrainedOnDemand: 0, CacheHits: 1, CandidatesFailed: 0 });
+  });
+
+  test('metrics that cannot be published do not fail the gate', async () => {
+    cloudwatch.on(PutMetricDataCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const { output, error } = await run();
+      expect(error).toBeUndefined();
+      expect(output.registration.modelPackageArn).toMatch(/model-package\/fraud\/7$/);
+      expect(log).toHaveBeenCalledWith(expect.stringContaining('the training metrics were not published'));
+    } finally {
+      log.mockRestore();
+    }
+  });
 });

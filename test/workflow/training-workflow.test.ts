@@ -148,7 +148,9 @@ describe('TrainingWorkflow', () => {
     const d = stateMachineDefinition(s);
     // The image check first, then (no snapshot to take) straight to the candidates.
     expect(d.StartAt).toBe('Training image given?');
-    expect(d.States['Prepare job definitions'].Next).toBe('Candidates');
+    expect(d.States['Prepare job definitions'].Next).toBe('Trigger given?');
+    expect(d.States['Trigger given?'].Default).toBe('Trigger not given: manual');
+    expect(d.States['Trigger not given: manual'].Next).toBe('Candidates');
     expect(d.States['Each candidate'].MaxConcurrency).toBe(1);
     expect(d.TimeoutSeconds).toBe(80 * 3600);
     const fns = Template.fromStack(s).findResources('AWS::Lambda::Function');

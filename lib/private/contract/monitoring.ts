@@ -69,8 +69,8 @@ export const RETRAIN_ENV = {
   coolDownSeconds: 'COOL_DOWN_SECONDS',
 } as const;
 
-/** The pipeline variable that records why a run started, unless the construct is given another. */
-export const TRIGGER_VARIABLE = 'TRIGGER';
+/** The pipeline variable that records why a run started, unless the construct is given another (declared with the data prefix's). */
+export { TRIGGER_VARIABLE } from './data-trigger';
 
 /** The distribution of one numeric feature in the training data: bin edges and the share of values in each bin. */
 export interface FeatureBaseline {

@@ -48,6 +48,11 @@ export interface CandidateOutcome {
   readonly modelDataUrl?: string;
   readonly trainingJobId?: string;
   readonly evaluationJobId?: string;
+  /**
+   * Trained now: true when spot could not finish the training job and it ran again on the on-demand queue, false when
+   * it trained on spot. Absent when nothing was trained (a cache hit, or the training failed: see failureDetail.stage).
+   */
+  readonly trainedOnDemand?: boolean;
   /** CACHED: the existing model package. */
   readonly modelPackageArn?: string;
   /** FAILED: why, one line: the stage, the job's final status reason, its id and attempts. */
@@ -138,6 +143,8 @@ export const LINEAGE_KEYS = {
   trainingJob: 'mlops:training-job',
   evaluationJob: 'mlops:evaluation-job',
   execution: 'mlops:execution',
+  /** Why the run started: `push`, `data:<marker key>`, `drift:<alarm name>`, `schedule:<rule name>` or `manual`. */
+  trigger: 'mlops:trigger',
   /** Prefix of one key per metric: `mlops:metric:auc` = "0.91". */
   metricPrefix: 'mlops:metric:',
 } as const;
@@ -160,3 +167,36 @@ export const CACHE_RECORD_PREFIX = 'training-cache/';
 export interface CacheRecordRequest {
   readonly remember: { readonly cacheKey: string; readonly outcome: CandidateOutcome };
 }
+
+/**
+ * The training workflow's own metrics, one data point each per execution, published by the quality gate function
+ * from the outcomes it judges (custom metrics are billed only for the hours they receive data).
+ */
+export const TRAINING_NAMESPACE = 'cdk-mlops/Training';
+
+/** Metric names in {@link TRAINING_NAMESPACE} (dimension {@link TRAINING_DIMENSIONS}.workflow), each a Count. */
+export const TRAINING_METRICS = {
+  /** Candidates whose training finished on the spot queue. */
+  trainedOnSpot: 'CandidatesTrainedOnSpot',
+  /** Candidates spot could not train that ran again on the on-demand queue (fallbacks), whatever came of it. */
+  trainedOnDemand: 'CandidatesTrainedOnDemand',
+  /** Candidates not trained because the training cache had their result. */
+  cacheHits: 'CacheHits',
+  /** Candidates that failed (training, evaluation or aggregation). */
+  failed: 'CandidatesFailed',
+  /** Candidates judged by the gate (all of them). */
+  candidates: 'Candidates',
+} as const;
+
+export const TRAINING_DIMENSIONS = { workflow: 'Workflow' } as const;
+
+/** The quality gate function's environment. */
+export const GATE_ENV = {
+  /** JSON of {@link GateRules}. */
+  rules: 'GATE_RULES',
+  /** The value of the Workflow dimension of the training metrics; unset: no metric is published. */
+  metricsWorkflow: 'METRICS_WORKFLOW',
+} as const;
+
+/** The failure stage of a training that fell back to the on-demand queue and failed there. */
+export const ON_DEMAND_TRAINING_STAGE = 'Training on demand';
