@@ -1,4 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -25,6 +26,17 @@ export interface DeploymentLedgerProps {
    * @default - a new retained VersionedBucket whose noncurrent versions are kept 10 years
    */
   readonly bucket?: IVersionedBucket;
+  /**
+   * A VPC for both functions. It needs a route to the SageMaker, S3 and KMS APIs (NAT, or interface endpoints and an S3
+   * gateway endpoint); the record function also calls CodePipeline.
+   * @default - not in a VPC: the functions only call AWS service APIs
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Subnets for the functions, when `vpc` is set.
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /**
    * How long the functions' logs are kept.
    * @default logs.RetentionDays.ONE_YEAR
@@ -74,6 +86,8 @@ export class DeploymentLedger extends Construct {
       environment: { [LEDGER_BUCKET_ENV]: this.bucket.bucketName },
       logRetention: props.logRetention,
       logGroupId: 'RecordDeploymentLogs',
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
     }));
     const endpointArns = [...new Set(props.endpoints.map((e) => e.endpointArn))];
     record.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint'], resources: endpointArns }));
@@ -96,12 +110,14 @@ export class DeploymentLedger extends Construct {
       environment: { [LEDGER_BUCKET_ENV]: this.bucket.bucketName },
       logRetention: props.logRetention,
       logGroupId: 'QueryLedgerLogs',
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
     }));
     this.bucket.grantRead(query, LEDGER_PREFIX);
     this.queryFunction = query;
 
     const records = `AwsSolutions-IAM5[Resource::${nagResourceId(this, this.bucket.bucket.arnForObjects(`${LEDGER_PREFIX}*`))}]`;
-    acknowledgeHandler(record, false, {
+    acknowledgeHandler(record, props.vpc !== undefined, {
       'AwsSolutions-IAM5[Resource::*]': 'codepipeline:PutJobSuccessResult and PutJobFailureResult have no resource-level ' +
         'permissions (IAM accepts only "*"), nor have X-Ray\'s PutTraceSegments / PutTelemetryRecords (tracing).',
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, endpointConfigs)}]`]:
@@ -116,7 +132,7 @@ export class DeploymentLedger extends Construct {
         'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on the ledger bucket\'s key only.',
       } : {}),
     });
-    acknowledgeHandler(query, false, {
+    acknowledgeHandler(query, props.vpc !== undefined, {
       [records]: 'Lists and reads the ledger records under deployments/ only; the key names are the endpoint, the time and the execution.',
     });
   }

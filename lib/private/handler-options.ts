@@ -16,6 +16,7 @@ import {
   LAMBDA_VPC_ACCESS_EXECUTION_ROLE,
 } from './common-findings';
 import { encryptedLogGroup } from './log-group';
+import { MlOpsValidationError } from './validation';
 
 /** What differs between the library's pre-bundled handlers; everything else is set the same way for all. */
 export interface HandlerSettings {
@@ -36,6 +37,9 @@ export interface HandlerSettings {
  * KMS-encrypted, retained log group, private subnets when a VPC is given.
  */
 export function handlerOptions(scope: Construct, settings: HandlerSettings): lambda.FunctionOptions {
+  if (settings.vpcSubnets !== undefined && settings.vpc === undefined) {
+    throw MlOpsValidationError.missing(scope, scope.constructor.name, 'vpc', 'vpcSubnets selects subnets of a VPC: give vpc too, or remove vpcSubnets.');
+  }
   return {
     description: settings.description,
     architecture: lambda.Architecture.ARM_64,

@@ -1,4 +1,5 @@
 import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -47,6 +48,16 @@ export interface JobDefinitionRevisionsProps {
    * @default 5
    */
   readonly keepRevisions?: number;
+  /**
+   * A VPC for the function. It needs a route to the Batch and ECR APIs.
+   * @default - not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Subnets for the function, when `vpc` is set.
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 interface Entry {
@@ -93,6 +104,8 @@ export class JobDefinitionRevisions extends Construct {
         [PREPARE_JOB_DEFINITIONS_ENV.SOURCE_JOB_DEFINITIONS]: this.entries.map((e) => e.job.jobDefinitionName).join(','),
         [PREPARE_JOB_DEFINITIONS_ENV.KEEP_REVISIONS]: String(keepRevisions),
       },
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
     }));
     this.function = fn;
     this.grant(fn, props.imageRepositories);
@@ -145,7 +158,7 @@ export class JobDefinitionRevisions extends Construct {
         `Registers, tags and deregisters the revisions (NAME:*) of the one derived job definition ${entry.derivedName}: ` +
         'each image gets a revision.';
     }
-    acknowledgeHandler(fn, false, findings);
+    acknowledgeHandler(fn, fn.isBoundToVpc, findings);
   }
 
   /** The position of a job definition's revision in the result's `revisionArns`. */
