@@ -7,6 +7,7 @@ import { DriftMonitor } from './drift-monitor';
 import { ModelQualityMonitor } from './model-quality-monitor';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { IModelEndpoint } from '../serving/model-endpoint';
+import { TrainingWorkflow } from '../workflow/training-workflow';
 
 /** Props for {@link MlOpsDashboard}. */
 export interface MlOpsDashboardProps {
@@ -26,6 +27,12 @@ export interface MlOpsDashboardProps {
    * @default - no training row
    */
   readonly trainingStateMachines?: sfn.IStateMachine[];
+  /**
+   * The training workflows: their runs and durations (as `trainingStateMachines`), and what became of their
+   * candidates: trained on spot, retrained on demand (spot fallbacks), training-cache hits, failed.
+   * @default - none
+   */
+  readonly trainingWorkflows?: TrainingWorkflow[];
   /**
    * Other stages' state machines (EndpointDeployment.stateMachine, EphemeralEndpointTest): their durations and failures.
    * @default - none
@@ -63,10 +70,11 @@ export interface MlOpsDashboardProps {
  * stages' state machines, each endpoint's invocations, errors and latency percentiles, drift and quality, and the
  * state of every alarm. $3 a month beyond the account's first three dashboards (CloudWatch pricing).
  *
- * Built with aws-cdk-lib's CloudWatch constructs: the metrics come from the constructs' own `metric*()` methods.
- * What is not shown, because nothing publishes it yet: spot reclaims, on-demand fallbacks and training-cache hits of
- * the training workflow (its execution history holds them), and the durations of CodePipeline stages (CodePipeline
- * publishes no stage metric; the Step Functions stages' durations stand in).
+ * Built with aws-cdk-lib's CloudWatch constructs: the metrics come from the constructs' own `metric*()` methods. A
+ * training workflow's candidates (trained on spot, on-demand fallbacks, cache hits, failed) come from the counts its
+ * quality gate publishes per run. What is not shown, because nothing publishes it yet: GPU hours on spot vs on-demand,
+ * spot reclaims that Batch retried within a job (the execution history holds them), and the durations of CodePipeline
+ * stages (CodePipeline publishes no stage metric; the Step Functions stages' durations stand in).
  */
 export class MlOpsDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
@@ -84,8 +92,8 @@ export class MlOpsDashboard extends Construct {
       new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
 
     this.dashboard.addWidgets(new cloudwatch.TextWidget({
-      markdown: '# cdk-mlops\nPipeline runs, training, serving, drift and quality. Spot reclaims, on-demand fallbacks and ' +
-        'cache hits of training runs are in each execution\'s history (no metric is published for them yet).',
+      markdown: '# cdk-mlops\nPipeline runs, training (runs; candidates on spot, on-demand fallbacks, cache hits, failures), serving, ' +
+        'drift and quality. Spot reclaims that Batch retried within a job are in each execution\'s history.',
       width: 24,
       height: 2,
     }));
@@ -114,7 +122,17 @@ export class MlOpsDashboard extends Construct {
       ]);
       this.dashboard.addWidgets(graph(`${label}: runs`, runs, { stacked: true }), graph(`${label}: duration`, durations));
     };
-    stateMachineRow('Training', props.trainingStateMachines ?? []);
+    const workflows = props.trainingWorkflows ?? [];
+    stateMachineRow('Training', [...(props.trainingStateMachines ?? []), ...workflows.map((w) => w.stateMachine)]);
+    if (workflows.length > 0) {
+      const label = (i: number, what: string) => (workflows.length > 1 ? `${i + 1}: ${what}` : what);
+      this.dashboard.addWidgets(graph('Training: candidates', workflows.flatMap((w, i) => [
+        w.metricCandidatesOnSpot({ period, label: label(i, 'trained on spot') }),
+        w.metricCandidatesOnDemand({ period, label: label(i, 'on-demand fallbacks') }),
+        w.metricCacheHits({ period, label: label(i, 'cache hits') }),
+        w.metricCandidatesFailed({ period, label: label(i, 'failed') }),
+      ]), { stacked: true, width: 16 }));
+    }
     stateMachineRow('Stages', props.stageStateMachines ?? []);
 
     for (const endpoint of props.endpoints ?? []) {
@@ -161,7 +179,8 @@ export class MlOpsDashboard extends Construct {
     const fail = (prop: string, value: unknown, fix: string) => {
       throw new MlOpsValidationError(this, 'MlOpsDashboard', prop, value, fix);
     };
-    const parts = [props.pipeline, ...(props.trainingStateMachines ?? []), ...(props.stageStateMachines ?? []), ...(props.endpoints ?? []),
+    const parts = [props.pipeline, ...(props.trainingStateMachines ?? []), ...(props.trainingWorkflows ?? []),
+      ...(props.stageStateMachines ?? []), ...(props.endpoints ?? []),
       ...(props.driftMonitors ?? []), ...(props.qualityMonitors ?? []), ...(props.alarms ?? [])].filter((p) => p !== undefined);
     if (parts.length === 0) fail('pipeline', 'nothing to show', 'Give at least a pipeline, state machines, endpoints, monitors or alarms.');
     const name = props.dashboardName;

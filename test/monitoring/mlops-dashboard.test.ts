@@ -4,6 +4,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { FEATURES, monitoredStack } from './fixture';
 import { DriftMonitor, MlOpsDashboard, MlOpsDashboardProps, ModelQualityMonitor } from '../../lib';
 import { complianceFindings } from '../support/compliance';
+import { workflowStack } from '../workflow/fixture';
 
 function dashboardStack(overrides: Partial<MlOpsDashboardProps> = {}, app = new App()) {
   const parts = monitoredStack(app);
@@ -73,6 +74,29 @@ describe('MlOpsDashboard', () => {
 
   test('has no unacknowledged cdk-nag or Control Tower finding', () => {
     expect(complianceFindings((app) => dashboardStack({}, app), { controlTower: true })).toEqual([]);
+  });
+});
+
+describe('MlOpsDashboard with a training workflow', () => {
+  const { stack, workflow } = workflowStack();
+  new MlOpsDashboard(stack, 'Dashboard', { trainingWorkflows: [workflow] });
+  const ws = widgets(stack);
+
+  test('its runs from the state machine, its candidates from the counts its quality gate publishes', () => {
+    expect(titles(ws)).toEqual(['Training: runs', 'Training: duration', 'Training: candidates']);
+    const candidates = metricsOf(ws, 'Training: candidates');
+    expect(candidates.map((m: any[]) => m.slice(0, 4).join(' '))).toEqual([
+      `cdk-mlops/Training CandidatesTrainedOnSpot Workflow ${workflow.node.path}`,
+      `cdk-mlops/Training CandidatesTrainedOnDemand Workflow ${workflow.node.path}`,
+      `cdk-mlops/Training CacheHits Workflow ${workflow.node.path}`,
+      `cdk-mlops/Training CandidatesFailed Workflow ${workflow.node.path}`,
+    ]);
+    expect(candidates.map((m: any[]) => m[m.length - 1])).toEqual([
+      expect.objectContaining({ label: 'trained on spot', stat: 'Sum' }),
+      expect.objectContaining({ label: 'on-demand fallbacks', stat: 'Sum' }),
+      expect.objectContaining({ label: 'cache hits', stat: 'Sum' }),
+      expect.objectContaining({ label: 'failed', stat: 'Sum' }),
+    ]);
   });
 });
 

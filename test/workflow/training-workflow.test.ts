@@ -137,6 +137,37 @@ describe('TrainingWorkflow', () => {
     expect(workflow.metricSucceeded().metricName).toBe('ExecutionsSucceeded');
   });
 
+  test('the quality gate publishes the training metrics: named by its workflow, in its namespace only', () => {
+    const fns = template.findResources('AWS::Lambda::Function');
+    const [gateId, gate] = Object.entries(fns).find(([, f]: any) => f.Properties.Environment?.Variables?.GATE_RULES) as [string, any];
+    expect(gate.Properties.Environment.Variables.METRICS_WORKFLOW).toBe(workflow.node.path);
+    const roleId = gate.Properties.Role['Fn::GetAtt'][0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p: any) => p.Properties.Roles.some((r: any) => r.Ref === roleId));
+    const statements = policies.flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(statements.filter((st: any) => [st.Action].flat().includes('cloudwatch:PutMetricData'))).toEqual([{
+      Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'cdk-mlops/Training' } },
+    }]);
+    expect(gateId).toMatch(/QualityGate/);
+    // The Batch tasks say which queue trained the candidate.
+    const states = definition.States['Each candidate'].ItemProcessor.States;
+    expect(states['Train on spot'].ResultSelector).toEqual({ 'jobId.$': '$.JobId', 'onDemand': false });
+    expect(states['Train on demand'].ResultSelector).toEqual({ 'jobId.$': '$.JobId', 'onDemand': true });
+  });
+
+  test('training metric methods name the namespace, the metric and the workflow', () => {
+    const cases: Array<[() => any, string]> = [
+      [() => workflow.metricCandidatesOnSpot(), 'CandidatesTrainedOnSpot'],
+      [() => workflow.metricCandidatesOnDemand(), 'CandidatesTrainedOnDemand'],
+      [() => workflow.metricCacheHits(), 'CacheHits'],
+      [() => workflow.metricCandidatesFailed(), 'CandidatesFailed'],
+      [() => workflow.metricCandidates(), 'Candidates'],
+    ];
+    for (const [metric, name] of cases) {
+      expect(metric()).toMatchObject({ namespace: 'cdk-mlops/Training', metricName: name, dimensions: { Workflow: workflow.node.path }, statistic: 'Sum' });
+    }
+    expect(workflow.metricCacheHits({ statistic: 'Maximum' }).statistic).toBe('Maximum');
+  });
+
   test('options: approval, concurrency, timeout, no snapshot function, no champion comparison', () => {
     const { stack: s } = workflowStack({
       approvalStatus: ModelApprovalStatus.APPROVED,
