@@ -8,7 +8,7 @@ import { DEFAULT_CPU_INSTANCE_TYPES, InstanceSpec } from './instance-catalog';
 import { ComputePlatform, IMlJobQueue, QueueCapacity } from './ml-job-queue';
 import { acknowledgeInstanceRole, secureLaunchTemplate } from './private/compute-hygiene';
 import { queuePair } from './private/queue-pair';
-import { knownSpecs, validateCapacityTimeout, validateMaxvCpus, validateOneArchitecture } from './private/queue-validation';
+import { knownSpecs, validateCapacityTimeout, validateMaxvCpus, validateOnDemandOptions, validateOneArchitecture } from './private/queue-validation';
 import { RunnableWatchdog } from './private/runnable-watchdog';
 import { SpotQueueOptions } from './spot-queue-options';
 import { alertsTopic } from '../private/alerts-topic';
@@ -66,6 +66,7 @@ export class SpotCpuQueue extends Construct implements IMlJobQueue {
     const maxvCpus = props.maxvCpus ?? 256;
     const onDemandMaxvCpus = props.onDemandMaxvCpus ?? 64;
     const onDemand = props.onDemandFallback ?? true;
+    validateOnDemandOptions(this, 'SpotCpuQueue', onDemand, props.onDemandMaxvCpus);
     const capacityTimeout = props.capacityTimeout ?? Duration.minutes(30);
     validateCapacityTimeout(this, 'SpotCpuQueue', capacityTimeout);
     const networking = {

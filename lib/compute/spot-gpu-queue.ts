@@ -8,7 +8,7 @@ import { DEFAULT_GPU_INSTANCE_TYPES, InstanceSpec, UNSUPPORTED_GPU_FAMILIES } fr
 import { ComputePlatform, IMlJobQueue, QueueCapacity } from './ml-job-queue';
 import { acknowledgeInstanceRole, secureLaunchTemplate } from './private/compute-hygiene';
 import { queuePair } from './private/queue-pair';
-import { knownSpecs, validateCapacityTimeout, validateMaxvCpus, validateOneArchitecture } from './private/queue-validation';
+import { knownSpecs, validateCapacityTimeout, validateMaxvCpus, validateOnDemandOptions, validateOneArchitecture } from './private/queue-validation';
 import { RunnableWatchdog } from './private/runnable-watchdog';
 import { SpotQueueOptions } from './spot-queue-options';
 import { alertsTopic } from '../private/alerts-topic';
@@ -83,6 +83,7 @@ export class SpotGpuQueue extends Construct implements IMlJobQueue {
     const smallest = Math.min(...specs.map((s) => s.vcpus));
     validateMaxvCpus(this, 'SpotGpuQueue', 'maxvCpus', maxvCpus, smallest);
     const onDemand = props.onDemandFallback ?? true;
+    validateOnDemandOptions(this, 'SpotGpuQueue', onDemand, props.onDemandMaxvCpus);
     if (onDemand) validateMaxvCpus(this, 'SpotGpuQueue', 'onDemandMaxvCpus', onDemandMaxvCpus, smallest);
     const capacityTimeout = props.capacityTimeout ?? Duration.minutes(30);
     validateCapacityTimeout(this, 'SpotGpuQueue', capacityTimeout);

@@ -80,12 +80,17 @@ export class PipelineSource {
           'arn:aws:codeconnections:<region>:<account>:connection/<id> (or arn:aws:codestar-connections:... for one created before July 2024).');
       }
       for (const [prop, value] of [['owner', o.owner], ['repository', o.repository]] as const) {
-        if (isConcrete(value) && !REPOSITORY_PART.test(value)) {
+        // 'fraud-model.git' is a clone URL's last part, not the repository's name: the connection would find no repository.
+        if (isConcrete(value) && (!REPOSITORY_PART.test(value) || value.endsWith('.git'))) {
           fail(prop, value, 'Give the name as the Git host shows it (letters, digits, ".", "_", "-"), without a URL or ".git".');
         }
       }
       if (o.branch !== undefined && isConcrete(o.branch) && (o.branch === '' || /\s|\.\.|[~^:?*\[\\]/.test(o.branch))) {
         fail('branch', o.branch, 'Give a Git branch name, for example "main".');
+      }
+      // The source action takes the short branch name: 'refs/heads/main' would watch a branch of that literal name.
+      if (o.branch !== undefined && isConcrete(o.branch) && o.branch.startsWith('refs/')) {
+        fail('branch', o.branch, `Give the branch's short name, without "refs/heads/": for example "${o.branch.replace(/^refs\/(heads\/)?/, '')}".`);
       }
       return {
         action: new ConnectionSourceAction({

@@ -2,6 +2,7 @@ import { Arn, ArnFormat, IResource, Names, RemovalPolicy, Resource, Stack } from
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
+import { claimPhysicalName } from '../private/physical-names';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
 /** A SageMaker model registry group: the versions of one model, with their approval status and lineage. */
@@ -157,6 +158,7 @@ export class ModelPackageGroup extends ModelPackageGroupBase {
     super(scope, id);
     const name = props.modelPackageGroupName ?? defaultName(this);
     validateName(this, name);
+    claimPhysicalName(this, 'ModelPackageGroup', 'modelPackageGroupName', 'model package group', name);
     if (props.description !== undefined && props.description.length > 1024) {
       throw new MlOpsValidationError(this, 'ModelPackageGroup', 'description', `${props.description.slice(0, 40)}...`,
         'SageMaker accepts at most 1024 characters: shorten it.');

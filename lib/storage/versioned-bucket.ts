@@ -390,6 +390,14 @@ export class VersionedBucket extends VersionedBucketBase {
           `It must come before noncurrentVersionExpiration (${expireAfter.toDays()} days): shorten the transition or ` +
           'lengthen the expiration.');
       }
+      // S3 moves an object to an infrequent-access class only after 30 days (S3 User Guide, "Transitioning objects
+      // using Amazon S3 Lifecycle", constraints): the rule would be refused at deploy.
+      const ia = [s3.StorageClass.INFREQUENT_ACCESS, s3.StorageClass.ONE_ZONE_INFREQUENT_ACCESS].some((c) => c.value === storageClass.value);
+      if (ia && isConcrete(transitionAfter.toDays()) && transitionAfter.toDays() < 30) {
+        throw new MlOpsValidationError(this, 'VersionedBucket', 'noncurrentVersionTransition', `${transitionAfter.toDays()} days`,
+          `S3 transitions to ${storageClass.value} only after at least 30 days: give Duration.days(30) or more, or a Glacier class ` +
+          '(noncurrentVersionStorageClass), which has no such minimum.');
+      }
     }
     if (props.noncurrentVersionsToRetain !== undefined && isConcrete(props.noncurrentVersionsToRetain) &&
       (!Number.isInteger(props.noncurrentVersionsToRetain) || props.noncurrentVersionsToRetain < 1 || props.noncurrentVersionsToRetain > 100)) {

@@ -244,6 +244,33 @@ describe('SpotGpuQueue fails when', () => {
   test.each([Duration.minutes(5), Duration.hours(25)])('capacityTimeout is %s', (capacityTimeout) => {
     expect(gpu({ capacityTimeout })).toThrow(/invalid capacityTimeout .*from 10 minutes to 24 hours/);
   });
+
+  test.each([8, 20000])('the root volume is %p GiB (below the AMI\'s 30 GiB snapshot, above gp3\'s 16384 GiB)', (gib) => {
+    expect(gpu({ rootVolumeSize: Size.gibibytes(gib) })).toThrow(
+      new RegExp(`SpotGpuQueue 'Test/Gpu': invalid rootVolumeSize '${gib} GiB'. Give whole GiB from 30 .* to 16384`),
+    );
+    expect(gpu({ rootVolumeSize: Size.gibibytes(30) })).not.toThrow();
+  });
+
+  test.each(['gpu training', 'gpu.training', 'a'.repeat(120)])('the job queue name is %p (Batch: 1-128 letters, digits, - and _)', (jobQueueName) => {
+    expect(gpu({ jobQueueName })).toThrow(/SpotGpuQueue 'Test\/Gpu': invalid jobQueueName .*Batch job queue names are 1-128 letters, digits, hyphens and underscores/);
+  });
+
+  test('two queues have one name in one account and region', () => {
+    const { stack, network } = setup();
+    new SpotGpuQueue(stack, 'First', { network, jobQueueName: 'training' });
+    expect(() => new SpotGpuQueue(stack, 'Second', { network, jobQueueName: 'training' })).toThrow(
+      /SpotGpuQueue 'Test\/Second': invalid jobQueueName 'training'. Test\/First already creates the Batch job queue 'training'/,
+    );
+    const other = new Stack(stack.node.root as App, 'Elsewhere', { env: { account: '111111111111', region: 'eu-west-1' } });
+    expect(() => new SpotGpuQueue(other, 'Third', { network: new BatchNetwork(other, 'Network'), jobQueueName: 'training' })).not.toThrow();
+  });
+
+  test('onDemandMaxvCpus is given without the fallback it sizes', () => {
+    expect(gpu({ onDemandFallback: false, onDemandMaxvCpus: 128 })).toThrow(
+      /SpotGpuQueue 'Test\/Gpu': prop onDemandMaxvCpus is not allowed with onDemandFallback: false/,
+    );
+  });
 });
 
 describe('SpotGpuQueue RUNNABLE watchdog, against the documented Batch events', () => {

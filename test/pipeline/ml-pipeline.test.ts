@@ -453,6 +453,8 @@ describe('MlPipeline fails when', () => {
     [{ connectionArn: CONNECTION, owner: 'https://github.com/acme', repository: 'x' }, /invalid source.owner 'https:\/\/github.com\/acme'. .*without a URL/],
     [{ connectionArn: CONNECTION, owner: 'acme', repository: 'fraud model' }, /invalid source.repository 'fraud model'/],
     [{ connectionArn: CONNECTION, owner: 'acme', repository: 'x', branch: 'feature..x' }, /invalid source.branch 'feature..x'/],
+    [{ connectionArn: CONNECTION, owner: 'acme', repository: 'fraud-model.git' }, /invalid source.repository 'fraud-model.git'. .*without a URL or ".git"/],
+    [{ connectionArn: CONNECTION, owner: 'acme', repository: 'x', branch: 'refs/heads/main' }, /invalid source.branch 'refs\/heads\/main'. Give the branch's short name, .*"main"/],
   ])('the connection source is wrong (%#)', (options, message) => {
     expect(() => pipelineStack({ source: PipelineSource.connection(options) })).toThrow(message);
   });

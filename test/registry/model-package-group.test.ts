@@ -112,6 +112,16 @@ describe('ModelPackageGroup', () => {
       );
     });
 
+    test('two groups have one name in one account and region (the second would fail to deploy)', () => {
+      const stack = newStack();
+      new ModelPackageGroup(stack, 'First', { modelPackageGroupName: 'fraud' });
+      expect(() => new ModelPackageGroup(stack, 'Second', { modelPackageGroupName: 'fraud' })).toThrow(
+        /ModelPackageGroup 'Test\/Second': invalid modelPackageGroupName 'fraud'. Test\/First already creates the model package group 'fraud'/,
+      );
+      // Importing the same name is fine: it creates nothing.
+      expect(() => ModelPackageGroup.fromModelPackageGroupName(stack, 'Imported', 'fraud')).not.toThrow();
+    });
+
     test('an imported name is invalid', () => {
       expect(() => ModelPackageGroup.fromModelPackageGroupName(newStack(), 'G', 'bad name')).toThrow(
         /invalid modelPackageGroupName 'bad name'/,

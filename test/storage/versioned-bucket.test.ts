@@ -315,6 +315,16 @@ describe('VersionedBucket fails when', () => {
     })).toThrow(/invalid removalPolicy 'destroy'. A COMPLIANCE-locked bucket cannot be emptied.*use RemovalPolicy.RETAIN/);
   });
 
+  test.each([s3.StorageClass.INFREQUENT_ACCESS, s3.StorageClass.ONE_ZONE_INFREQUENT_ACCESS])(
+    'the noncurrent transition to %s comes before 30 days (S3 refuses it)', (storageClass) => {
+      expect(() => new VersionedBucket(newStack(), 'B', { noncurrentVersionStorageClass: storageClass, noncurrentVersionTransition: Duration.days(7) })).toThrow(
+        new RegExp(`VersionedBucket 'Test/B': invalid noncurrentVersionTransition '7 days'. S3 transitions to ${storageClass.value} only after at least 30 days`),
+      );
+      // Glacier Instant Retrieval has no such minimum, and 30 days is allowed for infrequent access.
+      expect(() => new VersionedBucket(newStack(), 'B', { noncurrentVersionStorageClass: storageClass, noncurrentVersionTransition: Duration.days(30) })).not.toThrow();
+      expect(() => new VersionedBucket(newStack(), 'B', { noncurrentVersionTransition: Duration.days(7) })).not.toThrow();
+    });
+
   test('the noncurrent transition is not before the expiry', () => {
     expect(() => new VersionedBucket(newStack(), 'B', {
       noncurrentVersionTransition: Duration.days(90),

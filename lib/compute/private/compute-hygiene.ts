@@ -1,8 +1,17 @@
-import { Duration, Size } from 'aws-cdk-lib';
+import { Duration, Size, SizeRoundingBehavior } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { acknowledge } from '../../private/acknowledge';
+import { isConcrete, MlOpsValidationError } from '../../private/validation';
+
+/**
+ * The root volume is made from the AMI's snapshot, so it is at least the snapshot's size: the ECS-optimized AMIs
+ * are built with a 30 GiB root device (the build recipe's default, aws/amazon-ecs-ami variables.pkr.hcl).
+ */
+const MIN_ROOT_GIB = 30;
+/** The largest gp3 volume a launch template's block device may ask for (EC2 LaunchTemplateEbsBlockDeviceRequest, VolumeSize). */
+const MAX_GP3_GIB = 16384;
 
 /**
  * The launch template of every EC2 compute environment of this library: IMDSv2 only with a hop limit of 1
@@ -10,6 +19,12 @@ import { acknowledge } from '../../private/acknowledge';
  * volume large enough for CUDA images and their unpacked layers.
  */
 export function secureLaunchTemplate(scope: Construct, rootVolume: Size): ec2.LaunchTemplate {
+  const gib = rootVolume.toGibibytes({ rounding: SizeRoundingBehavior.NONE });
+  if (isConcrete(gib) && (!Number.isInteger(gib) || gib < MIN_ROOT_GIB || gib > MAX_GP3_GIB)) {
+    throw new MlOpsValidationError(scope, scope.constructor.name, 'rootVolumeSize', `${gib} GiB`,
+      `Give whole GiB from ${MIN_ROOT_GIB} (the ECS-optimized AMI's root snapshot is ${MIN_ROOT_GIB} GiB, and a volume cannot be smaller ` +
+      `than its snapshot) to ${MAX_GP3_GIB} (the largest gp3 volume of a launch template); GPU images need far more than the minimum.`);
+  }
   return new ec2.LaunchTemplate(scope, 'LaunchTemplate', {
     requireImdsv2: true,
     httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,

@@ -85,3 +85,11 @@ export function validateCapacityTimeout(scope: Construct, construct: string, tim
       'AWS Batch accepts job state time limits from 10 minutes to 24 hours.');
   }
 }
+
+/** onDemandMaxvCpus sizes the fallback: without one it would be silently ignored. */
+export function validateOnDemandOptions(scope: Construct, construct: string, onDemandFallback: boolean, onDemandMaxvCpus: number | undefined): void {
+  if (!onDemandFallback && onDemandMaxvCpus !== undefined) {
+    throw MlOpsValidationError.notAllowed(scope, construct, 'onDemandMaxvCpus', 'onDemandFallback: false',
+      'It sizes the on-demand fallback, which onDemandFallback: false leaves out: remove onDemandMaxvCpus, or keep the fallback.');
+  }
+}
