@@ -2,11 +2,13 @@ import { CfnOutput, Duration, Size, Stack, StackProps } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
 import {
+  AlertSubscriptions,
   BatchNetwork,
   BucketPurpose,
   DataVersionSnapshot,
   DeploymentLedger,
   DeploymentPolicy,
+  DriftMonitor,
   EndpointDeployment,
   EndpointTestRunner,
   LatencyPercentile,
@@ -17,6 +19,7 @@ import {
   ModelImageRepository,
   ModelPackageGroup,
   PipelineSource,
+  RetrainingTrigger,
   SpotCpuQueue,
   ServingImageBuild,
   SpendBudget,
@@ -129,7 +132,7 @@ export class MlOpsReferenceStack extends Stack {
     // A monthly cost budget: alerts on the alerts topic at 80% of actual and 100% of forecast spend (stops nothing).
     new SpendBudget(this, 'Budget', { limitUsd: 100 });
 
-    new MlPipeline(this, 'Pipeline', {
+    const pipeline = new MlPipeline(this, 'Pipeline', {
       source,
       trainingImageBuild,
       training,
@@ -155,6 +158,21 @@ export class MlOpsReferenceStack extends Stack {
         ],
       },
     });
+
+    // Monitoring: production's captured requests against the training data of the model it serves (nothing runs
+    // without traffic); drift starts a retraining run on the latest data, at most once per 12 hours.
+    const drift = new DriftMonitor(this, 'ProductionDrift', {
+      endpoint: production,
+      modelPackageGroup: models,
+      modelBucket: modelArtifacts,
+      dataBucket: data,
+      // The starter's features (starter/data/train.csv without the id, the sensitive group and the label).
+      features: ['age', 'income', 'debt_ratio', 'tenure_months', 'late_payments'],
+    });
+    new RetrainingTrigger(this, 'RetrainOnDrift', { pipeline: pipeline.pipeline, alarms: [drift.driftAlarm] });
+    // People: `cdk deploy -c alertEmail=oncall@example.com` subscribes an address to the alerts topic.
+    const alertEmail = this.node.tryGetContext('alertEmail');
+    if (alertEmail) new AlertSubscriptions(this, 'AlertSubscriptions', { emails: [alertEmail] });
   }
 }
 
