@@ -1,3 +1,6 @@
+import { IConstruct } from 'constructs';
+import { isConcrete, MlOpsValidationError } from '../private/validation';
+
 /** The per-run values of a training job, see {@link ContainerContract.trainingEnvironment}. */
 export interface TrainingEnvironmentOptions {
   /** The S3 prefix of the training data, `s3://bucket/prefix/`. */
@@ -145,6 +148,12 @@ export class ContainerContract {
 
   /** The environment of one training run, to pass as container overrides. Optional values left unset are omitted. */
   public static trainingEnvironment(options: TrainingEnvironmentOptions): { [name: string]: string } {
+    validateUris('trainingEnvironment', {
+      dataUri: options.dataUri,
+      dataManifestUri: options.dataManifestUri,
+      outputUri: options.outputUri,
+      checkpointUri: options.checkpointUri,
+    });
     return compact({
       [ContainerContract.DATA_URI]: options.dataUri,
       [ContainerContract.DATA_VERSION]: options.dataVersion,
@@ -159,6 +168,12 @@ export class ContainerContract {
 
   /** The environment of one evaluation run, to pass as container overrides. Optional values left unset are omitted. */
   public static evaluationEnvironment(options: EvaluationEnvironmentOptions): { [name: string]: string } {
+    validateUris('evaluationEnvironment', {
+      dataUri: options.dataUri,
+      dataManifestUri: options.dataManifestUri,
+      modelUri: options.modelUri,
+      outputUri: options.outputUri,
+    });
     return compact({
       [ContainerContract.DATA_URI]: options.dataUri,
       [ContainerContract.DATA_VERSION]: options.dataVersion,
@@ -171,6 +186,20 @@ export class ContainerContract {
   }
 
   private constructor() {}
+}
+
+/**
+ * The job reads and writes these with the S3 API: anything but an s3:// URI (a bare key, an https:// URL, a local path)
+ * fails only inside the container, after the job has started. Tokens (a JSONPath of the execution) are not checked.
+ */
+function validateUris(method: string, uris: Record<string, string | undefined>): void {
+  // No construct here: the message names the method instead of a construct path.
+  const where = { node: { path: `ContainerContract.${method}` } } as unknown as IConstruct;
+  for (const [prop, uri] of Object.entries(uris)) {
+    if (isConcrete(uri) && !/^s3:\/\/[^/]+\//.test(uri)) {
+      throw new MlOpsValidationError(where, 'ContainerContract', prop, uri, 'Give an S3 URI, s3://<bucket>/<key or prefix>.');
+    }
+  }
 }
 
 function compact(values: Record<string, string | undefined>): Record<string, string> {

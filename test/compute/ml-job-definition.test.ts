@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { BucketPurpose, ModelImageRepository, VersionedBucket } from '../../lib';
 import { ContainerContract } from '../../lib/compute/container-contract';
 import { JobKind, MlJobDefinition, MlJobDefinitionOptions } from '../../lib/compute/ml-job-definition';
@@ -441,6 +442,29 @@ describe('ContainerContract', () => {
       MLOPS_OUTPUT_URI: 's3://models/evaluations/42/xgb/',
       MLOPS_CANDIDATE: 'xgb',
     });
+  });
+});
+
+describe('ContainerContract fails when', () => {
+  const training = { dataUri: 's3://d/', outputUri: 's3://o/', checkpointUri: 's3://c/', candidate: 'a' };
+  test.each([
+    ['dataUri', 'data/datasets/'],
+    ['outputUri', 'https://models.s3.amazonaws.com/runs/'],
+    ['checkpointUri', '/tmp/checkpoints/'],
+    ['dataManifestUri', 's3:/data/manifest.jsonl'],
+  ])('a training %s is not an s3:// URI: %p', (prop, uri) => {
+    expect(() => ContainerContract.trainingEnvironment({ ...training, [prop]: uri })).toThrow(
+      `ContainerContract 'ContainerContract.trainingEnvironment': invalid ${prop} '${uri}'. Give an S3 URI, s3://<bucket>/<key or prefix>.`,
+    );
+  });
+
+  test('an evaluation modelUri is not an s3:// URI', () => {
+    expect(() => ContainerContract.evaluationEnvironment({ dataUri: 's3://d/', modelUri: 'model.tar.gz', outputUri: 's3://o/', candidate: 'a' }))
+      .toThrow(/invalid modelUri 'model.tar.gz'. Give an S3 URI/);
+  });
+
+  test('a token (a JSONPath of the execution) is not checked', () => {
+    expect(() => ContainerContract.trainingEnvironment({ ...training, dataUri: sfn.JsonPath.stringAt('$.dataUri') })).not.toThrow();
   });
 });
 
