@@ -446,14 +446,14 @@ describe('ContainerContract', () => {
 });
 
 describe('ContainerContract fails when', () => {
-  const training = { dataUri: 's3://d/', outputUri: 's3://o/', checkpointUri: 's3://c/', candidate: 'a' };
+  const run = { dataUri: 's3://d/', outputUri: 's3://o/', checkpointUri: 's3://c/', candidate: 'a' };
   test.each([
     ['dataUri', 'data/datasets/'],
     ['outputUri', 'https://models.s3.amazonaws.com/runs/'],
     ['checkpointUri', '/tmp/checkpoints/'],
     ['dataManifestUri', 's3:/data/manifest.jsonl'],
   ])('a training %s is not an s3:// URI: %p', (prop, uri) => {
-    expect(() => ContainerContract.trainingEnvironment({ ...training, [prop]: uri })).toThrow(
+    expect(() => ContainerContract.trainingEnvironment({ ...run, [prop]: uri })).toThrow(
       `ContainerContract 'ContainerContract.trainingEnvironment': invalid ${prop} '${uri}'. Give an S3 URI, s3://<bucket>/<key or prefix>.`,
     );
   });
@@ -464,7 +464,7 @@ describe('ContainerContract fails when', () => {
   });
 
   test('a token (a JSONPath of the execution) is not checked', () => {
-    expect(() => ContainerContract.trainingEnvironment({ ...training, dataUri: sfn.JsonPath.stringAt('$.dataUri') })).not.toThrow();
+    expect(() => ContainerContract.trainingEnvironment({ ...run, dataUri: sfn.JsonPath.stringAt('$.dataUri') })).not.toThrow();
   });
 });
 
