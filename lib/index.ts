@@ -34,6 +34,7 @@ export * from './serving/ephemeral-endpoint-test';
 export * from './pipeline/pipeline-source';
 export * from './pipeline/data-version-trigger';
 export * from './pipeline/deployment-ledger';
+export * from './pipeline/check-stage-options';
 export * from './pipeline/ml-pipeline';
 export * from './pipeline/training-image-build';
 // Cost: what an app costs idle and per run, and a guard against runaway spend.

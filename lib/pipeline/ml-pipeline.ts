@@ -6,15 +6,18 @@ import * as notifications from 'aws-cdk-lib/aws-codestarnotifications';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { CheckStageOptions } from './check-stage-options';
 import { DataVersionTrigger } from './data-version-trigger';
 import { DeploymentLedger } from './deployment-ledger';
 import { PipelineSource } from './pipeline-source';
+import { checkSecretWildcards, validateCheckOptions } from './private/check-validation';
 import { grantConnectionToClones } from './private/connection-use';
 import { validateDataPrefix, validateMarkerSuffix } from './private/data-location';
 import { startOnNewSourceZip } from './private/s3-source-trigger';
 import { TrainingImageBuild } from './training-image-build';
 import { acknowledge } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
+import { BUILD_IMAGE } from '../private/build-image';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { DATA_PREFIX_VARIABLE, DEFAULT_PIPELINE_TRIGGER, TRIGGER_VARIABLE } from '../private/contract/data-trigger';
 import { acknowledgeGrantWildcards, WildcardReason } from '../private/grant-wildcards';
@@ -110,6 +113,11 @@ export interface MlPipelineProps {
    */
   readonly checkCommands?: string[];
   /**
+   * How the Check stage's build runs: image, compute type, timeout, environment variables and secrets.
+   * @default - the library's build image, SMALL, 30 minutes, no variables
+   */
+  readonly checkOptions?: CheckStageOptions;
+  /**
    * Also run a short training on a data sample in the Check stage, beside the tests.
    * @default - no smoke training
    */
@@ -192,10 +200,14 @@ export class MlPipeline extends Construct {
 
     this.checkProject = new codebuild.PipelineProject(this, 'Check', {
       description: 'cdk-mlops: fail fast on the training and serving code (tests, lint, data validation)',
-      environment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0, computeType: codebuild.ComputeType.SMALL },
+      environment: {
+        buildImage: props.checkOptions?.buildImage ?? BUILD_IMAGE,
+        computeType: props.checkOptions?.computeType ?? codebuild.ComputeType.SMALL,
+      },
       encryptionKey: this.artifactBucket.encryptionKey,
       logging: { cloudWatch: { logGroup: encryptedLogGroup(this, 'CheckLogs') } },
-      timeout: Duration.minutes(30),
+      timeout: props.checkOptions?.timeout ?? Duration.minutes(30),
+      environmentVariables: props.checkOptions?.environmentVariables,
       buildSpec: codebuild.BuildSpec.fromObject({
         version: '0.2',
         phases: { build: { commands: props.checkCommands ?? ['pip install -r requirements.txt', 'python -m pytest -q'] } },
@@ -368,6 +380,7 @@ export class MlPipeline extends Construct {
     }
     validateMarkerSuffix(this, 'MlPipeline', 'dataTriggerSuffix', props.dataTriggerSuffix);
     // CodeBuild accepts a build phase without commands and then fails every run.
+    validateCheckOptions(this, props.checkOptions);
     if (props.checkCommands?.length === 0) {
       throw new MlOpsValidationError(this, 'MlPipeline', 'checkCommands', [],
         'Give at least one command (tests, lint, data validation), or leave checkCommands out for the defaults.');
@@ -406,7 +419,7 @@ export class MlPipeline extends Construct {
     const project = new codebuild.PipelineProject(this, 'SmokeTraining', {
       description: 'cdk-mlops: a short training on a data sample (fail fast before the GPU training)',
       environment: {
-        buildImage: codebuild.LinuxBuildImage.STANDARD_7_0,
+        buildImage: BUILD_IMAGE,
         computeType: options.computeType ?? codebuild.ComputeType.MEDIUM,
       },
       encryptionKey: this.artifactBucket.encryptionKey,
@@ -463,6 +476,7 @@ export class MlPipeline extends Construct {
       { pattern: /^\*$/, reason: 'Actions without resource-level permissions (codepipeline:PutJob*Result, X-Ray, log delivery, ecr:GetAuthorizationToken).' },
       { pattern: /:log-group:\/aws\/codebuild\/|:report-group\//, reason: 'aws-cdk-lib\'s default logging and reports grants of a CodeBuild project, scoped to that project.' },
       { pattern: /\.Arn>:\*$/, reason: 'The versions and aliases of the one Lambda function the action invokes.' },
+      ...checkSecretWildcards(props.checkOptions),
     ];
     acknowledgeGrantWildcards(this, reasons, INLINE_ROLE_POLICY);
     acknowledgeGrantWildcards(props.imageBuild, reasons);

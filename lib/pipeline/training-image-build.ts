@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ImageSpec, TRAINING_BUILD_VARIABLES, trainingBuildSpec } from './private/training-image-buildspec';
 import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
+import { BUILD_IMAGE } from '../private/build-image';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { createKey, keyViaService } from '../private/kms-key';
 import { encryptedLogGroup } from '../private/log-group';
@@ -189,7 +190,7 @@ export class TrainingImageBuild extends Construct implements iam.IGrantable {
         blockingSeverities: blockingSeverities(props.failOnSeverity ?? ScanSeverity.HIGH),
       })),
       environment: {
-        buildImage: codebuild.LinuxBuildImage.STANDARD_8_0,
+        buildImage: BUILD_IMAGE,
         computeType: props.computeType ?? codebuild.ComputeType.MEDIUM,
         privileged: true,
         environmentVariables: {

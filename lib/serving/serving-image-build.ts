@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BUILD_VARIABLES, IMAGE_DETAIL_FILE, SEVERITY_ORDER, servingBuildSpec } from './buildspec';
 import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
+import { BUILD_IMAGE } from '../private/build-image';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { createKey, keyViaService } from '../private/kms-key';
 import { encryptedLogGroup } from '../private/log-group';
@@ -205,7 +206,7 @@ export class ServingImageBuild extends Construct implements iam.IGrantable {
         blockingSeverities: blockingSeverities(failOn),
       })),
       environment: {
-        buildImage: codebuild.LinuxBuildImage.STANDARD_8_0,
+        buildImage: BUILD_IMAGE,
         computeType: props.computeType ?? codebuild.ComputeType.MEDIUM,
         privileged: true,
         environmentVariables: {
