@@ -180,5 +180,27 @@ export class DataVersionTrigger extends Construct {
       throw new MlOpsValidationError(this, 'DataVersionTrigger', 'pipeline', pipelineRegion,
         `Put the trigger in the pipeline's region (${pipelineRegion}), not ${region}: it starts the pipeline by name in its own region.`);
     }
+    this.validateDeclared(props.pipeline, names);
+  }
+
+  /**
+   * StartPipelineExecution refuses a variable the pipeline does not declare, so every new data version would fail.
+   * Checked at synth, when every variable is added, and only for a pipeline of this app (an import declares nothing known).
+   */
+  private validateDeclared(pipeline: codepipeline.IPipeline, names: Array<[string, string | undefined]>): void {
+    if (!(pipeline instanceof codepipeline.Pipeline)) return;
+    this.node.addValidation({
+      validate: () => {
+        const cfn = pipeline.node.defaultChild as codepipeline.CfnPipeline;
+        const declared = ((Stack.of(pipeline).resolve(cfn.variables) ?? []) as Array<{ name?: unknown }>).map((v) => v.name);
+        if (declared.some((n) => typeof n !== 'string')) return [];
+        return names
+          .filter(([, name]) => name !== undefined && isConcrete(name) && !declared.includes(name))
+          .map(([prop, name]) => new MlOpsValidationError(this, 'DataVersionTrigger', prop, name,
+            `The pipeline ${pipeline.node.path} does not declare it (it declares ${declared.length ? declared.map((n) => `'${n}'`).join(', ') : 'no variable'}), ` +
+            'and CodePipeline refuses to start an execution with an undeclared variable: declare it on the pipeline (variables / ' +
+            'addVariable), or give a declared name.').message);
+      },
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { BucketPurpose, DataVersionTrigger, DataVersionTriggerProps, VersionedBucket } from '../../lib';
 import { complianceFindings } from '../support/compliance';
@@ -105,6 +106,39 @@ describe('DataVersionTrigger fails when', () => {
     [{ triggerVariableName: 'DATA_PREFIX' }, /invalid triggerVariableName 'DATA_PREFIX'.*other than variableName/],
   ])('%p', (overrides, message) => {
     expect(() => triggerStack(overrides)).toThrow(message);
+  });
+
+  describe('the pipeline of this app does not declare a variable it is given', () => {
+    /** A V2 pipeline declaring `variables`, with one source and one stage so that it synthesizes. */
+    function withPipeline(variables: string[], overrides: Partial<DataVersionTriggerProps> = {}, addedLater: string[] = []) {
+      const app = new App();
+      const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'us-east-1' } });
+      const bucket = new VersionedBucket(stack, 'Data', { purpose: BucketPurpose.DATA });
+      const pipeline = new codepipeline.Pipeline(stack, 'Pipeline', {
+        pipelineType: codepipeline.PipelineType.V2,
+        variables: variables.map((variableName) => new codepipeline.Variable({ variableName, defaultValue: 'none' })),
+      });
+      const source = new codepipeline.Artifact('Source');
+      pipeline.addStage({ stageName: 'Source', actions: [new actions.S3SourceAction({ actionName: 'Code', bucket, bucketKey: 'code.zip', output: source })] });
+      pipeline.addStage({ stageName: 'Done', actions: [new actions.ManualApprovalAction({ actionName: 'Look' })] });
+      new DataVersionTrigger(stack, 'OnNewData', { bucket, prefix: 'datasets/fraud/', pipeline, ...overrides });
+      for (const variableName of addedLater) pipeline.addVariable(new codepipeline.Variable({ variableName, defaultValue: 'none' }));
+      return () => app.synth();
+    }
+
+    test('the data prefix variable', () => {
+      expect(withPipeline(['OTHER'])).toThrow(
+        /DataVersionTrigger 'Test\/OnNewData': invalid variableName 'DATA_PREFIX'. The pipeline Test\/Pipeline does not declare it \(it declares 'OTHER'\)/,
+      );
+    });
+
+    test('the trigger variable', () => {
+      expect(withPipeline(['DATA_PREFIX'], { triggerVariableName: 'TRIGGER' })).toThrow(/invalid triggerVariableName 'TRIGGER'. The pipeline Test\/Pipeline does not declare it/);
+    });
+
+    test('a variable declared after the trigger is found (checked at synth)', () => {
+      expect(withPipeline(['DATA_PREFIX'], { triggerVariableName: 'TRIGGER' }, ['TRIGGER'])).not.toThrow();
+    });
   });
 
   test('the pipeline is in another region', () => {
