@@ -2,6 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { BucketPurpose, DataVersionTrigger, DataVersionTriggerProps, VersionedBucket } from '../../lib';
 import { complianceFindings } from '../support/compliance';
@@ -119,7 +120,12 @@ describe('DataVersionTrigger fails when', () => {
         variables: variables.map((variableName) => new codepipeline.Variable({ variableName, defaultValue: 'none' })),
       });
       const source = new codepipeline.Artifact('Source');
-      pipeline.addStage({ stageName: 'Source', actions: [new actions.S3SourceAction({ actionName: 'Code', bucket, bucketKey: 'code.zip', output: source })] });
+      pipeline.addStage({
+        stageName: 'Source',
+        actions: [new actions.S3SourceAction({
+          actionName: 'Code', bucket: new s3.Bucket(stack, 'Sources', { versioned: true }), bucketKey: 'code.zip', output: source,
+        })],
+      });
       pipeline.addStage({ stageName: 'Done', actions: [new actions.ManualApprovalAction({ actionName: 'Look' })] });
       new DataVersionTrigger(stack, 'OnNewData', { bucket, prefix: 'datasets/fraud/', pipeline, ...overrides });
       for (const variableName of addedLater) pipeline.addVariable(new codepipeline.Variable({ variableName, defaultValue: 'none' }));
