@@ -1,9 +1,9 @@
-import { App, CfnParameter, Duration, Stack, Token } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import {
-  BatchNetwork, BucketPurpose, EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, MlJobDefinition, ModelEndpoint,
-  ModelImageRepository, OnDemandEndpoint, QualityGateRules, SpotCpuQueue, SpotGpuQueue, VersionedBucket,
+  BatchNetwork, BucketPurpose, DeploymentPolicy, EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, MlJobDefinition, ModelEndpoint,
+  ModelImageRepository, OnDemandEndpoint, QualityGateRules, RetryPolicy, SpotCpuQueue, SpotGpuQueue, VersionedBucket,
 } from '../../lib';
 import { GATE, workflowStack } from '../workflow/fixture';
 
@@ -77,6 +77,42 @@ const CASES: Array<[string, (stack: Stack, p: number) => void]> = [
   }],
   ['SpotCpuQueue maxvCpus', (stack, p) => {
     new SpotCpuQueue(stack, 'Cpus', { network: new BatchNetwork(stack, 'Network'), maxvCpus: p });
+  }],
+  ['SpotGpuQueue onDemandMaxvCpus', (stack, p) => {
+    new SpotGpuQueue(stack, 'Gpus', { network: new BatchNetwork(stack, 'Network'), onDemandMaxvCpus: p });
+  }],
+  ['MlJobDefinition shards', (stack, p) => {
+    const queue = new SpotCpuQueue(stack, 'Cpus', { network: new BatchNetwork(stack, 'Network') });
+    MlJobDefinition.evaluation(stack, 'Evaluate', { queue, image: image(), shards: p });
+  }],
+  ['MlJobDefinition memory', (stack, p) => {
+    const queue = new SpotGpuQueue(stack, 'Gpus', { network: new BatchNetwork(stack, 'Network') });
+    MlJobDefinition.training(stack, 'Train', { queue, image: image(), memory: Size.mebibytes(p) });
+  }],
+  ['MlJobDefinition retryPolicy attempts', (stack, p) => {
+    const queue = new SpotGpuQueue(stack, 'Gpus', { network: new BatchNetwork(stack, 'Network') });
+    MlJobDefinition.training(stack, 'Train', { queue, image: image(), retryPolicy: RetryPolicy.spotAware({ attempts: p }) });
+  }],
+  ['ModelEndpoint dataCaptureSamplingPercentage', (stack, p) => {
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'Images'), dataCaptureSamplingPercentage: p });
+    new EndpointDeployment(stack, 'Deploy', { endpoint });
+  }],
+  ['ModelEndpoint canaryPercent', (stack, p) => {
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', {
+      imageRepository: new ModelImageRepository(stack, 'Images'), deploymentPolicy: DeploymentPolicy.canary({ canaryPercent: p }),
+    });
+    new EndpointDeployment(stack, 'Deploy', { endpoint });
+  }],
+  ['EndpointTestRunner invocations', (stack, p) => {
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'Images') });
+    new EndpointTestRunner(stack, 'Test', { endpoint, samples: [{ name: 'typical', body: '{}' }], invocations: p });
+  }],
+  ['EndpointTestRunner maxErrorRate', (stack, p) => {
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'Images') });
+    new EndpointTestRunner(stack, 'Test', { endpoint, samples: [{ name: 'typical', body: '{}' }], maxErrorRate: p });
+  }],
+  ['VersionedBucket noncurrentVersionsToRetain', (stack, p) => {
+    new VersionedBucket(stack, 'Data', { purpose: BucketPurpose.DATA, noncurrentVersionsToRetain: p });
   }],
 ];
 
