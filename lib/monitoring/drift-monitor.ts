@@ -1,6 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -90,6 +91,16 @@ export interface DriftMonitorProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * A VPC for the function. It needs a route (NAT or interface endpoints) to the AWS APIs the function calls.
+   * @default - not in a VPC: the function only calls AWS service APIs
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Subnets for the function, when `vpc` is set.
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 /**
@@ -173,6 +184,8 @@ export class DriftMonitor extends Construct {
           [DRIFT_ENV.perFeatureMetrics]: String(props.perFeatureMetrics ?? false),
         },
         logRetention: props.logRetention,
+        vpc: props.vpc,
+        vpcSubnets: props.vpcSubnets,
       }),
       deadLetterQueue: this.deadLetterQueue,
     });
@@ -181,7 +194,7 @@ export class DriftMonitor extends Construct {
     props.dataBucket.grantRead(fn);
     props.modelPackageGroup.grantRead(fn);
     fn.addToRolePolicy(putMonitoringMetrics());
-    acknowledgeHandler(fn, false, {
+    acknowledgeHandler(fn, props.vpc !== undefined, {
       'AwsSolutions-IAM5[Resource::*]': 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing), ' +
         'sagemaker:ListModelPackages (metadata only) and cloudwatch:PutMetricData (limited to the cdk-mlops/Monitoring ' +
         'namespace by condition) have no resource-level permissions.',

@@ -1,6 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -66,6 +67,16 @@ export interface RetrainingTriggerProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * A VPC for the function. It needs a route (NAT or interface endpoints) to the AWS APIs the function calls.
+   * @default - not in a VPC: the function only calls AWS service APIs
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Subnets for the function, when `vpc` is set.
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 const VARIABLE_NAME = /^[A-Za-z0-9@\-_]{1,128}$/;
@@ -125,6 +136,8 @@ export class RetrainingTrigger extends Construct {
         timeout: Duration.seconds(30),
         environment,
         logRetention: props.logRetention,
+        vpc: props.vpc,
+        vpcSubnets: props.vpcSubnets,
       }),
       deadLetterQueue: this.deadLetterQueue,
     });
@@ -132,7 +145,7 @@ export class RetrainingTrigger extends Construct {
       actions: ['codepipeline:ListPipelineExecutions', 'codepipeline:StartPipelineExecution'],
       resources: [props.pipeline.pipelineArn],
     }));
-    acknowledgeHandler(fn, false, {}, true);
+    acknowledgeHandler(fn, props.vpc !== undefined, {}, true);
     this.function = fn;
 
     const target = () => new targets.LambdaFunction(fn, {

@@ -5,9 +5,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
-  BatchNetwork, BucketPurpose, DataVersionSnapshot, DataVersionTrigger, DeploymentLedger, EndpointTestRunner, LatestApprovedModelLookup,
-  MlJobDefinition, ModelEndpoint, ModelImageRepository, ModelPackageGroup, SpotCpuQueue, SpotGpuQueue, TrainingWorkflow, VersionedBucket,
+  BatchNetwork, BucketPurpose, DataVersionSnapshot, DataVersionTrigger, DeploymentLedger, DriftMonitor, EndpointTestRunner,
+  LatestApprovedModelLookup, MlJobDefinition, ModelEndpoint, ModelImageRepository, ModelPackageGroup, ModelQualityMonitor,
+  RetrainingTrigger, SpotCpuQueue, SpotGpuQueue, TrainingWorkflow, VersionedBucket,
 } from '../../lib';
+import { FEATURES, monitoredStack } from '../monitoring/fixture';
 import { complianceFindings, stackFindings } from '../support/compliance';
 
 /** A VPC whose private subnets reach AWS APIs through one NAT gateway, with flow logs (AwsSolutions-VPC7). */
@@ -60,13 +62,30 @@ function everyFunctionInVpc(stack: Stack): void {
   new DataVersionTrigger(stack, 'OnNewData', { bucket: data, prefix: 'datasets/', pipeline, ...placement });
 }
 
+/** The monitoring constructs, each given the VPC. */
+function monitorsInVpc(app: App): Stack {
+  const parts = monitoredStack(app);
+  const vpc = handlerVpc(parts.stack);
+  const drift = new DriftMonitor(parts.stack, 'Drift', {
+    endpoint: parts.endpoint, modelPackageGroup: parts.registry, modelBucket: parts.models, dataBucket: parts.data, features: FEATURES, vpc,
+  });
+  new ModelQualityMonitor(parts.stack, 'Quality', { endpoint: parts.endpoint, vpc });
+  new RetrainingTrigger(parts.stack, 'Retrain', { pipeline: parts.pipeline, alarms: [drift.driftAlarm], vpc });
+  return parts.stack;
+}
+
+/** The functions the library's constructs create (not aws-cdk-lib's singleton providers at the stack's root). */
+function libraryFunctions(stack: Stack): lambda.Function[] {
+  return stack.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function && c.node.scopes.length > 3);
+}
+
 describe('functions in a VPC', () => {
   test('every function the library creates runs in the given subnets', () => {
     const stack = new Stack(new App(), 'Test');
     everyFunctionInVpc(stack);
     const handlerSubnets = (stack.node.findChild('Vpc') as ec2.Vpc).selectSubnets({ subnetGroupName: 'Handlers' }).subnetIds.map((id) => stack.resolve(id));
     // aws-cdk-lib's own singleton providers (bucket notifications, auto-delete) sit at the stack's root, outside the constructs.
-    const functions = stack.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function && c.node.scopes.length > 3);
+    const functions = libraryFunctions(stack);
     const owners = functions.map((f) => f.node.scopes[2].node.id);
     expect(new Set(owners)).toEqual(new Set(['Workflow', 'DataVersions', 'StagingTest', 'Ledger', 'OnNewData']));
     // The workflow's four handlers, its champion lookup and its job-definition revisions function.
@@ -80,6 +99,19 @@ describe('functions in a VPC', () => {
 
   test('has no unacknowledged finding in the five packs and Control Tower (the roles\' AWSLambdaVPCAccessExecutionRole included)', () => {
     expect(libraryFindings(complianceFindings((app) => everyFunctionInVpc(new Stack(app, 'Test')), { controlTower: true }))).toEqual([]);
+  });
+
+  test('the monitors\' functions run in the VPC\'s private subnets, with no unacknowledged finding', () => {
+    const stack = monitorsInVpc(new App());
+    const privateSubnets = (stack.node.findChild('Vpc') as ec2.Vpc).privateSubnets.map((s) => stack.resolve(s.subnetId));
+    const functions = libraryFunctions(stack);
+    expect(new Set(functions.map((f) => f.node.scopes[2].node.id))).toEqual(new Set(['Drift', 'Quality', 'Retrain']));
+    const template = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    for (const fn of functions) {
+      const id = stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
+      expect([fn.node.path, template[id].Properties.VpcConfig?.SubnetIds]).toEqual([fn.node.path, privateSubnets]);
+    }
+    expect(libraryFindings(complianceFindings((app) => monitorsInVpc(app)))).toEqual([]);
   });
 
   test('a lookup function in a VPC has no unacknowledged finding', () => {
