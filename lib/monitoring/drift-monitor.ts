@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -236,7 +236,7 @@ export class DriftMonitor extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.missingFeaturesAlarm = new cloudwatch.Alarm(this, 'MissingFeaturesAlarm', {
-      alarmDescription: `More than ${missingThreshold * 100}% of the captured instances of ${this.endpointName} miss a feature ` +
+      alarmDescription: `More than ${isConcrete(missingThreshold) ? `${missingThreshold * 100}%` : `a share of ${Token.asString(missingThreshold)}`} of the captured instances of ${this.endpointName} miss a feature ` +
         'the model was trained on (or send it as a non-number).',
       metric: this.metricMissingFeatureRate(),
       threshold: missingThreshold,

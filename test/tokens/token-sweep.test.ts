@@ -2,10 +2,18 @@ import { App, CfnParameter, Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import {
-  BatchNetwork, BucketPurpose, DeploymentPolicy, EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, MlJobDefinition, ModelEndpoint,
-  ModelImageRepository, OnDemandEndpoint, QualityGateRules, RetryPolicy, SpotCpuQueue, SpotGpuQueue, VersionedBucket,
+  BatchNetwork, BucketPurpose, DeploymentPolicy, DriftMonitor, DriftMonitorProps, EndpointDeployment, EndpointTestRunner,
+  EphemeralEndpointTest, MlJobDefinition, ModelEndpoint, ModelImageRepository, ModelQualityMonitor, OnDemandEndpoint,
+  QualityGateRules, RetrainingTrigger, RetryPolicy, SpendBudget, SpotCpuQueue, SpotGpuQueue, VersionedBucket,
 } from '../../lib';
+import { FEATURES, monitoredStack } from '../monitoring/fixture';
 import { GATE, workflowStack } from '../workflow/fixture';
+
+function drift(m: ReturnType<typeof monitoredStack>, props: Partial<DriftMonitorProps> = {}): DriftMonitor {
+  return new DriftMonitor(m.stack, 'Drift', {
+    endpoint: m.endpoint, modelPackageGroup: m.registry, modelBucket: m.models, dataBucket: m.data, features: FEATURES, ...props,
+  });
+}
 
 /** A number only CloudFormation knows: a Number parameter. */
 function parameter(stack: Stack): number {
@@ -150,6 +158,31 @@ describe('the quality gate rules keep a token inside GATE_RULES, resolved at dep
     expect(rendered).toHaveLength(1);
     expect(read(JSON.parse(deployed(rendered[0], '0.25')))).toBe(0.25);
     expectNoEncodedToken(JSON.stringify(rendered[0]));
+  });
+});
+
+describe('monitoring and cost props keep a number token', () => {
+  // The fixture creates the stack, so the token is a Ref to the parameter added to it afterwards.
+  const p = Token.asNumber({ Ref: 'P' });
+  test.each<[string, (parts: ReturnType<typeof monitoredStack>) => void]>([
+    ['DriftMonitor driftThreshold', (m) => drift(m, { driftThreshold: p })],
+    ['DriftMonitor missingFeatureThreshold', (m) => drift(m, { missingFeatureThreshold: p })],
+    ['DriftMonitor minInstances', (m) => drift(m, { minInstances: p })],
+    ['DriftMonitor bins', (m) => drift(m, { bins: p })],
+    ['ModelQualityMonitor minAccuracy', (m) => new ModelQualityMonitor(m.stack, 'Quality', { endpoint: m.endpoint, minAccuracy: p })],
+    ['ModelQualityMonitor minAuc', (m) => new ModelQualityMonitor(m.stack, 'Quality', { endpoint: m.endpoint, minAuc: p })],
+    ['RetrainingTrigger coolDown', (m) => new RetrainingTrigger(m.stack, 'Retrain', {
+      pipeline: m.pipeline, alarms: [drift(m).driftAlarm], coolDown: Duration.seconds(p),
+    })],
+    ['SpendBudget limitUsd', (m) => new SpendBudget(m.stack, 'Budget', { limitUsd: p })],
+    ['SpendBudget actualThresholdPercent', (m) => new SpendBudget(m.stack, 'Budget', { limitUsd: 50, actualThresholdPercent: p })],
+  ])('%s', (_name, build) => {
+    const parts = monitoredStack();
+    build(parts);
+    new CfnParameter(parts.stack, 'P', { type: 'Number' });
+    const template = synthesized(parts.stack);
+    expect(template).toContain(REF);
+    expectNoEncodedToken(template);
   });
 });
 
