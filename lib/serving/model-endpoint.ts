@@ -190,6 +190,13 @@ export class ModelEndpoint extends ModelEndpointBase implements DeployableEndpoi
     super(scope, id);
     const serverless = props.serverless;
     const production = props.production ?? false;
+    // A serverless variant has no instances: these would be silently ignored.
+    for (const [prop, given] of [['autoScaling', props.autoScaling], ['initialInstanceCount', props.initialInstanceCount]] as const) {
+      if (serverless && given !== undefined) {
+        throw MlOpsValidationError.notAllowed(this, 'ModelEndpoint', prop, 'serverless', 'A serverless variant has no instances to count ' +
+          'or scale (SageMaker scales it up to serverless.maxConcurrency): remove it, or use an instance variant.');
+      }
+    }
     const core = endpointCore(this, props, { kind: 'ModelEndpoint', serverless, production });
     this.endpointName = core.endpointName;
     this.endpointArn = core.endpointArn;

@@ -288,6 +288,16 @@ describe('ModelEndpoint fails when', () => {
       .toThrow(message);
   });
 
+  test.each<[string, Partial<ModelEndpointProps>]>([
+    ['autoScaling', { autoScaling: { maxCapacity: 4 } }],
+    ['initialInstanceCount', { initialInstanceCount: 3 }],
+  ])('a serverless endpoint is given %s (it has no instances: silently dropped before)', (prop, props) => {
+    const serverless = { memory: Size.gibibytes(2), maxConcurrency: 5 };
+    expect(() => endpoint({ serverless, dataCapture: false, networkIsolation: false, ...props })).toThrow(
+      new RegExp(`ModelEndpoint 'Test/Endpoint': prop ${prop} is not allowed with serverless. A serverless variant has no instances`),
+    );
+  });
+
   test('a serverless endpoint without network isolation is fine (false is what it has)', () => {
     const serverless = { memory: Size.gibibytes(2), maxConcurrency: 5 };
     expect(() => endpoint({ serverless, networkIsolation: false, dataCapture: false })).not.toThrow();
