@@ -7,6 +7,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -181,6 +182,22 @@ export class DataVersionTrigger extends Construct {
         `Put the trigger in the pipeline's region (${pipelineRegion}), not ${region}: it starts the pipeline by name in its own region.`);
     }
     this.validateDeclared(props.pipeline, names);
+    this.validateEventBridge(props.bucket);
+  }
+
+  /** The rule matches EventBridge's "Object Created" events: a bucket of this app that does not send them never starts a run. */
+  private validateEventBridge(bucket: IVersionedBucket): void {
+    const cfn = bucket.bucket.node.defaultChild;
+    if (!(cfn instanceof s3.CfnBucket)) return; // imported: its notification settings are not known
+    this.node.addValidation({
+      validate: () => {
+        const config = Stack.of(cfn).resolve(cfn.notificationConfiguration);
+        if (config?.eventBridgeConfiguration?.eventBridgeEnabled === true) return [];
+        return [new MlOpsValidationError(this, 'DataVersionTrigger', 'bucket', bucket.node.path, 'The bucket does not send its ' +
+          'events to EventBridge, so no new data version would ever start the pipeline: create the VersionedBucket without ' +
+          'eventBridgeEnabled: false.').message];
+      },
+    });
   }
 
   /**

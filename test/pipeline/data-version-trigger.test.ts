@@ -147,6 +147,14 @@ describe('DataVersionTrigger fails when', () => {
     });
   });
 
+  test('the bucket does not send its events to EventBridge (no data version would ever start a run)', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'us-east-1' } });
+    const bucket = new VersionedBucket(stack, 'Quiet', { purpose: BucketPurpose.DATA, eventBridgeEnabled: false });
+    new DataVersionTrigger(stack, 'OnNewData', { bucket, prefix: 'datasets/', pipeline: codepipeline.Pipeline.fromPipelineArn(stack, 'P', PIPELINE_ARN) });
+    expect(() => app.synth()).toThrow(/DataVersionTrigger 'Test\/OnNewData': invalid bucket 'Test\/Quiet'. The bucket does not send its events to EventBridge/);
+  });
+
   test('the pipeline is in another region', () => {
     expect(() => triggerStack({
       pipeline: codepipeline.Pipeline.fromPipelineArn(new Stack(new App(), 'X'), 'P', 'arn:aws:codepipeline:eu-west-1:123456789012:fraud-ml'),
