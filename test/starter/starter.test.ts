@@ -50,19 +50,30 @@ const HYPERPARAMETERS = { epochs: '400' };
 const CODE_VERSION = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const DATA_VERSION = 'd'.repeat(64);
 
+/**
+ * A job's environment with its S3 URIs pointed at the local directories that stand in for the buckets: the
+ * contract builds real `s3://` URIs (it refuses anything else), the starter reads local paths as well.
+ */
+function onLocalDisk(environment: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(environment).map(([name, value]) => {
+    const uri = /^s3:\/\/([^/]+)\/(.*)$/.exec(value);
+    return [name, uri ? local(uri[1], uri[2]) : value];
+  }));
+}
+
 /** The environment of a training job, as the TrainingWorkflow passes it, plus what Batch sets. */
 function trainingEnvironment(execution: string, attempt: number): Record<string, string> {
   const prefix = `runs/${execution}/${CANDIDATE}/`;
   return {
-    ...ContainerContract.trainingEnvironment({
-      dataUri: local('data', DATA_PREFIX),
+    ...onLocalDisk(ContainerContract.trainingEnvironment({
+      dataUri: s3('data', DATA_PREFIX),
       dataVersion: DATA_VERSION,
-      outputUri: local('models', prefix),
-      checkpointUri: local('checkpoints', prefix),
+      outputUri: s3('models', prefix),
+      checkpointUri: s3('checkpoints', prefix),
       candidate: CANDIDATE,
       hyperparameters: HYPERPARAMETERS,
       codeVersion: CODE_VERSION,
-    }),
+    })),
     [BATCH_JOB_ENVIRONMENT.value.attempt]: String(attempt),
   };
 }
@@ -295,14 +306,14 @@ describe('the starter, run for real against the container contract', () => {
 
   test('evaluation in 2 shards writes one metrics file per shard, aggregated by the library\'s own aggregation', async () => {
     await Promise.all(Array.from({ length: SHARDS }, (_, index) => python(['-m', 'evaluate'], {
-      ...ContainerContract.evaluationEnvironment({
-        dataUri: local('data', DATA_PREFIX),
+      ...onLocalDisk(ContainerContract.evaluationEnvironment({
+        dataUri: s3('data', DATA_PREFIX),
         dataVersion: DATA_VERSION,
-        modelUri: path.join(local('models', TRAINING_PREFIX), ContainerContract.MODEL_FILE),
-        outputUri: local('models', EVALUATION_PREFIX),
+        modelUri: s3('models', `${TRAINING_PREFIX}${ContainerContract.MODEL_FILE}`),
+        outputUri: s3('models', EVALUATION_PREFIX),
         candidate: CANDIDATE,
         codeVersion: CODE_VERSION,
-      }),
+      })),
       // The evaluation job definition sets the shard count; Batch sets the index in each child of the array job.
       [ContainerContract.SHARD_COUNT]: String(SHARDS),
       [BATCH_JOB_ENVIRONMENT.value.arrayIndex]: String(BATCH_JOB_ENVIRONMENT.value.firstIndex + index),
