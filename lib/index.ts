@@ -50,3 +50,4 @@ export * from './monitoring/model-quality-monitor';
 export * from './monitoring/retraining-trigger';
 export * from './monitoring/mlops-dashboard';
 export * from './monitoring/alert-subscriptions';
+export * from './serving/shadow-test';

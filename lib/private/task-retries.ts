@@ -44,6 +44,15 @@ export const TRANSIENT_ERRORS = {
     'ApplicationAutoScaling.InternalServiceException',
     'ApplicationAutoScaling.ConcurrentUpdateException',
   ],
+  /**
+   * CloudWatch SDK integrations (GetMetricData): the API's common errors Throttling (HTTP 400), InternalFailure (500) and
+   * ServiceUnavailable (503), each with the Exception suffix the rule adds.
+   */
+  cloudwatch: [
+    'CloudWatch.ThrottlingException',
+    'CloudWatch.InternalFailureException',
+    'CloudWatch.ServiceUnavailableException',
+  ],
   /** Step Functions StartExecution (a nested execution). */
   stepFunctions: [
     'StepFunctions.ThrottlingException',

@@ -5,7 +5,7 @@
  */
 import { App, Size, Stack } from 'aws-cdk-lib';
 import { MlOpsReferenceStack } from '../../bin/mlops-reference-stack';
-import { EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, ModelEndpoint, ModelImageRepository, OnDemandEndpoint } from '../../lib';
+import { EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, ModelEndpoint, ModelImageRepository, OnDemandEndpoint, ShadowTest } from '../../lib';
 import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
 import { stateMachineDefinitions } from '../support/state-machine';
 import { workflowStack } from '../workflow/fixture';
@@ -20,6 +20,7 @@ function integrationOf(resource: string): Integration {
   if (/^arn:aws:states:::(aws-sdk:)?sagemaker:/.test(resource)) return 'sagemaker';
   if (/^arn:aws:states:::(aws-sdk:sfn:|states:)startExecution/.test(resource)) return 'stepFunctions';
   if (/^arn:aws:states:::aws-sdk:applicationautoscaling:/.test(resource)) return 'applicationAutoScaling';
+  if (/^arn:aws:states:::aws-sdk:cloudwatch:/.test(resource)) return 'cloudwatch';
   throw new Error(`the audit does not know the integration of ${resource}: add its documented throttling errors`);
 }
 
@@ -123,6 +124,14 @@ function serverlessDeployment(): Stack {
   return stack;
 }
 
+function shadowTest(): Stack {
+  const stack = new Stack(new App(), 'Shadow');
+  const imageRepository = new ModelImageRepository(stack, 'Images');
+  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository, endpointName: 'fraud-prod', production: true });
+  new ShadowTest(stack, 'Shadow', { endpoint });
+  return stack;
+}
+
 function workflowWithoutSnapshot(): Stack {
   return workflowStack({ dataSnapshot: undefined }).stack;
 }
@@ -132,6 +141,7 @@ const SHAPES: Array<[string, () => Stack]> = [
   ['an ephemeral staging test', ephemeralStaging],
   ['a serverless endpoint deployment', serverlessDeployment],
   ['a training workflow given its data version', workflowWithoutSnapshot],
+  ['a shadow test of the production endpoint', shadowTest],
 ];
 
 describe.each(SHAPES)('%s', (_shape, build) => {

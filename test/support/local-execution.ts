@@ -18,6 +18,8 @@ export interface LocalRunOptions {
   readonly waitTimeOverrides?: Record<string, number>;
   /** Retry intervals in milliseconds, by state name. */
   readonly retryIntervalOverrides?: Record<string, number>;
+  /** The Context Object's `$$.State` (the interpreter sets none): e.g. `{ EnteredTime }`. */
+  readonly state?: Record<string, unknown>;
 }
 
 export interface LocalRun {
@@ -52,6 +54,7 @@ export async function runLocally(
     },
     context: {
       Execution: { Id: options.executionId, Name: options.executionName, Input: input, StartTime: '2026-11-23T10:00:00Z' },
+      ...(options.state ? { State: options.state } : {}),
     },
   });
   try {

@@ -1,0 +1,127 @@
+import { App, Duration, Size, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { ModelEndpoint, ModelImageRepository, ShadowTest, ShadowTestProps } from '../../lib';
+import { UNSCHEDULED_DAYS } from '../fixtures/aws/sagemaker-inference-experiments';
+import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
+import { stackFindings } from '../support/compliance';
+import { stateMachineDefinition } from '../support/state-machine';
+
+function shadow(props: Partial<ShadowTestProps> = {}) {
+  const stack = new Stack(new App(), 'Test');
+  const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'Images'), endpointName: 'fraud-prod', production: true });
+  const test = new ShadowTest(stack, 'Shadow', { endpoint, ...props });
+  return { stack, endpoint, test, template: Template.fromStack(stack), definition: stateMachineDefinition(stack, 'Shadow') };
+}
+
+function statements(template: Template): any[] {
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ShadowRole') }] } });
+  return Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+}
+const actionsOf = (s: any): string[] => [s.Action].flat();
+
+describe('ShadowTest', () => {
+  const { template, definition } = shadow();
+
+  test('a standard state machine, logged in full to its encrypted log group and traced; 1 hour of shadowing and a 2 hour timeout by default', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ShadowLogs'), 'Arn'] } } }],
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: Match.anyValue(), RetentionInDays: 365 });
+    expect(definition.TimeoutSeconds).toBe(7200);
+    expect(definition.States['Shadow production'].Seconds).toBe(3600);
+  });
+
+  test('IAM: the SageMaker actions on this endpoint\'s names, PassRole of the endpoint role to SageMaker only, GetMetricData on "*"', () => {
+    const all = statements(template);
+    const sagemaker = all.flatMap(actionsOf).filter((a) => a.startsWith('sagemaker:')).sort();
+    expect([...new Set(sagemaker)]).toEqual([
+      'sagemaker:AddTags', 'sagemaker:CreateInferenceExperiment', 'sagemaker:CreateModel', 'sagemaker:DeleteModel',
+      'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeInferenceExperiment', 'sagemaker:StopInferenceExperiment',
+    ]);
+    const experiments = all.filter((s) => actionsOf(s).includes('sagemaker:CreateInferenceExperiment'));
+    expect(JSON.stringify(experiments.map((s) => s.Resource))).toMatch(/inference-experiment\/fraud-prod-\*/);
+    const pass = all.filter((s) => actionsOf(s).includes('iam:PassRole'));
+    expect(pass).toHaveLength(1);
+    expect(pass[0].Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+    expect(JSON.stringify(pass[0].Resource)).toMatch(/EndpointRole/);
+    const metrics = all.filter((s) => actionsOf(s).includes('cloudwatch:GetMetricData'));
+    expect(metrics).toEqual([expect.objectContaining({ Resource: '*' })]);
+    expect(all.flatMap(actionsOf).filter((a) => a.startsWith('cloudwatch:'))).toEqual(['cloudwatch:GetMetricData']);
+  });
+
+  test('every Task retries its service\'s throttling first', () => {
+    const tasks = Object.entries<any>(definition.States).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBe(8);
+    for (const [, state] of tasks) {
+      const integration = /:cloudwatch:/.test(state.Resource) ? 'cloudwatch' : 'sagemaker';
+      expect(state.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(THROTTLING_ERRORS[integration].value));
+    }
+  });
+
+  test('the thresholds and the sampling reach the definition', () => {
+    const custom = shadow({
+      samplingPercentage: 25, maxErrorRateIncrease: 0.05, maxLatencyIncrease: 0.5, minInvocations: 1000, duration: Duration.hours(6),
+    }).definition;
+    expect(custom.States['Create the experiment'].Parameters.ShadowModeConfig.ShadowModelVariants[0].SamplingPercentage).toBe(25);
+    expect(custom.States['Judge the shadow'].Choices[0].NumericLessThan).toBe(1000);
+    expect(custom.States['Judge the shadow'].Choices[2].NumericGreaterThan).toBe(0.05);
+    expect(custom.States['Latency worse?'].Choices[0].NumericGreaterThan).toBe(0.5);
+    expect(custom.States['Shadow production'].Seconds).toBe(6 * 3600);
+    expect(custom.TimeoutSeconds).toBe(7 * 3600);
+  });
+
+  test('no unacknowledged finding', () => {
+    expect(stackFindings((stack) => {
+      const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'ImagesEndpoint'), production: true });
+      new ShadowTest(stack, 'Shadow', { endpoint });
+    }, { controlTower: true })).toEqual([]);
+  });
+});
+
+describe('ShadowTest fails when', () => {
+  const build = (props: Partial<ShadowTestProps>, endpointProps: any = {}) => () => {
+    const stack = new Stack(new App(), 'Test');
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'Images'), ...endpointProps });
+    new ShadowTest(stack, 'Shadow', { endpoint, ...props });
+  };
+
+  test('the endpoint is imported, or serverless', () => {
+    const stack = new Stack(new App(), 'Test');
+    const imported = ModelEndpoint.fromEndpointName(stack, 'Imported', 'fraud-prod');
+    expect(() => new ShadowTest(stack, 'Shadow', { endpoint: imported as any })).toThrow(/ShadowTest 'Test\/Shadow': invalid endpoint .*ModelEndpoint built in this app/);
+    expect(build({}, { serverless: { memory: Size.gibibytes(1), maxConcurrency: 2 } })).toThrow(/invalid endpoint .*instance variant/);
+  });
+
+  test('the duration is under 1 hour or over the 7 days of an unscheduled experiment', () => {
+    expect(build({ duration: Duration.minutes(59) })).toThrow(/invalid duration '59 minutes'. Give 1 hour to 7 days/);
+    expect(build({ duration: Duration.days(UNSCHEDULED_DAYS.value.unscheduled + 1) })).toThrow(/invalid duration '8 days'/);
+    expect(build({ duration: Duration.days(UNSCHEDULED_DAYS.value.unscheduled) })).not.toThrow();
+  });
+
+  test('the sampling percentage is not a whole number from 1 to 100', () => {
+    for (const bad of [0, 101, 12.5]) expect(build({ samplingPercentage: bad })).toThrow(/invalid samplingPercentage/);
+    expect(build({ samplingPercentage: 1 })).not.toThrow();
+  });
+
+  test('a threshold is negative (or the error-rate one reaches 1)', () => {
+    expect(build({ maxErrorRateIncrease: -0.01 })).toThrow(/invalid maxErrorRateIncrease -0.01. Give a fraction from 0/);
+    expect(build({ maxErrorRateIncrease: 1 })).toThrow(/invalid maxErrorRateIncrease/);
+    expect(build({ maxLatencyIncrease: -0.1 })).toThrow(/invalid maxLatencyIncrease/);
+    expect(build({ maxLatencyIncrease: 0, maxErrorRateIncrease: 0 })).not.toThrow();
+  });
+
+  test('minInvocations is not a whole number of at least 1', () => {
+    for (const bad of [0, 2.5]) expect(build({ minInvocations: bad })).toThrow(/invalid minInvocations/);
+  });
+
+  test('the timeout leaves less than 30 minutes beyond the duration', () => {
+    expect(build({ timeout: Duration.minutes(89) })).toThrow(/invalid timeout '1 hour 29 minutes'. Give at least the duration plus 30 minutes/);
+    expect(build({ timeout: Duration.minutes(90) })).not.toThrow();
+  });
+});
