@@ -182,6 +182,8 @@ export class ShadowTest extends Construct {
         SourceModelVariantName: variant,
         ShadowModelVariants: [{ ShadowModelVariantName: SHADOW_VARIANT, SamplingPercentage: sampling }],
       },
+      // The shadow's volumes are encrypted with the endpoint's volume key, as production's are.
+      ...(settings.kmsKey ? { KmsKey: settings.kmsKey.keyArn } : {}),
       Tags: deploymentTags(endpoint),
     }, [experimentArns], sfn.JsonPath.DISCARD);
     const describe = sdk('Describe the experiment', 'describeInferenceExperiment', { Name: name }, [experimentArns], '$.experiment');
@@ -359,6 +361,15 @@ export class ShadowTest extends Construct {
       conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
     }));
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [names.modelArns, experimentArns] }));
+    if (settings.kmsKey) {
+      // SageMaker creates a grant on the volume key on the caller's behalf when it launches the shadow's instances.
+      this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:DescribeKey'], resources: [settings.kmsKey.keyArn] }));
+      this.stateMachine.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['kms:CreateGrant'],
+        resources: [settings.kmsKey.keyArn],
+        conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      }));
+    }
 
     const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
     if (policy) {

@@ -20,7 +20,7 @@ function statements(template: Template): any[] {
 const actionsOf = (s: any): string[] => [s.Action].flat();
 
 describe('ShadowTest', () => {
-  const { template, definition } = shadow();
+  const { template, definition, stack, endpoint } = shadow();
 
   test('a standard state machine, logged in full to its encrypted log group and traced; 1 hour of shadowing and a 2 hour timeout by default', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
@@ -53,6 +53,14 @@ describe('ShadowTest', () => {
     const metrics = all.filter((s) => actionsOf(s).includes('cloudwatch:GetMetricData'));
     expect(metrics).toEqual([expect.objectContaining({ Resource: '*' })]);
     expect(all.flatMap(actionsOf).filter((a) => a.startsWith('cloudwatch:'))).toEqual(['cloudwatch:GetMetricData']);
+  });
+
+  test('the shadow\'s volumes use the endpoint\'s volume key; the grant SageMaker makes on it is for AWS resources only', () => {
+    const create = definition.States['Create the experiment'].Parameters;
+    const keyId = stack.resolve(endpoint._settings.kmsKey!.keyArn)['Fn::GetAtt'][0];
+    expect(create.KmsKey).toContain(`function:${keyId}`);
+    const grant = statements(template).find((s) => actionsOf(s).includes('kms:CreateGrant'));
+    expect(grant.Condition).toEqual({ Bool: { 'kms:GrantIsForAWSResource': 'true' } });
   });
 
   test('every Task retries its service\'s throttling first', () => {
