@@ -85,9 +85,9 @@ describe('ShadowTest', () => {
   });
 
   test('no unacknowledged finding', () => {
-    expect(stackFindings((stack) => {
-      const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'ImagesEndpoint'), production: true });
-      new ShadowTest(stack, 'Shadow', { endpoint });
+    expect(stackFindings((scope) => {
+      const production = new ModelEndpoint(scope, 'Endpoint', { imageRepository: new ModelImageRepository(scope, 'ImagesEndpoint'), production: true });
+      new ShadowTest(scope, 'Shadow', { endpoint: production });
     }, { controlTower: true })).toEqual([]);
   });
 });
