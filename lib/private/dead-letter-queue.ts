@@ -10,7 +10,7 @@ import { acknowledge, exemptFromControlTower } from './acknowledge';
  * The dead-letter queue of an EventBridge target or an asynchronous Lambda function: SSE-SQS, TLS only, 14 days,
  * and no SQS queue may redrive into it. Costs nothing while empty.
  */
-export function eventDeadLetterQueue(scope: Construct, id: string): sqs.Queue {
+export function eventDeadLetterQueue(scope: Construct, id: string, of: string = 'a Lambda function or an EventBridge target'): sqs.Queue {
   const queue = new sqs.Queue(scope, id, {
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
@@ -23,7 +23,7 @@ export function eventDeadLetterQueue(scope: Construct, id: string): sqs.Queue {
       'not processed by a consumer that could fail.',
   });
   exemptFromControlTower(queue.node.defaultChild as sqs.CfnQueue, {
-    sqs_dlq_check: 'The dead-letter queue of a Lambda function or an EventBridge target, not of an SQS queue: its redrive ' +
+    sqs_dlq_check: `The dead-letter queue of ${of}, not of an SQS queue: its redrive ` +
       'allow policy denies all SQS source queues, which the rule does not count as a dead-letter queue mark.',
   });
   return queue;
