@@ -28,6 +28,7 @@ import { EndpointDeployment } from '../serving/endpoint-deployment';
 import { EndpointTestRunner } from '../serving/endpoint-test-runner';
 import { EphemeralEndpointTest } from '../serving/ephemeral-endpoint-test';
 import { ServingImageBuild } from '../serving/serving-image-build';
+import { ShadowTest } from '../serving/shadow-test';
 import { BucketPurpose } from '../storage/bucket-purpose';
 import { IVersionedBucket, VersionedBucket } from '../storage/versioned-bucket';
 import { TrainingWorkflow } from '../workflow/training-workflow';
@@ -92,6 +93,12 @@ export interface MlPipelineProps {
   readonly productionDeployment: EndpointDeployment;
   /** Records every production deployment. */
   readonly ledger: DeploymentLedger;
+  /**
+   * Before the Production deployment, run the new image as a shadow of the production endpoint and fail the stage
+   * (nothing deployed) when it is worse on errors or latency. The shadow test never changes what production serves.
+   * @default - no shadow phase
+   */
+  readonly shadowTest?: ShadowTest;
   /** The data to train on: the `DATA_PREFIX` pipeline variable's default (a prefix of the data bucket). */
   readonly dataPrefix: string;
   /**
@@ -296,13 +303,19 @@ export class MlPipeline extends Construct {
         {
           stageName: 'Production',
           actions: [
+            ...(props.shadowTest ? [new actions.StepFunctionInvokeAction({
+              actionName: 'Shadow', stateMachine: props.shadowTest.stateMachine, stateMachineInput: deployInput, runOrder: 1,
+            })] : []),
             new actions.StepFunctionInvokeAction({
-              actionName: 'Deploy', stateMachine: props.productionDeployment.stateMachine, stateMachineInput: deployInput, runOrder: 1,
+              actionName: 'Deploy',
+              stateMachine: props.productionDeployment.stateMachine,
+              stateMachineInput: deployInput,
+              runOrder: props.shadowTest ? 2 : 1,
             }),
             new actions.LambdaInvokeAction({
               actionName: 'RecordInLedger',
               lambda: props.ledger.recordFunction,
-              runOrder: 2,
+              runOrder: props.shadowTest ? 3 : 2,
               userParameters: {
                 endpointName: props.productionDeployment.endpoint.endpointName,
                 modelPackageArn: '#{Package.MODEL_PACKAGE_ARN}',
@@ -366,6 +379,10 @@ export class MlPipeline extends Construct {
 
   private validate(props: MlPipelineProps): void {
     validateDataPrefix(this, 'MlPipeline', 'dataPrefix', props.dataPrefix);
+    if (props.shadowTest && props.shadowTest.endpoint !== props.productionDeployment.endpoint) {
+      throw new MlOpsValidationError(this, 'MlPipeline', 'shadowTest', props.shadowTest.node.path,
+        `Give a ShadowTest of the production endpoint (${props.productionDeployment.endpoint.node.path}): the shadow runs beside what Production deploys to.`);
+    }
     if (!props.trainingImageBuild) {
       throw new MlOpsValidationError(this, 'MlPipeline', 'trainingImageBuild', undefined,
         'Give a TrainingImageBuild on the training workflow\'s trainingImageRepository: the Build stage makes the image Train runs.');

@@ -90,10 +90,13 @@ export class ShadowTest extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** The execution log group. */
   public readonly logGroup: logs.ILogGroup;
+  /** The endpoint whose production variant the candidate shadows. */
+  public readonly endpoint: ModelEndpoint;
 
   constructor(scope: Construct, id: string, props: ShadowTestProps) {
     super(scope, id);
     const endpoint = props.endpoint;
+    this.endpoint = endpoint;
     if (!(endpoint instanceof ModelEndpoint)) {
       throw new MlOpsValidationError(this, 'ShadowTest', 'endpoint', String((endpoint as any)?.node?.path ?? endpoint),
         'Give a ModelEndpoint built in this app: the shadow model is created from its settings.');

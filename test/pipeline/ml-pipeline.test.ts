@@ -13,6 +13,7 @@ import {
   OnDemandEndpoint,
   PipelineSource,
   ServingImageBuild,
+  ShadowTest,
   TrainingImageBuild,
 } from '../../lib';
 import { ACTION_ENVIRONMENT_VARIABLES } from '../fixtures/aws/codebuild';
@@ -477,5 +478,26 @@ describe('MlPipeline fails when', () => {
 
   test('the data prefix has a wildcard', () => {
     expect(() => pipelineStack({ dataPrefix: 'datasets/*' })).toThrow(/invalid dataPrefix 'datasets\/\*'/);
+  });
+});
+
+describe('MlPipeline with a shadow phase before Production', () => {
+  const endpointOf = (base: ReturnType<typeof workflowStack>, id: string) => base.stack.node.tryFindChild(id) as ModelEndpoint;
+
+  test('runs the new image as a shadow of production first, then deploys, then records', () => {
+    const { stack } = pipelineStack((base) => ({ shadowTest: new ShadowTest(base.stack, 'Shadow', { endpoint: endpointOf(base, 'Production') }) }));
+    const pipeline = Object.values(Template.fromStack(stack).findResources('AWS::CodePipeline::Pipeline'))[0] as any;
+    const production = pipeline.Properties.Stages.find((s: any) => s.Name === 'Production');
+    expect(production.Actions.map((a: any) => [a.Name, a.RunOrder])).toEqual([['Shadow', 1], ['Deploy', 2], ['RecordInLedger', 3]]);
+    const [shadow, deploy] = production.Actions;
+    expect(shadow.Configuration.Input).toEqual(deploy.Configuration.Input);
+  });
+
+  test('fails when the shadow test is of another endpoint than the one Production deploys to', () => {
+    expect(() => pipelineStack((base) => {
+      const other = new ModelEndpoint(base.stack, 'Other', { imageRepository: base.trainingImages, instanceType: 'ml.c6i.large' });
+      return { shadowTest: new ShadowTest(base.stack, 'Shadow', { endpoint: other }) };
+    }))
+      .toThrow(/MlPipeline 'Test\/Pipeline': invalid shadowTest 'Test\/Shadow'. Give a ShadowTest of the production endpoint/);
   });
 });
