@@ -70,6 +70,7 @@ class FloorStack extends Stack {
       stagingTest: new mlops.EndpointTestRunner(this, 'StagingTest', { endpoint: staging, samples: SAMPLES }),
       productionDeployment: new mlops.EndpointDeployment(this, 'ProductionDeployment', { endpoint: production }),
       ledger: new mlops.DeploymentLedger(this, 'DeploymentLedger', { endpoints: [production] }),
+      shadowTest: new mlops.ShadowTest(this, 'Shadow', { endpoint: production }),
       dataPrefix: 'datasets/',
     });
     new mlops.DataVersionTrigger(this, 'NewData', { bucket: data, prefix: 'datasets/', pipeline: pipeline.pipeline });
