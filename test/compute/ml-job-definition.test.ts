@@ -450,7 +450,7 @@ describe('ContainerContract fails when', () => {
   test.each([
     ['dataUri', 'data/datasets/'],
     ['outputUri', 'https://models.s3.amazonaws.com/runs/'],
-    ['checkpointUri', '/tmp/checkpoints/'],
+    ['checkpointUri', 'checkpoints/runs/'],
     ['dataManifestUri', 's3:/data/manifest.jsonl'],
   ])('a training %s is not an s3:// URI: %p', (prop, uri) => {
     expect(() => ContainerContract.trainingEnvironment({ ...run, [prop]: uri })).toThrow(
