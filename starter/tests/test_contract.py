@@ -1,3 +1,4 @@
+import json
 import os
 import sys
 import unittest
@@ -74,3 +75,78 @@ class StorageTest(TempDirTestCase):
         with mock.patch.dict(sys.modules, {"boto3": None}), mock.patch.object(contract, "_client", None):
             with self.assertRaisesRegex(contract.ContractError, "s3:// URIs need boto3"):
                 contract.read_bytes("s3://models/runs/1/model.tar.gz")
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self) -> bytes:
+        return self._data
+
+
+class _FakeS3:
+    """Answers GetObject from a dict of (key, version) -> bytes, and records the requests (boto3's call shape)."""
+
+    class exceptions:  # noqa: N801 - boto3 names it so
+        class NoSuchKey(Exception):
+            pass
+
+    def __init__(self, objects: dict) -> None:
+        self.objects = objects
+        self.requests = []
+
+    def get_object(self, **request):
+        self.requests.append(request)
+        found = self.objects.get((request["Key"], request.get("VersionId")))
+        if found is None:
+            raise self.exceptions.NoSuchKey()
+        return {"Body": _Body(found)}
+
+
+class DataVersionReadTest(TempDirTestCase):
+    """With MLOPS_DATA_MANIFEST_URI, a job reads the object versions the data version pinned."""
+
+    def manifest(self, *entries: dict) -> str:
+        uri = self.path("manifest.jsonl")
+        contract.write_bytes(uri, "".join(json.dumps(e) + "\n" for e in entries).encode("utf-8"))
+        return uri
+
+    def test_s3_reads_ask_for_the_version_in_the_manifest(self):
+        manifest = self.manifest({"key": "datasets/credit/other.csv", "versionId": "v0", "etag": "e", "size": 1},
+                                 {"key": "datasets/credit/train.csv", "versionId": "v1", "etag": "e", "size": 3})
+        # v2 is what an upload after the snapshot made current: the job must not see it.
+        s3 = _FakeS3({("datasets/credit/train.csv", "v1"): b"old", ("datasets/credit/train.csv", None): b"newer"})
+        job = contract.training_contract({**TRAINING, "MLOPS_DATA_MANIFEST_URI": manifest})
+        with mock.patch.object(contract, "_client", s3):
+            self.assertEqual(contract.read_data(job, "train.csv"), b"old")
+        self.assertEqual(s3.requests, [{"Bucket": "data", "Key": "datasets/credit/train.csv", "VersionId": "v1"}])
+
+    def test_without_a_manifest_the_current_object_is_read(self):
+        s3 = _FakeS3({("datasets/credit/train.csv", None): b"current"})
+        with mock.patch.object(contract, "_client", s3):
+            self.assertEqual(contract.read_data(contract.training_contract(TRAINING), "train.csv"), b"current")
+
+    def test_fails_when_the_manifest_does_not_list_the_file(self):
+        manifest = self.manifest({"key": "datasets/credit/eval.csv", "versionId": "v1", "etag": "e", "size": 3})
+        job = contract.training_contract({**TRAINING, "MLOPS_DATA_MANIFEST_URI": manifest})
+        with mock.patch.object(contract, "_client", _FakeS3({})):
+            with self.assertRaisesRegex(contract.ContractError, "lists no datasets/credit/train.csv"):
+                contract.read_data(job, "train.csv")
+
+    def test_fails_when_a_local_file_changed_after_the_snapshot(self):
+        contract.write_bytes(self.path("data", "train.csv"), b"a,b\n1,2\n")
+        manifest = self.manifest({"key": "datasets/credit/train.csv", "versionId": "v1", "etag": "e", "size": 3})
+        job = contract.training_contract({**TRAINING, "MLOPS_DATA_URI": self.path("data"),
+                                          "MLOPS_DATA_MANIFEST_URI": manifest})
+        with self.assertRaisesRegex(contract.ContractError, "has 8 bytes, but the data version .* recorded 3"):
+            contract.read_data(job, "train.csv")
+
+    def test_fails_when_the_manifest_is_missing_or_not_json(self):
+        job = contract.training_contract({**TRAINING, "MLOPS_DATA_MANIFEST_URI": self.path("none.jsonl")})
+        with self.assertRaisesRegex(contract.ContractError, "which does not exist"):
+            contract.read_data(job, "train.csv")
+        contract.write_bytes(self.path("bad.jsonl"), b"not json\n")
+        job = contract.training_contract({**TRAINING, "MLOPS_DATA_MANIFEST_URI": self.path("bad.jsonl")})
+        with self.assertRaisesRegex(contract.ContractError, "line 1 is not JSON"):
+            contract.read_data(job, "train.csv")

@@ -57,7 +57,7 @@ def quality(ys: Sequence[int], ps: Sequence[float]) -> Dict[str, float]:
 def evaluate(job: contract.EvaluationContract) -> dict:
     """Runs one shard of the evaluation; returns what it wrote."""
     model: Model = unpack_model(contract.read_bytes(job.model_uri))
-    rows = read_rows(contract.read_text(contract.join(job.data_uri, EVALUATION_FILE)))
+    rows = read_rows(contract.read_data(job, EVALUATION_FILE).decode("utf-8"))
     shard = shard_rows(rows, job.shard_index, job.shard_count)
     if not shard:
         raise contract.ContractError(f"shard {job.shard_index} of {job.shard_count} is empty: {EVALUATION_FILE} has "

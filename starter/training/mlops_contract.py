@@ -16,6 +16,7 @@ from typing import Dict, Mapping, Optional
 
 DATA_URI = "MLOPS_DATA_URI"
 DATA_VERSION = "MLOPS_DATA_VERSION"
+DATA_MANIFEST_URI = "MLOPS_DATA_MANIFEST_URI"
 OUTPUT_URI = "MLOPS_OUTPUT_URI"
 CHECKPOINT_URI = "MLOPS_CHECKPOINT_URI"
 CANDIDATE = "MLOPS_CANDIDATE"
@@ -45,6 +46,7 @@ class TrainingContract:
     attempt: int
     data_version: Optional[str] = None
     code_version: Optional[str] = None
+    data_manifest_uri: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class EvaluationContract:
     candidate: Optional[str] = None
     data_version: Optional[str] = None
     code_version: Optional[str] = None
+    data_manifest_uri: Optional[str] = None
 
 
 def training_contract(env: Mapping[str, str] = os.environ) -> TrainingContract:
@@ -69,6 +72,7 @@ def training_contract(env: Mapping[str, str] = os.environ) -> TrainingContract:
         attempt=_integer(env, JOB_ATTEMPT, default=1, minimum=1),
         data_version=_optional(env, DATA_VERSION),
         code_version=_optional(env, CODE_VERSION),
+        data_manifest_uri=_optional(env, DATA_MANIFEST_URI),
     )
 
 
@@ -88,6 +92,7 @@ def evaluation_contract(env: Mapping[str, str] = os.environ) -> EvaluationContra
         candidate=_optional(env, CANDIDATE),
         data_version=_optional(env, DATA_VERSION),
         code_version=_optional(env, CODE_VERSION),
+        data_manifest_uri=_optional(env, DATA_MANIFEST_URI),
     )
 
 
@@ -129,6 +134,55 @@ def _hyperparameters(env: Mapping[str, str]) -> Dict[str, object]:
     return value
 
 
+# --- data: the object versions a data version pinned ----------------------------------------------------------
+
+def read_data(job, name: str) -> bytes:
+    """The file `name` under the job's data URI, as the run's data version recorded it.
+
+    With a manifest, an S3 read asks for the version the manifest lists, so an object overwritten after the snapshot
+    cannot change what this run trains or evaluates on (the bucket keeps every version). A local read cannot ask for a
+    version: it checks the size instead. Without a manifest (a local run), it reads the current file.
+    """
+    uri = join(job.data_uri, name)
+    if job.data_manifest_uri is None:
+        return read_bytes(uri)
+    entry = _manifest_entry(job.data_manifest_uri, uri, name)
+    if uri.startswith("s3://"):
+        data = read_bytes(uri, version_id=entry["versionId"])
+    else:
+        data = read_bytes(uri)
+    if len(data) != entry["size"]:
+        raise ContractError(f"{uri} has {len(data)} bytes, but the data version ({job.data_manifest_uri}) recorded "
+                            f"{entry['size']}: it changed after the snapshot; take a new data version")
+    return data
+
+
+def _manifest_entry(manifest_uri: str, uri: str, name: str) -> dict:
+    try:
+        lines = read_text(manifest_uri).splitlines()
+    except FileNotFoundError:
+        raise ContractError(f"{DATA_MANIFEST_URI} is {manifest_uri}, which does not exist") from None
+    entries = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                raise ContractError(f"{manifest_uri} line {number} is not JSON: not a data version manifest") from None
+    if uri.startswith("s3://"):
+        key = _split_s3(uri)[1]
+        found = [e for e in entries if e.get("key") == key]
+    else:
+        # A local directory has no S3 keys: the entry of that file name stands in (it must be the only one).
+        key = name
+        found = [e for e in entries if e.get("key") == name or str(e.get("key", "")).endswith("/" + name)]
+    if len(found) != 1:
+        listed = "lists no" if not found else "lists more than one"
+        raise ContractError(f"the data version ({manifest_uri}) {listed} {key}: put the file under the data prefix "
+                            "and take a new data version")
+    return found[0]
+
+
 # --- storage: s3://, file:// or a local path ---------------------------------------------------------------------
 
 def join(prefix: str, name: str) -> str:
@@ -138,13 +192,14 @@ def join(prefix: str, name: str) -> str:
     return os.path.join(_local_path(prefix), name)
 
 
-def read_bytes(uri: str) -> bytes:
-    """The object or file at `uri`; FileNotFoundError when there is none."""
+def read_bytes(uri: str, version_id: Optional[str] = None) -> bytes:
+    """The object or file at `uri` (an S3 object's `version_id` if given); FileNotFoundError when there is none."""
     if uri.startswith("s3://"):
         bucket, key = _split_s3(uri)
         client = _s3()
+        request = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
         try:
-            return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            return client.get_object(**request)["Body"].read()
         except client.exceptions.NoSuchKey:
             raise FileNotFoundError(uri) from None
     with open(_local_path(uri), "rb") as file:

@@ -80,7 +80,7 @@ def train(job: contract.TrainingContract) -> dict:
     """Runs the training job; returns what it wrote to metrics.json."""
     config = configuration(job.candidate, job.hyperparameters)
     data_uri = contract.join(job.data_uri, TRAIN_FILE)
-    data = contract.read_bytes(data_uri)
+    data = contract.read_data(job, TRAIN_FILE)
     rows = read_rows(data.decode("utf-8"))
     problems = validate_rows(rows, data_uri)
     if problems:

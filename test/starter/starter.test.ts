@@ -49,6 +49,8 @@ const SHARDS = 2;
 const HYPERPARAMETERS = { epochs: '400' };
 const CODE_VERSION = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const DATA_VERSION = 'd'.repeat(64);
+/** The data version's manifest, as DataVersionSnapshot writes it (one JSON line per object: key, versionId, etag, size). */
+const MANIFEST_KEY = `data-versions/${DATA_VERSION}.jsonl`;
 
 /**
  * A job's environment with its S3 URIs pointed at the local directories that stand in for the buckets: the
@@ -68,6 +70,7 @@ function trainingEnvironment(execution: string, attempt: number): Record<string,
     ...onLocalDisk(ContainerContract.trainingEnvironment({
       dataUri: s3('data', DATA_PREFIX),
       dataVersion: DATA_VERSION,
+      dataManifestUri: s3('data', MANIFEST_KEY),
       outputUri: s3('models', prefix),
       checkpointUri: s3('checkpoints', prefix),
       candidate: CANDIDATE,
@@ -270,10 +273,30 @@ describe('the starter, run for real against the container contract', () => {
   beforeAll(() => {
     // The data bucket holds the starter's committed data set under the data prefix.
     fs.mkdirSync(local('data', DATA_PREFIX), { recursive: true });
+    const manifest: string[] = [];
     for (const file of ['train.csv', 'evaluation.csv']) {
       fs.copyFileSync(path.join(STARTER, 'data', file), path.join(local('data', DATA_PREFIX), file));
+      const size = fs.statSync(path.join(STARTER, 'data', file)).size;
+      manifest.push(JSON.stringify({ key: `${DATA_PREFIX}${file}`, versionId: `v-${file}`, etag: 'e', size }));
     }
+    // The jobs read the files the data version pinned (locally: checked by size, a directory has no versions).
+    fs.mkdirSync(path.dirname(local('data', MANIFEST_KEY)), { recursive: true });
+    fs.writeFileSync(local('data', MANIFEST_KEY), manifest.join('\n') + '\n');
   });
+
+  test('the starter\'s own Python tests pass', async () => {
+    const result = await start('python3', ['-m', 'unittest', 'discover', '-s', '.', '-p', 'test_*.py'], { cwd: STARTER, env: {} }).done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/Ran \d+ tests/);
+  }, TEST_TIMEOUT_MS);
+
+  test('a job fails, naming the file, when the data changed after its data version was taken', async () => {
+    const env = { ...trainingEnvironment('exec-changed', 1), [ContainerContract.DATA_MANIFEST_URI]: local('data', 'changed.jsonl') };
+    fs.writeFileSync(local('data', 'changed.jsonl'), JSON.stringify({ key: `${DATA_PREFIX}train.csv`, versionId: 'v1', etag: 'e', size: 7 }) + '\n');
+    const result = await start('python3', ['-m', 'train'], { cwd: TRAINING_DIR, env }).done;
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/train\.csv has \d+ bytes, but the data version .* recorded 7/);
+  }, TEST_TIMEOUT_MS);
 
   test('training killed after its first checkpoint resumes from it as attempt 2, and ends where an uninterrupted run ends', async () => {
     // The same training, uninterrupted, in its own run (prefixes) to compare with.
@@ -309,6 +332,7 @@ describe('the starter, run for real against the container contract', () => {
       ...onLocalDisk(ContainerContract.evaluationEnvironment({
         dataUri: s3('data', DATA_PREFIX),
         dataVersion: DATA_VERSION,
+        dataManifestUri: s3('data', MANIFEST_KEY),
         modelUri: s3('models', `${TRAINING_PREFIX}${ContainerContract.MODEL_FILE}`),
         outputUri: s3('models', EVALUATION_PREFIX),
         candidate: CANDIDATE,
