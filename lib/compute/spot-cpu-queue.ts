@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { DEFAULT_CPU_INSTANCE_TYPES, InstanceSpec } from './instance-catalog';
+import { InstanceCatalog, InstanceSpec } from './instance-catalog';
 import { ComputePlatform, IMlJobQueue, QueueCapacity } from './ml-job-queue';
 import { acknowledgeInstanceRole, secureLaunchTemplate } from './private/compute-hygiene';
 import { queuePair } from './private/queue-pair';
@@ -98,7 +98,7 @@ export class SpotCpuQueue extends Construct implements IMlJobQueue {
         assignPublicIp: props.network.publicIpEgress ?? false,
       };
     } else {
-      const instanceTypes = props.instanceTypes ?? DEFAULT_CPU_INSTANCE_TYPES.map((t) => new ec2.InstanceType(t));
+      const instanceTypes = props.instanceTypes ?? InstanceCatalog.defaultCpuInstanceTypes();
       const specs = this.cpuSpecs(instanceTypes);
       const smallest = Math.min(...specs.map((s) => s.vcpus));
       validateMaxvCpus(this, 'SpotCpuQueue', 'maxvCpus', maxvCpus, smallest);

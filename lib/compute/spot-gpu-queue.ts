@@ -4,9 +4,10 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { DEFAULT_GPU_INSTANCE_TYPES, InstanceSpec, UNSUPPORTED_GPU_FAMILIES } from './instance-catalog';
+import { InstanceCatalog, InstanceSpec } from './instance-catalog';
 import { ComputePlatform, IMlJobQueue, QueueCapacity } from './ml-job-queue';
 import { acknowledgeInstanceRole, secureLaunchTemplate } from './private/compute-hygiene';
+import { UNSUPPORTED_GPU_FAMILIES } from './private/instance-table';
 import { queuePair } from './private/queue-pair';
 import { knownSpecs, validateCapacityTimeout, validateMaxvCpus, validateOnDemandOptions, validateOneArchitecture } from './private/queue-validation';
 import { RunnableWatchdog } from './private/runnable-watchdog';
@@ -71,7 +72,7 @@ export class SpotGpuQueue extends Construct implements IMlJobQueue {
 
   constructor(scope: Construct, id: string, props: SpotGpuQueueProps) {
     super(scope, id);
-    const instanceTypes = props.instanceTypes ?? DEFAULT_GPU_INSTANCE_TYPES.map((t) => new ec2.InstanceType(t));
+    const instanceTypes = props.instanceTypes ?? InstanceCatalog.defaultGpuInstanceTypes();
     const imageType = props.imageType ?? batch.EcsMachineImageType.ECS_AL2023_NVIDIA;
     const specs = this.gpuSpecs(instanceTypes, imageType);
     if (!NVIDIA_IMAGE_TYPES.includes(imageType)) {

@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Stack, Stage, Token } from 'aws-cdk-lib';
-import { PRICES, PriceTable, HOURS_PER_MONTH } from './prices';
+import { PriceTable, PriceTables } from './prices';
 import { idleCosts } from './private/idle-costs';
+import { HOURS_PER_MONTH } from './private/price-lookup';
 import { runCosts, worstCaseCosts } from './private/run-costs';
 
 /** One resource that costs money while nothing runs. */
@@ -188,7 +189,7 @@ export interface CostEstimateOptions {
   readonly region?: string;
   /**
    * The price table.
-   * @default PRICES, the table shipped with the library
+   * @default PriceTables.SHIPPED, the table shipped with the library
    */
   readonly prices?: PriceTable;
   /**
@@ -246,7 +247,7 @@ export interface CostEstimate {
 export class CostEstimator {
   /** Estimates a synthesized template (its JSON, as an object). A pure function: no AWS call, no file. */
   public static fromTemplate(template: any, options: CostEstimateOptions = {}): CostEstimate {
-    const table = options.prices ?? PRICES;
+    const table = options.prices ?? PriceTables.SHIPPED;
     const assumptions: string[] = [];
     const region = options.region ?? 'us-east-1';
     if (!options.region) assumptions.push('Region us-east-1: the template names no region (pass region to change it)');
@@ -303,6 +304,8 @@ export class CostEstimator {
     const template = JSON.parse(fs.readFileSync(path.join(directory, file), 'utf-8'));
     return CostEstimator.fromTemplate(template, options);
   }
+
+  private constructor() {}
 }
 
 function round(value: number): number {

@@ -51,6 +51,8 @@ export class CostTable {
     }
     return lines.join('\n') + '\n';
   }
+
+  private constructor() {}
 }
 
 function usd4(value: number): string {

@@ -46,9 +46,6 @@ export interface PriceTable {
   readonly assumptions: { [key: string]: CostAssumption };
 }
 
-/** Hours in a month, as the AWS Pricing Calculator counts them. */
-export const HOURS_PER_MONTH = 730;
-
 const VPC = 'https://aws.amazon.com/vpc/pricing/';
 const PRIVATELINK = 'https://aws.amazon.com/privatelink/pricing/';
 const KMS = 'https://aws.amazon.com/kms/pricing/';
@@ -210,8 +207,7 @@ for (const [type, usd] of Object.entries(SAGEMAKER_HOURLY)) {
   prices[`sagemaker:${type}`] = entry(`SageMaker real-time inference ${type}, per instance-hour`, 'hour', usd, SAGEMAKER, unverified);
 }
 
-/** The price table shipped with this version of the library. */
-export const PRICES: PriceTable = {
+const SHIPPED: PriceTable = {
   asOf: '2026-12',
   prices,
   assumptions: {
@@ -228,15 +224,13 @@ export const PRICES: PriceTable = {
   },
 };
 
-/** A price found in the table for one region. */
-export interface FoundPrice {
-  readonly usd: number;
-  readonly entry: PriceEntry;
-}
+/** The price tables this library ships. */
+export class PriceTables {
+  /**
+   * The table shipped with this version of the library, dated by its `asOf`. To add or correct prices, spread it:
+   * `{ ...PriceTables.SHIPPED, prices: { ...PriceTables.SHIPPED.prices, 'ec2:x8z.large': entry } }`.
+   */
+  public static readonly SHIPPED: PriceTable = SHIPPED;
 
-/** The price of `key` in `region`, or undefined when the table does not know it (unknown, never zero). */
-export function findPrice(table: PriceTable, key: string, region: string): FoundPrice | undefined {
-  const found = table.prices[key];
-  const usd = found?.usd[region];
-  return found && usd !== undefined ? { usd, entry: found } : undefined;
+  private constructor() {}
 }

@@ -155,6 +155,8 @@ export class PipelineVariables {
    * `drift:<alarm name>` or `schedule:<rule name>` (RetrainingTrigger). Recorded in the model package as `mlops:trigger`.
    */
   public static readonly TRIGGER = TRIGGER_VARIABLE;
+
+  private constructor() {}
 }
 
 /**

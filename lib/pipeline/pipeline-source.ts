@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { ConnectionSourceAction } from './private/connection-use';
 import { S3SourceLocation, validateVersionedSourceBucket } from './private/s3-source-trigger';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
+import { VersionedBucket } from '../storage/versioned-bucket';
 
 const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[a-f0-9-]+$/;
 // Both ARN forms: `codeconnections` since the July 2024 rename, `codestar-connections` before (still valid).
@@ -31,9 +32,9 @@ export interface S3SourceOptions {
   /**
    * The bucket; versioning must be on. A new version of the zip starts the pipeline through the bucket's EventBridge
    * notifications, turned on here for a bucket made in this app (a `VersionedBucket` has them on); turn them on
-   * for an imported one.
+   * for an imported one. A `VersionedBucket`, an `s3.Bucket`, an imported `s3.IBucket` (with its key) or a `CfnBucket`.
    */
-  readonly bucket: s3.IBucket;
+  readonly bucket: s3.IBucketRef;
   /** The key of the zip. */
   readonly objectKey: string;
 }
@@ -45,17 +46,15 @@ export interface S3SourceOptions {
 export class PipelineSource {
   /** A GitHub / GitLab / Bitbucket repository through a CodeConnections connection. */
   public static connection(options: ConnectionSourceOptions): PipelineSource {
-    return new PipelineSource('connection', options, undefined);
+    return new PipelineSource(options, undefined);
   }
 
   /** A zip in a versioned S3 bucket. */
   public static s3(options: S3SourceOptions): PipelineSource {
-    return new PipelineSource('s3', undefined, options);
+    return new PipelineSource(undefined, options);
   }
 
   private constructor(
-    /** 'connection' or 's3'. */
-    public readonly kind: string,
     private readonly connectionOptions: ConnectionSourceOptions | undefined,
     private readonly s3Options: S3SourceOptions | undefined,
   ) {}
@@ -109,7 +108,8 @@ export class PipelineSource {
       };
     }
     const o = this.s3Options!;
-    validateVersionedSourceBucket(scope, o.bucket);
+    const bucket = VersionedBucket.fromBucket(scope, 'SourceBucket', o.bucket).bucket;
+    validateVersionedSourceBucket(scope, bucket);
     if (isConcrete(o.objectKey) && (o.objectKey === '' || o.objectKey.startsWith('/') || !o.objectKey.endsWith('.zip'))) {
       throw new MlOpsValidationError(scope, 'MlPipeline', 'source.objectKey', o.objectKey,
         'Give the key of a zip of the code, without a leading "/" (CodePipeline reads S3 sources as zips), e.g. "fraud-model.zip".');
@@ -117,7 +117,7 @@ export class PipelineSource {
     return {
       action: new actions.S3SourceAction({
         actionName: 'Code',
-        bucket: o.bucket,
+        bucket,
         bucketKey: o.objectKey,
         output,
         variablesNamespace: namespace,
@@ -125,7 +125,7 @@ export class PipelineSource {
         trigger: actions.S3Trigger.NONE,
       }),
       codeVersion: `#{${namespace}.VersionId}`,
-      s3Source: { bucket: o.bucket, objectKey: o.objectKey },
+      s3Source: { bucket, objectKey: o.objectKey },
     };
   }
 }

@@ -1,5 +1,6 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { RenderedDeploymentPolicy } from './private/rendered-deployment-policy';
 import { MlOpsValidationError } from '../private/validation';
 
 /** Options shared by every traffic-shifting mode. */
@@ -39,19 +40,6 @@ export interface LinearOptions extends DeploymentPolicyOptions {
   readonly stepBakeTime?: Duration;
 }
 
-/**
- * What a policy renders to: UpdateEndpoint's `DeploymentConfig.BlueGreenUpdatePolicy` in the API's form.
- * @internal
- */
-export interface _RenderedDeploymentPolicy {
-  /** CANARY, LINEAR or ALL_AT_ONCE. */
-  readonly type: string;
-  /** BlueGreenUpdatePolicy (SageMaker API Reference, BlueGreenUpdatePolicy). */
-  readonly blueGreenUpdatePolicy: Record<string, unknown>;
-  /** MaximumExecutionTimeoutInSeconds (may be a token). */
-  readonly maximumSeconds: number;
-}
-
 const MAX_BAKE_SECONDS = 3600;
 
 /**
@@ -76,14 +64,14 @@ export class DeploymentPolicy {
 
   private constructor(
     /** CANARY, LINEAR or ALL_AT_ONCE. */
-    public readonly type: string,
+    private readonly type: string,
     private readonly options: DeploymentPolicyOptions,
     private readonly percent: number | undefined,
     private readonly stepWait: Duration | undefined,
   ) {}
 
   /** @internal */
-  public _render(scope: Construct): _RenderedDeploymentPolicy {
+  public _render(scope: Construct): RenderedDeploymentPolicy {
     const fail = (prop: string, value: unknown, fix: string) => {
       throw new MlOpsValidationError(scope, 'ModelEndpoint', `deploymentPolicy.${prop}`, value, fix);
     };

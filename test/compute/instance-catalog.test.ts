@@ -3,8 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { BatchNetwork, ComputePlatform, CustomInstanceType, MlJobDefinition, SpotCpuQueue, SpotGpuQueue } from '../../lib';
-import { instanceSpec, knownFamilies } from '../../lib/compute/instance-catalog';
+import { BatchNetwork, ComputePlatform, CustomInstanceType, InstanceCatalog, MlJobDefinition, SpotCpuQueue, SpotGpuQueue } from '../../lib';
 import { INSTANCE_TYPES } from '../fixtures/aws/ec2';
 
 function setup() {
@@ -18,27 +17,46 @@ const X8Z = { instanceType: 'x8z.large', vcpus: 2, memory: Size.gibibytes(32) };
 
 describe('the instance catalog', () => {
   test.each(Object.entries(INSTANCE_TYPES))('%s resolves to its documented vCPUs, memory and GPUs', (name, { value: [vcpus, gib, gpus] }) => {
-    const spec = instanceSpec(name);
+    const spec = InstanceCatalog.spec(new ec2.InstanceType(name));
     expect(spec && [spec.vcpus, spec.memoryMiB / 1024, spec.gpus]).toEqual([vcpus, gib, gpus]);
   });
 
   test.each(['c7i', 'm7i', 'r7i', 'c7a', 'm7a', 'r7a', 'c6a', 'm6a', 'r6a', 'c6i', 'p4de', 'p5', 'p5e', 'g6e', 'g6', 'g5', 'g4dn'])(
     'the %s family is known, x86_64', (family) => {
-      expect(knownFamilies()).toContain(family);
+      expect(InstanceCatalog.knownFamilies()).toContain(family);
       const sizes = ['medium', 'large', 'xlarge', '2xlarge', '4xlarge', '12xlarge', '24xlarge', '48xlarge']
-        .map((size) => instanceSpec(`${family}.${size}`)).filter((s) => s !== undefined);
+        .map((size) => InstanceCatalog.spec(new ec2.InstanceType(`${family}.${size}`))).filter((s) => s !== undefined);
       expect(sizes.length).toBeGreaterThan(0);
       expect(new Set(sizes.map((s) => s!.architecture))).toEqual(new Set([ec2.InstanceArchitecture.X86_64]));
     });
 
   test('the larger c6i sizes, 12xlarge to 32xlarge and metal', () => {
-    expect(['12xlarge', '16xlarge', '24xlarge', '32xlarge', 'metal'].map((s) => instanceSpec(`c6i.${s}`)?.vcpus)).toEqual([48, 64, 96, 128, 128]);
+    expect(['12xlarge', '16xlarge', '24xlarge', '32xlarge', 'metal'].map((s) => InstanceCatalog.spec(new ec2.InstanceType(`c6i.${s}`))?.vcpus)).toEqual([48, 64, 96, 128, 128]);
   });
 
   test('a CustomInstanceType is looked up by its own description', () => {
-    expect(instanceSpec(new CustomInstanceType({ ...X8Z, gpus: 0 }))).toEqual(
+    expect(InstanceCatalog.spec(new CustomInstanceType({ ...X8Z, gpus: 0 }))).toEqual(
       { name: 'x8z.large', vcpus: 2, memoryMiB: 32768, gpus: 0, architecture: ec2.InstanceArchitecture.X86_64 });
-    expect(instanceSpec('x8z.large')).toBeUndefined();
+    expect(InstanceCatalog.spec(new ec2.InstanceType('x8z.large'))).toBeUndefined();
+  });
+
+  test('the default pools are catalogued: GPU types with GPUs, CPU types without, all x86_64, fresh copies each call', () => {
+    const specs = (types: ec2.InstanceType[]) => types.map((t) => InstanceCatalog.spec(t));
+    const gpus = specs(InstanceCatalog.defaultGpuInstanceTypes());
+    const cpus = specs(InstanceCatalog.defaultCpuInstanceTypes());
+    expect(gpus.length).toBeGreaterThan(0);
+    expect(cpus.length).toBeGreaterThan(0);
+    expect(gpus.every((s) => s !== undefined && s.gpus > 0 && s.architecture === ec2.InstanceArchitecture.X86_64)).toBe(true);
+    expect(cpus.every((s) => s !== undefined && s.gpus === 0 && s.architecture === ec2.InstanceArchitecture.X86_64)).toBe(true);
+    expect(InstanceCatalog.defaultGpuInstanceTypes()).not.toBe(InstanceCatalog.defaultGpuInstanceTypes());
+  });
+
+  test('a queue without instanceTypes launches the default pool', () => {
+    const { stack, network } = setup();
+    new SpotGpuQueue(stack, 'Gpu', { network });
+    const envs = Object.values(Template.fromStack(stack).findResources('AWS::Batch::ComputeEnvironment'));
+    const names = InstanceCatalog.defaultGpuInstanceTypes().map((t) => t.toString());
+    expect(envs.map((e: any) => e.Properties.ComputeResources.InstanceTypes)).toEqual(envs.map(() => names));
   });
 });
 

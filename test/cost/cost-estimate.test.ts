@@ -4,7 +4,7 @@ import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import {
-  BatchEgress, BatchNetwork, BucketPurpose, CostEstimate, CostEstimator, MlJobDefinition, PRICES, SpotCpuQueue, SpotGpuQueue, VersionedBucket,
+  BatchEgress, BatchNetwork, BucketPurpose, CostEstimate, CostEstimator, MlJobDefinition, PriceTables, SpotCpuQueue, SpotGpuQueue, VersionedBucket,
 } from '../../lib';
 import { BUDGETS_PRICES } from '../fixtures/aws/budgets';
 
@@ -40,8 +40,8 @@ describe('CostEstimator on the library\'s own constructs', () => {
     expectItemsMatchTemplate(template, estimate);
     const nat = estimate.idle.find((i) => i.resourceType === 'AWS::EC2::NatGateway')!;
     const eip = estimate.idle.find((i) => i.resourceType === 'AWS::EC2::EIP')!;
-    expect(nat.monthlyUsd).toBeCloseTo(PRICES.prices['vpc:nat-gateway-hour'].usd['us-east-1'] * 730, 2);
-    expect(eip.monthlyUsd).toBeCloseTo(PRICES.prices['vpc:public-ipv4-hour'].usd['us-east-1'] * 730, 2);
+    expect(nat.monthlyUsd).toBeCloseTo(PriceTables.SHIPPED.prices['vpc:nat-gateway-hour'].usd['us-east-1'] * 730, 2);
+    expect(eip.monthlyUsd).toBeCloseTo(PriceTables.SHIPPED.prices['vpc:public-ipv4-hour'].usd['us-east-1'] * 730, 2);
     expect(nat.source).toMatch(/^https:\/\/aws\.amazon\.com\//);
     // The S3 gateway endpoint is free; nothing of the network is unknown.
     expect(estimate.freeWhileIdle.some((f) => f.resourceType === 'AWS::EC2::VPCEndpoint')).toBe(true);
@@ -70,7 +70,7 @@ describe('CostEstimator on the library\'s own constructs', () => {
       MlJobDefinition.training(stack, 'Train', { queue: gpu, image, command: ['train'] });
       MlJobDefinition.evaluation(stack, 'Evaluate', { queue: cpu, image, command: ['evaluate'] });
     }).template;
-    const ipv4 = PRICES.prices['vpc:public-ipv4-hour'].usd['us-east-1'];
+    const ipv4 = PriceTables.SHIPPED.prices['vpc:public-ipv4-hour'].usd['us-east-1'];
     const publicLines = CostEstimator.fromTemplate(build(), { run }).run.filter((i) => i.name.endsWith('public IPv4'));
     expect(publicLines.map((i) => [i.name, i.quantity, i.unitPriceUsd])).toEqual([
       ['training a (g4dn.xlarge, spot): public IPv4', 4, ipv4],
@@ -131,7 +131,7 @@ describe('CostEstimator on the library\'s own constructs', () => {
     const types: string[] = Object.values(template.Resources as Record<string, any>)
       .filter((r) => r.Type === 'AWS::Batch::ComputeEnvironment').flatMap((r) => r.Properties.ComputeResources.InstanceTypes ?? []);
     expect(types).toContain(worst.instanceType);
-    const max = Math.max(...types.map((t) => PRICES.prices[`ec2:${t}`]?.usd['us-east-1'] ?? 0));
+    const max = Math.max(...types.map((t) => PriceTables.SHIPPED.prices[`ec2:${t}`]?.usd['us-east-1'] ?? 0));
     expect(worst.hourlyUsd).toBeLessThanOrEqual(max);
     // The compute environments scale to zero: free while idle, not unknown.
     expect(estimate.unknown.filter((u) => u.resourceType === 'AWS::Batch::ComputeEnvironment')).toEqual([]);
@@ -224,8 +224,8 @@ describe('CostEstimator on hand-written templates', () => {
         pipelineActionMinutes: 100,
       },
     });
-    const g5 = PRICES.prices['ec2:g5.xlarge'].usd['us-east-1'];
-    const discount = PRICES.assumptions['ec2:spot-discount'].value;
+    const g5 = PriceTables.SHIPPED.prices['ec2:g5.xlarge'].usd['us-east-1'];
+    const discount = PriceTables.SHIPPED.assumptions['ec2:spot-discount'].value;
     const usd = (prefix: string) => estimate.run.filter((r) => r.name.startsWith(prefix)).reduce((a, r) => a + r.usd, 0);
     expect(usd('training xgboost')).toBeCloseTo(2 * g5 * (1 - discount), 2);
     expect(usd('training mlp')).toBeCloseTo(g5, 2);
@@ -233,7 +233,7 @@ describe('CostEstimator on hand-written templates', () => {
     expect(usd('build check')).toBeCloseTo(0.05, 3);
     expect(usd('Step Functions')).toBeCloseTo(0.025, 3);
     expect(usd('CodePipeline')).toBeCloseTo(0.2, 3);
-    expect(estimate.assumptions.join('\n')).toContain(PRICES.assumptions['ec2:spot-discount'].statement);
+    expect(estimate.assumptions.join('\n')).toContain(PriceTables.SHIPPED.assumptions['ec2:spot-discount'].statement);
   });
 
   test('fromAssembly reads a template file of a cloud assembly directory', () => {
@@ -249,12 +249,12 @@ describe('CostEstimator on hand-written templates', () => {
 
 describe('the price table', () => {
   test('is dated, and every price names its AWS page and has a figure for us-east-1 or says which regions it has', () => {
-    expect(PRICES.asOf).toMatch(/^\d{4}-\d{2}$/);
-    for (const [key, entry] of Object.entries(PRICES.prices)) {
+    expect(PriceTables.SHIPPED.asOf).toMatch(/^\d{4}-\d{2}$/);
+    for (const [key, entry] of Object.entries(PriceTables.SHIPPED.prices)) {
       expect([key, entry.source]).toEqual([key, expect.stringMatching(/^https:\/\/(aws\.amazon\.com|docs\.aws\.amazon\.com|pricing\.us-east-1\.amazonaws\.com)\//)]);
       expect(Object.keys(entry.usd).length).toBeGreaterThan(0);
     }
-    for (const assumption of Object.values(PRICES.assumptions)) expect(assumption.statement).toMatch(/assumption/);
+    for (const assumption of Object.values(PriceTables.SHIPPED.assumptions)) expect(assumption.statement).toMatch(/assumption/);
   });
 });
 
@@ -268,6 +268,6 @@ describe('CostEstimator.fromStack', () => {
     const template = app.synth().getStackArtifact(stack.artifactId).template;
     expect(estimate).toEqual(CostEstimator.fromTemplate(template, { region: 'eu-west-1' }));
     expect(estimate.idle.find((i) => i.resourceType === 'AWS::EC2::NatGateway')!.unitPriceUsd)
-      .toBe(PRICES.prices['vpc:nat-gateway-hour'].usd['eu-west-1']);
+      .toBe(PriceTables.SHIPPED.prices['vpc:nat-gateway-hour'].usd['eu-west-1']);
   });
 });

@@ -2,8 +2,9 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { MISCONFIGURATION_TIMEOUT } from './compute-hygiene';
+import { catalogSpec, knownFamilies } from './instance-table';
 import { isConcrete, MlOpsValidationError } from '../../private/validation';
-import { CustomInstanceType, InstanceSpec, instanceSpec, knownFamilies } from '../instance-catalog';
+import { CustomInstanceType, InstanceCatalog, InstanceSpec } from '../instance-catalog';
 
 /**
  * The specs of the given types, from the catalog or from a {@link CustomInstanceType}; fails on an empty list, a size
@@ -21,7 +22,7 @@ export function knownSpecs(scope: Construct, construct: string, instanceTypes: e
       }
       return type.spec;
     }
-    const spec = instanceSpec(type);
+    const spec = InstanceCatalog.spec(type);
     if (!spec) {
       throw new MlOpsValidationError(scope, construct, 'instanceTypes', type.toString(),
         `Its size is unknown to cdk-mlops, so jobs could not be checked against it: use a size of ${knownFamilies().join(', ')}, ` +
@@ -44,7 +45,7 @@ function customSpecProblem(spec: InstanceSpec): { prop: string; value: unknown; 
   if (!isConcrete(spec.memoryMiB) || !(spec.memoryMiB >= 1024)) {
     return { prop: 'memory', value: Number.isNaN(spec.memoryMiB) ? 'a token' : `${spec.memoryMiB} MiB`, fix: 'It must be at least 1 GiB, known at synth, so that jobs can be checked against the instance.' };
   }
-  const known = instanceSpec(spec.name);
+  const known = catalogSpec(spec.name);
   const differs = known && (['vcpus', 'memoryMiB', 'gpus', 'architecture'] as const).some((k) => known[k] !== spec[k]);
   if (known && differs) {
     return {

@@ -1,5 +1,6 @@
 import type { CostEstimateOptions, CostItem, FreeWhileIdle, UnknownCost } from '../cost-estimate';
-import { findPrice, HOURS_PER_MONTH, PriceTable } from '../prices';
+import { findPrice, HOURS_PER_MONTH } from './price-lookup';
+import { PriceTable } from '../prices';
 import { CfnResourceJson, isTrue, numberOf, referencedId, resourcesOf } from './template-reader';
 
 export interface PricingContext {

@@ -1,7 +1,8 @@
-import { instanceSpec, InstanceSpec, knownFamilies } from '../../compute/instance-catalog';
+import { InstanceSpec } from '../../compute/instance-catalog';
+import { catalogSpec, knownFamilies } from '../../compute/private/instance-table';
 import type { RunCostItem, RunOptions, UnknownCost, WorstCaseItem } from '../cost-estimate';
-import { findPrice } from '../prices';
 import { PricingContext } from './idle-costs';
+import { findPrice } from './price-lookup';
 import { CfnResourceJson, isTrue, numberOf, referencedId, resourcesOf } from './template-reader';
 
 /** The environment variable a cdk-mlops evaluation job definition records its shard count in. */
@@ -184,12 +185,12 @@ function ec2InstancePool(resources: Record<string, CfnResourceJson>): InstanceSp
       if (typeof type !== 'string') continue;
       if (type.includes('.')) {names.add(type);} else if (knownFamilies().includes(type)) {
         for (const size of ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '48xlarge', 'metal']) {
-          if (instanceSpec(`${type}.${size}`)) names.add(`${type}.${size}`);
+          if (catalogSpec(`${type}.${size}`)) names.add(`${type}.${size}`);
         }
       }
     }
   }
-  return [...names].map((n) => instanceSpec(n)).filter((s): s is InstanceSpec => s !== undefined);
+  return [...names].map((n) => catalogSpec(n)).filter((s): s is InstanceSpec => s !== undefined);
 }
 
 function requirements(container: any): { vcpus: number; memoryMiB: number; gpus: number } {
