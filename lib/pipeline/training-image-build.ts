@@ -7,15 +7,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ImageSpec, TRAINING_BUILD_VARIABLES, trainingBuildSpec } from './private/training-image-buildspec';
-import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
-import { BUILD_IMAGE } from '../private/build-image';
-import { INLINE_ROLE_POLICY } from '../private/common-findings';
-import { createKey, keyViaService } from '../private/kms-key';
-import { encryptedLogGroup } from '../private/log-group';
-import { codeBuildDefaultGrantIds } from '../private/nag-resource';
-import { isConcrete, MlOpsValidationError } from '../private/validation';
+import { DEFAULT_BASE_IMAGE, grantImagePush, imageBuildProject, sourcePath, validateBaseImage } from '../private/image-build-project';
+import { blockingSeverities } from '../private/image-buildspec';
 import { IModelImageRepository } from '../registry/model-image-repository';
-import { SEVERITY_ORDER } from '../serving/buildspec';
 import { ScanSeverity } from '../serving/serving-image-build';
 
 /** Props for {@link TrainingImageBuild}. */
@@ -88,12 +82,6 @@ export interface TrainingImageBuildActionOptions {
   readonly sourceVersion?: string;
 }
 
-const DEFAULT_BASE_IMAGE = 'public.ecr.aws/docker/library/python:3.12-slim';
-const DOCKER_HUB_HOSTS = ['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'];
-/** CodeBuild's build timeout (timeoutInMinutes): 5 to 2160 minutes. */
-const MIN_TIMEOUT_MINUTES = 5;
-const MAX_TIMEOUT_MINUTES = 2160;
-
 /**
  * A CodeBuild project that builds the training image (and a separate evaluation image, when one is configured) from
  * the committed source, pushes it to a {@link ModelImageRepository} under a content tag, gates it on the ECR scan
@@ -155,16 +143,17 @@ export class TrainingImageBuild extends Construct implements iam.IGrantable {
   constructor(scope: Construct, id: string, props: TrainingImageBuildProps) {
     super(scope, id);
     const baseImage = props.baseImage ?? DEFAULT_BASE_IMAGE;
-    this.validateBaseImage(baseImage);
-    const trainingDirectory = this.relativePath('trainingDirectory', props.trainingDirectory ?? 'training');
+    validateBaseImage(this, 'TrainingImageBuild', baseImage);
+    const path = (prop: string, value: string) => sourcePath(this, 'TrainingImageBuild', prop, value, 'training/Dockerfile');
+    const trainingDirectory = path('trainingDirectory', props.trainingDirectory ?? 'training');
     const training: ImageSpec = {
       context: trainingDirectory,
-      dockerfile: this.relativePath('dockerfile', props.dockerfile ?? `${trainingDirectory}/Dockerfile`),
+      dockerfile: path('dockerfile', props.dockerfile ?? `${trainingDirectory}/Dockerfile`),
     };
     let evaluation: ImageSpec | undefined;
     if (props.evaluationDirectory !== undefined || props.evaluationDockerfile !== undefined) {
-      const context = this.relativePath('evaluationDirectory', props.evaluationDirectory ?? trainingDirectory);
-      const dockerfile = this.relativePath('evaluationDockerfile', props.evaluationDockerfile ?? `${context}/Dockerfile`);
+      const context = path('evaluationDirectory', props.evaluationDirectory ?? trainingDirectory);
+      const dockerfile = path('evaluationDockerfile', props.evaluationDockerfile ?? `${context}/Dockerfile`);
       // The same context and Dockerfile build the same image: no second build.
       if (context !== training.context || dockerfile !== training.dockerfile) evaluation = { context, dockerfile };
     }
@@ -172,43 +161,30 @@ export class TrainingImageBuild extends Construct implements iam.IGrantable {
     this.trainingDockerfile = training.dockerfile;
     this.evaluationDirectory = evaluation?.context;
     this.evaluationDockerfile = evaluation?.dockerfile;
-    const timeout = props.timeout ?? Duration.minutes(60);
-    this.validateTimeout(timeout);
 
     this.repository = props.repository;
-    // CodeBuild stores the artifacts in S3 with this key (SSE-KMS): the project's use of the key goes through S3 only.
-    this.encryptionKey = keyViaService(this, 'KeyViaS3',
-      createKey(this, 'Key', `cdk-mlops: encrypts the artifacts of the training image build ${this.node.path}`), 's3');
-    this.logGroup = encryptedLogGroup(this, 'Logs');
-
-    const project = new codebuild.PipelineProject(this, 'Resource', {
+    const build = imageBuildProject(this, {
+      constructName: 'TrainingImageBuild',
       description: 'cdk-mlops: builds the training image from the commit, or reuses the one of the same content',
-      buildSpec: codebuild.BuildSpec.fromObject(trainingBuildSpec({
+      what: 'the training image build',
+      buildSpec: trainingBuildSpec({
         baseImage,
         training,
         evaluation,
         blockingSeverities: blockingSeverities(props.failOnSeverity ?? ScanSeverity.HIGH),
-      })),
-      environment: {
-        buildImage: BUILD_IMAGE,
-        computeType: props.computeType ?? codebuild.ComputeType.MEDIUM,
-        privileged: true,
-        environmentVariables: {
-          [TRAINING_BUILD_VARIABLES.REPOSITORY_URI]: { value: this.repository.repositoryUri },
-          [TRAINING_BUILD_VARIABLES.REPOSITORY_NAME]: { value: this.repository.repositoryName },
-        },
-      },
-      cache: codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER),
-      encryptionKey: this.encryptionKey,
-      timeout,
-      logging: { cloudWatch: { logGroup: this.logGroup } },
+      }),
+      repository: this.repository,
+      computeType: props.computeType,
+      timeout: props.timeout ?? Duration.minutes(60),
+      dockerUse: 'docker build',
+      repositoryVariables: { uri: TRAINING_BUILD_VARIABLES.REPOSITORY_URI, name: TRAINING_BUILD_VARIABLES.REPOSITORY_NAME },
     });
-    this.project = project;
-    this.role = project.role!;
-    this.grantPrincipal = project.grantPrincipal;
-
-    this.grantRepository(this.project);
-    this.acknowledgeFindings(project);
+    this.project = build.project;
+    this.role = build.role;
+    this.grantPrincipal = build.project.grantPrincipal;
+    this.encryptionKey = build.encryptionKey;
+    this.logGroup = build.logGroup;
+    build.acknowledgePolicy();
   }
 
   /**
@@ -216,8 +192,7 @@ export class TrainingImageBuild extends Construct implements iam.IGrantable {
    * and scan findings (the tag check, the digest, the scan gate). The project has it already.
    */
   public grantRepository(grantee: iam.IGrantable): iam.Grant {
-    return this.repository.grantPush(grantee)
-      .combine(this.repository.repository.grant(grantee, 'ecr:DescribeImages', 'ecr:DescribeImageScanFindings'));
+    return grantImagePush(this.repository, grantee);
   }
 
   /** The CodePipeline action that runs this build on the source artifact and exports the images' variables. */
@@ -232,84 +207,4 @@ export class TrainingImageBuild extends Construct implements iam.IGrantable {
         : undefined,
     });
   }
-
-  private acknowledgeFindings(project: codebuild.PipelineProject): void {
-    const cfnProject = project.node.defaultChild as codebuild.CfnProject;
-    exemptFromControlTower(cfnProject, {
-      codebuild_project_environment_privileged_check:
-        'docker build needs the Docker daemon, which CodeBuild runs only in privileged mode. Only this project has it, and it ' +
-        'runs only its own generated buildspec on the pipeline\'s source artifact.',
-    });
-    const sourceReason = 'The source is the pipeline\'s artifact (source type CODEPIPELINE): the project has no repository URL, ' +
-      'so there is no OAuth to set; the pipeline\'s source action holds the connection.';
-    acknowledge(cfnProject, {
-      'HIPAA.Security-CodeBuildProjectSourceRepoUrl': sourceReason,
-      'PCI.DSS.321-CodeBuildProjectSourceRepoUrl': sourceReason,
-    });
-
-    const policy = this.role.node.tryFindChild('DefaultPolicy');
-    if (!policy) return;
-    const defaultGrants = codeBuildDefaultGrantIds(this, cfnProject.ref);
-    acknowledge(policy, {
-      'AwsSolutions-IAM5[Resource::*]': 'ecr:GetAuthorizationToken (docker login) has no resource-level permissions: IAM accepts only "*".',
-      [defaultGrants.logGroup]:
-        'aws-cdk-lib grants every CodeBuild project its default log group\'s streams; this project logs to its own group.',
-      [defaultGrants.reportGroups]:
-        'aws-cdk-lib grants every CodeBuild project the test report groups named after it, and no other.',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'Encrypts the build artifacts with this build\'s own key only.',
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on this build\'s own key only.',
-      ...INLINE_ROLE_POLICY,
-    });
-  }
-
-  private validateBaseImage(image: string): void {
-    if (!isConcrete(image)) return;
-    if (image.trim() === '' || /\s/.test(image)) {
-      throw new MlOpsValidationError(this, 'TrainingImageBuild', 'baseImage', image,
-        'Give an image reference like public.ecr.aws/docker/library/python:3.12-slim.');
-    }
-    if (isDockerHub(image)) {
-      throw new MlOpsValidationError(this, 'TrainingImageBuild', 'baseImage', image,
-        'Docker Hub limits anonymous pulls, which breaks builds: use ECR Public (public.ecr.aws/...) or an ECR pull-through ' +
-        'cache (<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/...).');
-    }
-  }
-
-  private relativePath(prop: string, value: string): string {
-    if (!isConcrete(value)) return value;
-    const segments = value.split('/');
-    if (value === '' || value.startsWith('/') || value.startsWith('~') || value.includes('\\') || segments.includes('..') ||
-      /[\r\n\0"$`]/.test(value)) {
-      throw new MlOpsValidationError(this, 'TrainingImageBuild', prop, value,
-        'Give a path relative to the root of the source artifact, without ".." or shell characters (for example "training/Dockerfile").');
-    }
-    return value.replace(/^(\.\/)+/, '').replace(/\/+$/, '') || '.';
-  }
-
-  private validateTimeout(timeout: Duration): void {
-    if (timeout.isUnresolved()) return;
-    const minutes = timeout.toMinutes({ integral: false });
-    if (!Number.isInteger(minutes) || minutes < MIN_TIMEOUT_MINUTES || minutes > MAX_TIMEOUT_MINUTES) {
-      throw new MlOpsValidationError(this, 'TrainingImageBuild', 'timeout', timeout.toHumanString(),
-        'CodeBuild accepts whole minutes from 5 to 2160 (36 hours): for example Duration.minutes(60).');
-    }
-  }
-}
-
-/** The severities that fail the build: the threshold and every more severe one. */
-function blockingSeverities(threshold: ScanSeverity): string[] {
-  if (threshold === ScanSeverity.NONE) return [];
-  return SEVERITY_ORDER.slice(0, SEVERITY_ORDER.indexOf(threshold) + 1);
-}
-
-/**
- * Docker's rule: the first path component names a registry only when it has a "." or a ":" or is "localhost";
- * otherwise the reference is on Docker Hub (`python:3.12` is `docker.io/library/python:3.12`).
- */
-function isDockerHub(image: string): boolean {
-  const slash = image.indexOf('/');
-  if (slash < 0) return true;
-  const first = image.slice(0, slash).toLowerCase();
-  if (!first.includes('.') && !first.includes(':') && first !== 'localhost') return true;
-  return DOCKER_HUB_HOSTS.includes(first.replace(/:\d+$/, ''));
 }

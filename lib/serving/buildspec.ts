@@ -6,6 +6,8 @@
  * Each phase has `on-failure: ABORT`, so a failed contract test (build phase) never reaches the push or the scan gate.
  */
 
+import { ImageVariables, lookUpTag, pushAndReadDigest, REGISTRY_FROM_REPOSITORY_URI, scanGate, script } from '../private/image-buildspec';
+
 /** The environment variables the build reads (set per run by the pipeline) and exports (read by the pipeline). */
 export const BUILD_VARIABLES = {
   /** Input: the ARN of a registered model package; its ModelDataUrl and version are read from SageMaker. */
@@ -45,9 +47,6 @@ export const IMAGE_DETAIL_FILE = 'imageDetail.json';
 /** The name of the container the contract test runs. */
 export const CONTRACT_TEST_CONTAINER = 'mlops-contract-test';
 
-/** ECR's severities, most severe first. */
-export const SEVERITY_ORDER = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL'];
-
 /** What varies between serving image builds. */
 export interface ServingBuildSpecOptions {
   /** The `BASE_IMAGE` build argument. */
@@ -62,17 +61,8 @@ export interface ServingBuildSpecOptions {
   readonly blockingSeverities: string[];
 }
 
-const STRICT = 'set -euo pipefail';
-
-/** One buildspec command: a bash script that stops at the first failing line. */
-function script(...lines: string[]): string {
-  return [STRICT, ...lines].join('\n');
-}
-
-/** An ECR call with the repository's registry and region: the repository may be in another account or region. */
-function ecr(operation: string): string {
-  return `aws ecr ${operation} --registry-id "$REGISTRY_ID" --region "$ECR_REGION"`;
-}
+/** The serving image's shell variables. */
+const IMAGE: ImageVariables = { tag: 'IMAGE_TAG', digest: 'IMAGE_DIGEST', exists: 'IMAGE_EXISTS', what: 'image' };
 
 const TAG_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$';
 
@@ -134,22 +124,8 @@ const IMAGE_TAG = script(
 
 /** A retried build finds the tag pushed: it reuses the image, since the repository's tags are immutable. */
 const REUSE_EXISTING = script(
-  'REGISTRY="${REPOSITORY_URI%%/*}"',
-  'REGISTRY_ID="${REGISTRY%%.*}"',
-  'ECR_REGION="$(echo "$REGISTRY" | cut -d. -f4)"',
-  'export REGISTRY REGISTRY_ID ECR_REGION',
-  `if IMAGE_DIGEST="$(${ecr('describe-images')} --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$IMAGE_TAG" \\`,
-  '    --query \'imageDetails[0].imageDigest\' --output text 2>"$BUILD_TMP"/describe-images.err)"; then',
-  '  IMAGE_EXISTS=true',
-  '  echo "$REPOSITORY_URI:$IMAGE_TAG already exists ($IMAGE_DIGEST): reusing it, skipping the build, test and push."',
-  'elif grep -q ImageNotFoundException "$BUILD_TMP"/describe-images.err; then',
-  '  IMAGE_EXISTS=false',
-  '  IMAGE_DIGEST=""',
-  'else',
-  '  cat "$BUILD_TMP"/describe-images.err',
-  '  exit 1',
-  'fi',
-  'export IMAGE_EXISTS IMAGE_DIGEST',
+  ...REGISTRY_FROM_REPOSITORY_URI,
+  ...lookUpTag(IMAGE, 'describe-images.err', 'reusing it, skipping the build, test and push.'),
 );
 
 const LOGIN = script('aws ecr get-login-password --region "$ECR_REGION" | docker login --username AWS --password-stdin "$REGISTRY"');
@@ -241,57 +217,7 @@ const CONTRACT_TEST = script(
 );
 
 /** A concurrent build of the same model and commit may push the tag first: then its image is used. */
-const PUSH = script(
-  'if [ "$IMAGE_EXISTS" != true ]; then',
-  '  if ! docker push "$REPOSITORY_URI:$IMAGE_TAG"; then',
-  '    echo "docker push failed: checking whether another build pushed $IMAGE_TAG meanwhile."',
-  '  fi',
-  `  IMAGE_DIGEST="$(${ecr('describe-images')} --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$IMAGE_TAG" \\`,
-  '    --query \'imageDetails[0].imageDigest\' --output text)"',
-  '  export IMAGE_DIGEST',
-  'fi',
-  'if ! [[ "$IMAGE_DIGEST" =~ ^sha256:[a-f0-9]{64}$ ]]; then',
-  '  echo "ERROR: no image digest for $REPOSITORY_URI:$IMAGE_TAG (got \'$IMAGE_DIGEST\')."',
-  '  exit 1',
-  'fi',
-  'echo "Image $REPOSITORY_URI@$IMAGE_DIGEST"',
-);
-
-/** Waits for the scan on push and fails on findings at or above the threshold (also for a reused image). */
-function scanGate(blocking: string[]): string {
-  const threshold = blocking[blocking.length - 1];
-  return script(
-    'scanned=false',
-    'for attempt in 1 2 3; do',
-    `  if ${ecr('wait image-scan-complete')} --repository-name "$REPOSITORY_NAME" --image-id imageDigest="$IMAGE_DIGEST"; then`,
-    '    scanned=true; break',
-    '  fi',
-    `  status="$(${ecr('describe-image-scan-findings')} --repository-name "$REPOSITORY_NAME" --image-id imageDigest="$IMAGE_DIGEST" \\`,
-    '    --query imageScanStatus.status --output text 2>/dev/null || echo UNKNOWN)"',
-    '  # Enhanced scanning (Amazon Inspector) reports ACTIVE, not COMPLETE, once its findings are available.',
-    '  if [ "$status" = ACTIVE ]; then scanned=true; break; fi',
-    '  if [ "$status" = FAILED ]; then break; fi',
-    '  sleep 15',
-    'done',
-    'if [ "$scanned" != true ]; then',
-    '  echo "ERROR: the ECR image scan of $IMAGE_DIGEST did not complete (status ${status:-unknown}): the image cannot be gated."',
-    '  exit 1',
-    'fi',
-    `counts="$(${ecr('describe-image-scan-findings')} --repository-name "$REPOSITORY_NAME" --image-id imageDigest="$IMAGE_DIGEST" \\`,
-    '  --query imageScanFindings.findingSeverityCounts --output json)"',
-    'echo "Scan findings by severity: $counts"',
-    'blocking=0',
-    `for level in ${blocking.join(' ')}; do`,
-    '  count="$(echo "$counts" | jq -r --arg level "$level" \'.[$level] // 0\')"',
-    '  blocking=$((blocking + count))',
-    'done',
-    'if [ "$blocking" -gt 0 ]; then',
-    `  echo "ERROR: the image has $blocking scan finding(s) at or above ${threshold}: see the ECR console for $IMAGE_DIGEST."`,
-    '  exit 1',
-    'fi',
-    `echo "Scan gate passed: no finding at or above ${threshold}."`,
-  );
-}
+const PUSH = script(...pushAndReadDigest(IMAGE));
 
 const OUTPUTS = script(
   'IMAGE_URI="$REPOSITORY_URI@$IMAGE_DIGEST"',
@@ -306,7 +232,7 @@ const OUTPUTS = script(
 
 /** The buildspec (version 0.2) of a serving image build. */
 export function servingBuildSpec(options: ServingBuildSpecOptions): Record<string, unknown> {
-  const postBuild = options.blockingSeverities.length > 0 ? [scanGate(options.blockingSeverities), OUTPUTS] : [OUTPUTS];
+  const postBuild = options.blockingSeverities.length > 0 ? [scanGate(IMAGE, options.blockingSeverities), OUTPUTS] : [OUTPUTS];
   return {
     version: '0.2',
     env: {

@@ -3,18 +3,17 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { BUILD_VARIABLES, IMAGE_DETAIL_FILE, SEVERITY_ORDER, servingBuildSpec } from './buildspec';
-import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
-import { BUILD_IMAGE } from '../private/build-image';
-import { INLINE_ROLE_POLICY } from '../private/common-findings';
-import { createKey, keyViaService } from '../private/kms-key';
-import { encryptedLogGroup } from '../private/log-group';
-import { codeBuildDefaultGrantIds, nagResourceId } from '../private/nag-resource';
-import { isConcrete, MlOpsValidationError } from '../private/validation';
+import { BUILD_VARIABLES, IMAGE_DETAIL_FILE, servingBuildSpec } from './buildspec';
+import { DEFAULT_BASE_IMAGE, imageBuildProject, sourcePath, validateBaseImage } from '../private/image-build-project';
+import { blockingSeverities } from '../private/image-buildspec';
+import { NagReason, REASONS } from '../private/nag-reasons';
+import { nagResourceId } from '../private/nag-resource';
+import { MlOpsValidationError } from '../private/validation';
 import { IModelImageRepository } from '../registry/model-image-repository';
 import { IModelPackageGroup } from '../registry/model-package-group';
-import { IVersionedBucket } from '../storage/versioned-bucket';
+import { optionalBucketInput } from '../storage/private/bucket-input';
 
 /** The ECR scan severity at and above which a serving image fails the build. */
 export enum ScanSeverity {
@@ -42,10 +41,11 @@ export interface ServingImageBuildProps {
    */
   readonly modelPackageGroup?: IModelPackageGroup;
   /**
-   * The bucket that holds the models (`model.tar.gz`) the build downloads.
+   * The bucket that holds the models (`model.tar.gz`) the build downloads: a `VersionedBucket`, an `s3.Bucket` or an
+   * imported `s3.IBucket` (its key is granted too).
    * @default - no bucket is readable: grant one through `grantPrincipal`
    */
-  readonly modelBucket?: IVersionedBucket;
+  readonly modelBucket?: s3.IBucketRef;
   /**
    * The key prefix of the models in `modelBucket` (the TrainingWorkflow writes them under `runs/`).
    * @default 'runs/'
@@ -91,11 +91,6 @@ export interface ServingImageBuildProps {
   readonly timeout?: Duration;
 }
 
-const DEFAULT_BASE_IMAGE = 'public.ecr.aws/docker/library/python:3.12-slim';
-const DOCKER_HUB_HOSTS = ['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'];
-/** CodeBuild's build timeout (timeoutInMinutes): 5 to 2160 minutes. */
-const MIN_TIMEOUT_MINUTES = 5;
-const MAX_TIMEOUT_MINUTES = 2160;
 const MAX_STARTUP_SECONDS = 3600;
 
 /**
@@ -177,139 +172,56 @@ export class ServingImageBuild extends Construct implements iam.IGrantable {
   constructor(scope: Construct, id: string, props: ServingImageBuildProps) {
     super(scope, id);
     const baseImage = props.baseImage ?? DEFAULT_BASE_IMAGE;
-    this.validateBaseImage(baseImage);
-    const dockerfile = this.relativePath('dockerfile', props.dockerfile ?? 'Dockerfile');
-    const goldenDirectory = this.relativePath('goldenDirectory', props.goldenDirectory ?? 'tests/golden');
-    const timeout = props.timeout ?? Duration.minutes(60);
-    this.validateTimeout(timeout);
+    validateBaseImage(this, 'ServingImageBuild', baseImage);
+    const path = (prop: string, value: string) => sourcePath(this, 'ServingImageBuild', prop, value, 'serving/Dockerfile');
+    const dockerfile = path('dockerfile', props.dockerfile ?? 'Dockerfile');
+    const goldenDirectory = path('goldenDirectory', props.goldenDirectory ?? 'tests/golden');
     const startupTimeout = props.startupTimeout ?? Duration.seconds(60);
     this.validateStartupTimeout(startupTimeout);
     if (props.modelPrefix !== undefined && !props.modelBucket) {
       throw new MlOpsValidationError(this, 'ServingImageBuild', 'modelPrefix', props.modelPrefix,
         'A prefix is read in modelBucket: give modelBucket too, or drop modelPrefix.');
     }
-    const failOn = props.failOnSeverity ?? ScanSeverity.HIGH;
 
     this.repository = props.repository;
-    // CodeBuild stores the artifacts in S3 with this key (SSE-KMS): the project's use of the key goes through S3 only.
-    this.encryptionKey = keyViaService(this, 'KeyViaS3',
-      createKey(this, 'Key', `cdk-mlops: encrypts the artifacts of the serving image build ${this.node.path}`), 's3');
-    this.logGroup = encryptedLogGroup(this, 'Logs');
-
-    const project = new codebuild.PipelineProject(this, 'Resource', {
+    const build = imageBuildProject(this, {
+      constructName: 'ServingImageBuild',
       description: 'cdk-mlops: builds, tests and pushes a serving image with the model inside',
-      buildSpec: codebuild.BuildSpec.fromObject(servingBuildSpec({
+      what: 'the serving image build',
+      buildSpec: servingBuildSpec({
         baseImage,
         dockerfile,
         goldenDirectory,
         startupTimeoutSeconds: startupTimeout.toSeconds(),
-        blockingSeverities: blockingSeverities(failOn),
-      })),
-      environment: {
-        buildImage: BUILD_IMAGE,
-        computeType: props.computeType ?? codebuild.ComputeType.MEDIUM,
-        privileged: true,
-        environmentVariables: {
-          [BUILD_VARIABLES.REPOSITORY_URI]: { value: this.repository.repositoryUri },
-          [BUILD_VARIABLES.REPOSITORY_NAME]: { value: this.repository.repositoryName },
-        },
-      },
-      cache: codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER),
-      encryptionKey: this.encryptionKey,
-      timeout,
-      logging: { cloudWatch: { logGroup: this.logGroup } },
+        blockingSeverities: blockingSeverities(props.failOnSeverity ?? ScanSeverity.HIGH),
+      }),
+      repository: this.repository,
+      computeType: props.computeType,
+      timeout: props.timeout ?? Duration.minutes(60),
+      dockerUse: 'docker build and docker run (the contract test)',
+      repositoryVariables: { uri: BUILD_VARIABLES.REPOSITORY_URI, name: BUILD_VARIABLES.REPOSITORY_NAME },
     });
-    this.project = project;
-    this.role = project.role!;
-    this.grantPrincipal = project.grantPrincipal;
+    this.project = build.project;
+    this.role = build.role;
+    this.grantPrincipal = build.project.grantPrincipal;
+    this.encryptionKey = build.encryptionKey;
+    this.logGroup = build.logGroup;
 
-    this.grant(props);
-    this.acknowledgeFindings(project, props);
-  }
-
-  private grant(props: ServingImageBuildProps): void {
-    this.repository.grantPush(this.project);
-    // The tag check, the digest after the push and the scan gate (`aws ecr wait image-scan-complete` polls
-    // DescribeImageScanFindings).
-    this.repository.repository.grant(this.project, 'ecr:DescribeImages', 'ecr:DescribeImageScanFindings');
+    // The model to bake in: its package (DescribeModelPackage) and its model.tar.gz.
     props.modelPackageGroup?.grantRead(this.project);
-    props.modelBucket?.grantRead(this.project, props.modelPrefix ?? 'runs/');
-  }
-
-  private acknowledgeFindings(project: codebuild.PipelineProject, props: ServingImageBuildProps): void {
-    const cfnProject = project.node.defaultChild as codebuild.CfnProject;
-    exemptFromControlTower(cfnProject, {
-      codebuild_project_environment_privileged_check:
-        'docker build and docker run (the contract test) need the Docker daemon, which CodeBuild runs only in ' +
-        'privileged mode. Only this project has it, and it runs only its own generated buildspec on the pipeline\'s ' +
-        'source artifact.',
-    });
-    const sourceReason = 'The source is the pipeline\'s artifact (source type CODEPIPELINE): the project has no repository URL, ' +
-      'so there is no OAuth to set; the pipeline\'s source action holds the connection.';
-    acknowledge(cfnProject, {
-      'HIPAA.Security-CodeBuildProjectSourceRepoUrl': sourceReason,
-      'PCI.DSS.321-CodeBuildProjectSourceRepoUrl': sourceReason,
-    });
-
-    const policy = this.role.node.tryFindChild('DefaultPolicy');
-    if (!policy) return;
-    const defaultGrants = codeBuildDefaultGrantIds(this, cfnProject.ref);
-    const findings: Record<string, string> = {
-      'AwsSolutions-IAM5[Resource::*]': props.modelPackageGroup
-        ? 'ecr:GetAuthorizationToken (docker login) and sagemaker:ListModelPackages have no resource-level permissions: ' +
-          'IAM accepts only "*".'
-        : 'ecr:GetAuthorizationToken (docker login) has no resource-level permissions: IAM accepts only "*".',
-      [defaultGrants.logGroup]:
-        'aws-cdk-lib grants every CodeBuild project its default log group\'s streams; this project logs to its own group.',
-      [defaultGrants.reportGroups]:
-        'aws-cdk-lib grants every CodeBuild project the test report groups named after it, and no other.',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'Encrypts the build artifacts with this build\'s own key only.',
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on this build\'s own key only.',
-      ...INLINE_ROLE_POLICY,
-    };
+    const modelPrefix = props.modelPrefix ?? 'runs/';
+    const modelBucket = optionalBucketInput(this, 'ModelBucket', props.modelBucket);
+    modelBucket?.grantRead(this.project, modelPrefix);
+    const findings: Record<string, NagReason> = {};
     if (props.modelPackageGroup) {
       findings[`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelPackageGroup.modelPackagesArn)}]`] =
-        'Reads the model packages (versions) of this one group: the wildcard is the version number.';
+        REASONS.sagemaker.modelPackagesRead;
     }
-    if (props.modelBucket) {
-      const prefix = props.modelPrefix ?? 'runs/';
-      findings[`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelBucket.bucket.arnForObjects(`${prefix}*`))}]`] =
-        `Downloads model.tar.gz of any model under ${prefix}: which model is chosen per run.`;
+    if (modelBucket) {
+      findings[`AwsSolutions-IAM5[Resource::${nagResourceId(this, modelBucket.bucket.arnForObjects(`${modelPrefix}*`))}]`] =
+        REASONS.s3.modelDownloads(modelPrefix);
     }
-    acknowledge(policy, findings);
-  }
-
-  private validateBaseImage(image: string): void {
-    if (!isConcrete(image)) return;
-    if (image.trim() === '' || /\s/.test(image)) {
-      throw new MlOpsValidationError(this, 'ServingImageBuild', 'baseImage', image,
-        'Give an image reference like public.ecr.aws/docker/library/python:3.12-slim.');
-    }
-    if (isDockerHub(image)) {
-      throw new MlOpsValidationError(this, 'ServingImageBuild', 'baseImage', image,
-        'Docker Hub limits anonymous pulls, which breaks builds: use ECR Public (public.ecr.aws/...) or an ECR pull-through ' +
-        'cache (<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/...).');
-    }
-  }
-
-  private relativePath(prop: string, value: string): string {
-    if (!isConcrete(value)) return value;
-    const segments = value.split('/');
-    if (value === '' || value.startsWith('/') || value.startsWith('~') || value.includes('\\') || segments.includes('..') ||
-      /[\r\n]/.test(value)) {
-      throw new MlOpsValidationError(this, 'ServingImageBuild', prop, value,
-        'Give a path relative to the root of the source artifact, without ".." (for example "serving/Dockerfile").');
-    }
-    return value.replace(/\/+$/, '') || '.';
-  }
-
-  private validateTimeout(timeout: Duration): void {
-    if (timeout.isUnresolved()) return;
-    const minutes = timeout.toMinutes({ integral: false });
-    if (!Number.isInteger(minutes) || minutes < MIN_TIMEOUT_MINUTES || minutes > MAX_TIMEOUT_MINUTES) {
-      throw new MlOpsValidationError(this, 'ServingImageBuild', 'timeout', timeout.toHumanString(),
-        'CodeBuild accepts whole minutes from 5 to 2160 (36 hours): for example Duration.minutes(60).');
-    }
+    build.acknowledgePolicy(findings, props.modelPackageGroup ? REASONS.ecr.authorizationTokenAndListModelPackages : undefined);
   }
 
   private validateStartupTimeout(timeout: Duration): void {
@@ -323,22 +235,4 @@ export class ServingImageBuild extends Construct implements iam.IGrantable {
         'Give whole seconds from 1 to 3600 (SageMaker waits at most an hour for /ping): for example Duration.seconds(60).');
     }
   }
-}
-
-/** The severities that fail the build: the threshold and every more severe one. */
-function blockingSeverities(threshold: ScanSeverity): string[] {
-  if (threshold === ScanSeverity.NONE) return [];
-  return SEVERITY_ORDER.slice(0, SEVERITY_ORDER.indexOf(threshold) + 1);
-}
-
-/**
- * Docker's rule: the first path component names a registry only when it has a "." or a ":" or is "localhost";
- * otherwise the reference is on Docker Hub (`python:3.12` is `docker.io/library/python:3.12`).
- */
-function isDockerHub(image: string): boolean {
-  const slash = image.indexOf('/');
-  if (slash < 0) return true;
-  const first = image.slice(0, slash).toLowerCase();
-  if (!first.includes('.') && !first.includes(':') && first !== 'localhost') return true;
-  return DOCKER_HUB_HOSTS.includes(first.replace(/:\d+$/, ''));
 }

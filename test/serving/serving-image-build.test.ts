@@ -692,7 +692,7 @@ describe('the generated buildspec, run with fake aws, docker and curl', () => {
   test('reuses an existing tag: no download, build, test or push, but the scan gate still runs', () => {
     const run = runBuildSpec({ env: { ...PACKAGE, FAKE_EXISTING_DIGEST: DIGEST } });
     expect(run.status).toBe(0);
-    expect(run.output).toContain('already exists');
+    expect(run.output).toContain('exists (sha256:');
     expect(run.calls).not.toMatch(/aws s3 cp|docker (build|run|push)/);
     expect(run.calls).toContain('aws ecr wait image-scan-complete');
     expect(run.output).toContain(`EXPORTED IMAGE_URI=${URI}@${DIGEST}`);
@@ -781,6 +781,6 @@ describe('the generated buildspec, run with fake aws, docker and curl', () => {
     expect(high.output).toContain('the image has 2 scan finding(s) at or above HIGH');
     const low = runBuildSpec({ env: { ...PACKAGE, FAKE_SCAN_COUNTS: '{"MEDIUM": 3, "LOW": 5}' } });
     expect(low.status).toBe(0);
-    expect(low.output).toContain('Scan gate passed: no finding at or above HIGH.');
+    expect(low.output).toContain('Scan gate passed for the image: no finding at or above HIGH.');
   });
 });

@@ -23,6 +23,8 @@
  * are not part of it (only regular files' content and paths).
  */
 
+import { ImageVariables, lookUpTag, pushAndReadDigest, REGISTRY_FROM_REPOSITORY_URI, scanGate, script } from '../../private/image-buildspec';
+
 /** The variables the build exports (CodePipeline reads them as `#{<namespace>.<NAME>}`). */
 export const TRAINING_BUILD_VARIABLES = {
   /** The training image by digest, `repositoryUri@sha256:...`. */
@@ -65,34 +67,20 @@ export interface TrainingBuildSpecOptions {
   readonly blockingSeverities: string[];
 }
 
-const STRICT = 'set -euo pipefail';
-
-function script(...lines: string[]): string {
-  return [STRICT, ...lines].join('\n');
-}
-
-/** An ECR call with the repository's registry and region: the repository may be in another account or region. */
-function ecr(operation: string): string {
-  return `aws ecr ${operation} --registry-id "$REGISTRY_ID" --region "$ECR_REGION"`;
-}
-
 /** The variable names of one image: TRAINING_* or EVALUATION_*. */
-interface Names {
+interface Names extends ImageVariables {
   readonly prefix: 'TRAINING' | 'EVALUATION';
   readonly tagPrefix: 'train' | 'eval';
-  readonly what: string;
 }
 
-const TRAINING: Names = { prefix: 'TRAINING', tagPrefix: 'train', what: 'training image' };
-const EVALUATION: Names = { prefix: 'EVALUATION', tagPrefix: 'eval', what: 'evaluation image' };
+function names(prefix: Names['prefix'], tagPrefix: Names['tagPrefix'], what: string): Names {
+  return { prefix, tagPrefix, what, tag: `${prefix}_IMAGE_TAG`, digest: `${prefix}_DIGEST`, exists: `${prefix}_IMAGE_REUSED` };
+}
 
-const SETUP = script(
-  'BUILD_TMP="$(mktemp -d)"',
-  'REGISTRY="${REPOSITORY_URI%%/*}"',
-  'REGISTRY_ID="${REGISTRY%%.*}"',
-  'ECR_REGION="$(echo "$REGISTRY" | cut -d. -f4)"',
-  'export BUILD_TMP REGISTRY REGISTRY_ID ECR_REGION',
-);
+const TRAINING = names('TRAINING', 'train', 'training image');
+const EVALUATION = names('EVALUATION', 'eval', 'evaluation image');
+
+const SETUP = script('BUILD_TMP="$(mktemp -d)"', 'export BUILD_TMP', ...REGISTRY_FROM_REPOSITORY_URI);
 
 /** The content tag (see the file comment), then whether ECR has it already. */
 function resolveTag(n: Names): string {
@@ -112,18 +100,8 @@ function resolveTag(n: Names): string {
     `${n.prefix}_IMAGE_TAG="${n.tagPrefix}-$(sha256sum "$BUILD_TMP"/${n.tagPrefix}-manifest.txt | cut -c1-64)"`,
     `echo "The ${n.what} is tagged $${n.prefix}_IMAGE_TAG, the hash of:"`,
     `cat "$BUILD_TMP"/${n.tagPrefix}-manifest.txt`,
-    `if ${n.prefix}_DIGEST="$(${ecr('describe-images')} --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$${n.prefix}_IMAGE_TAG" \\`,
-    `    --query 'imageDetails[0].imageDigest' --output text 2>"$BUILD_TMP"/${n.tagPrefix}-describe.err)"; then`,
-    `  ${n.prefix}_IMAGE_REUSED=true`,
-    `  echo "$REPOSITORY_URI:$${n.prefix}_IMAGE_TAG exists ($${n.prefix}_DIGEST): the ${n.what} is reused, not built."`,
-    `elif grep -q ImageNotFoundException "$BUILD_TMP"/${n.tagPrefix}-describe.err; then`,
-    `  ${n.prefix}_IMAGE_REUSED=false`,
-    `  ${n.prefix}_DIGEST=""`,
-    'else',
-    `  cat "$BUILD_TMP"/${n.tagPrefix}-describe.err`,
-    '  exit 1',
-    'fi',
-    `export ${n.prefix}_IMAGE_TAG ${n.prefix}_IMAGE_REUSED ${n.prefix}_DIGEST`,
+    ...lookUpTag(n, `${n.tagPrefix}-describe.err`, `the ${n.what} is reused, not built.`),
+    `export ${n.prefix}_IMAGE_TAG`,
   );
 }
 
@@ -147,55 +125,8 @@ function buildAndPush(n: Names): string {
     '    --label org.opencontainers.image.revision="${SOURCE_VERSION:-unknown}" \\',
     `    --label cdk-mlops.content-tag="$${n.prefix}_IMAGE_TAG" \\`,
     `    --tag ${tag} "$${n.prefix}_CONTEXT"`,
-    `  if ! docker push ${tag}; then`,
-    `    echo "docker push failed: checking whether another build pushed $${n.prefix}_IMAGE_TAG meanwhile."`,
-    '  fi',
-    `  ${n.prefix}_DIGEST="$(${ecr('describe-images')} --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$${n.prefix}_IMAGE_TAG" \\`,
-    '    --query \'imageDetails[0].imageDigest\' --output text)"',
-    `  export ${n.prefix}_DIGEST`,
     'fi',
-    `if ! [[ "$${n.prefix}_DIGEST" =~ ^sha256:[a-f0-9]{64}$ ]]; then`,
-    `  echo "ERROR: no digest for $REPOSITORY_URI:$${n.prefix}_IMAGE_TAG (got '$${n.prefix}_DIGEST')."`,
-    '  exit 1',
-    'fi',
-    `echo "The ${n.what} is $REPOSITORY_URI@$${n.prefix}_DIGEST"`,
-  );
-}
-
-/** Waits for the scan on push and fails on findings at or above the threshold (a reused image is gated too). */
-function scanGate(n: Names, blocking: string[]): string {
-  const threshold = blocking[blocking.length - 1];
-  const digest = `imageDigest="$${n.prefix}_DIGEST"`;
-  return script(
-    'scanned=false',
-    'for attempt in 1 2 3; do',
-    `  if ${ecr('wait image-scan-complete')} --repository-name "$REPOSITORY_NAME" --image-id ${digest}; then`,
-    '    scanned=true; break',
-    '  fi',
-    `  status="$(${ecr('describe-image-scan-findings')} --repository-name "$REPOSITORY_NAME" --image-id ${digest} \\`,
-    '    --query imageScanStatus.status --output text 2>/dev/null || echo UNKNOWN)"',
-    '  # Enhanced scanning (Amazon Inspector) reports ACTIVE, not COMPLETE, once its findings are available.',
-    '  if [ "$status" = ACTIVE ]; then scanned=true; break; fi',
-    '  if [ "$status" = FAILED ]; then break; fi',
-    '  sleep 15',
-    'done',
-    'if [ "$scanned" != true ]; then',
-    `  echo "ERROR: the ECR scan of the ${n.what} $${n.prefix}_DIGEST did not complete (status \${status:-unknown}): it cannot be gated."`,
-    '  exit 1',
-    'fi',
-    `counts="$(${ecr('describe-image-scan-findings')} --repository-name "$REPOSITORY_NAME" --image-id ${digest} \\`,
-    '  --query imageScanFindings.findingSeverityCounts --output json)"',
-    `echo "Scan findings of the ${n.what} by severity: $counts"`,
-    'blocking=0',
-    `for level in ${blocking.join(' ')}; do`,
-    '  count="$(echo "$counts" | jq -r --arg level "$level" \'.[$level] // 0\')"',
-    '  blocking=$((blocking + count))',
-    'done',
-    'if [ "$blocking" -gt 0 ]; then',
-    `  echo "ERROR: the ${n.what} has $blocking scan finding(s) at or above ${threshold}: see the ECR console for $${n.prefix}_DIGEST."`,
-    '  exit 1',
-    'fi',
-    `echo "Scan gate passed for the ${n.what}: no finding at or above ${threshold}."`,
+    ...pushAndReadDigest(n),
   );
 }
 
