@@ -1,15 +1,24 @@
 import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ModelEndpoint } from './model-endpoint';
 import { deploymentNames, deploymentTags, executionName, retrySageMaker } from './private/deployment-tasks';
 import { createModelRequest } from './private/endpoint-settings';
+import { shadowCleanupStates } from './private/shadow-cleanup';
 import { acknowledge } from '../private/acknowledge';
+import { alertsTopic } from '../private/alerts-topic';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
+import { deadLetterAlarm, eventDeadLetterQueue } from '../private/dead-letter-queue';
 import { encryptedLogGroup } from '../private/log-group';
+import { REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
 import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
@@ -54,6 +63,11 @@ export interface ShadowTestProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Where the alarm on the clean-up rule's dead-letter queue notifies.
+   * @default - the stack's cdk-mlops alerts topic (KMS-encrypted)
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /** How often the experiment's status is checked while SageMaker starts it. */
@@ -84,6 +98,12 @@ const SHADOW_VARIANT = 'Shadow';
  * 5. on every path once the experiment exists, stops it with the shadow removed and production retained, and deletes
  *    the shadow model. `ShadowTestFailed` when SageMaker or CloudWatch refused a call, `ExperimentNotStopped` when the
  *    stop was refused (the cause gives the command).
+ *
+ * An execution that is stopped or times out skips step 5: an EventBridge rule then starts the state machine with
+ * `{ "cleanup": true, "executionArn": "<the abandoned execution>" }`, which stops that execution's experiment (shadow
+ * removed, production retained; nothing to do when it does not exist or has ended) and deletes its shadow model. It fails
+ * with `ExperimentNotStopped` (the cause gives the command) or `ShadowModelNotDeleted`; a start the rule could not deliver
+ * lands in its dead-letter queue, whose alarm notifies the alerts topic.
  */
 export class ShadowTest extends Construct {
   /** The state machine. */
@@ -92,6 +112,12 @@ export class ShadowTest extends Construct {
   public readonly logGroup: logs.ILogGroup;
   /** The endpoint whose production variant the candidate shadows. */
   public readonly endpoint: ModelEndpoint;
+  /** Starts the clean-up of stopped and timed-out executions. */
+  public readonly cleanupRule: events.Rule;
+  /** Where the clean-up starts go that EventBridge could not deliver. */
+  public readonly cleanupDeadLetterQueue: sqs.IQueue;
+  /** In alarm when a clean-up start waits in the dead-letter queue. */
+  public readonly cleanupDeadLetterAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ShadowTestProps) {
     super(scope, id);
@@ -348,7 +374,20 @@ export class ShadowTest extends Construct {
       .when(sfn.Condition.isPresent('$.read.invocations[0][0]'), judge)
       .otherwise(inconclusive);
     started.next(shadowing).next(getMetrics).next(read).next(served);
-    const definition = start.next(lookup).next(lookupConfig).next(createModel).next(createExperiment).next(wait);
+    start.next(lookup).next(lookupConfig).next(createModel).next(createExperiment).next(wait);
+    const cleanup = shadowCleanupStates(this, {
+      prefix: names.prefix,
+      endpointName,
+      productionVariant: variant,
+      shadowVariant: SHADOW_VARIANT,
+      sdk: (stateId, action, parameters, resultPath) =>
+        sdk(stateId, action, parameters, [action === 'deleteModel' ? names.modelArns : experimentArns], resultPath),
+      pollSeconds: POLL_SECONDS,
+      maxPolls: MAX_POLLS,
+    });
+    const definition = new sfn.Choice(this, 'Clean-up only?')
+      .when(sfn.Condition.isPresent('$.cleanup'), cleanup)
+      .otherwise(start);
 
     this.logGroup = encryptedLogGroup(this, 'Logs', { retention: props.logRetention });
     this.stateMachine = new sfn.StateMachine(this, 'Resource', {
@@ -358,6 +397,30 @@ export class ShadowTest extends Construct {
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
+    // Stopped and timed-out executions skip their own clean-up: this rule starts it (event shape: Step Functions
+    // Developer Guide, "EventBridge for Step Functions execution status changes").
+    this.cleanupDeadLetterQueue = eventDeadLetterQueue(this, 'CleanUpDeadLetters', 'the shadow test\'s clean-up rule');
+    this.cleanupRule = new events.Rule(this, 'CleanUpAbandoned', {
+      description: `cdk-mlops: stops the shadow experiment on endpoint ${endpointName} of a stopped or timed-out shadow test`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['ABORTED', 'TIMED_OUT'] },
+      },
+      targets: [new targets.SfnStateMachine(this.stateMachine, {
+        input: events.RuleTargetInput.fromObject({ cleanup: true, executionArn: events.EventField.fromPath('$.detail.executionArn') }),
+        deadLetterQueue: this.cleanupDeadLetterQueue,
+      })],
+    });
+    acknowledge(this.cleanupDeadLetterQueue, { 'AwsSolutions-SQS3': REASONS.sqs.eventTargetDeadLetterQueue });
+    // The rule's role: one statement, StartExecution on this state machine.
+    const eventsPolicy = this.stateMachine.node.tryFindChild('EventsRole')?.node.tryFindChild('DefaultPolicy');
+    if (eventsPolicy) acknowledge(eventsPolicy, INLINE_ROLE_POLICY);
+    this.cleanupDeadLetterAlarm = deadLetterAlarm(this, 'CleanUpDeadLetterAlarm', this.cleanupDeadLetterQueue,
+      `A stopped or timed-out shadow test of endpoint ${endpointName} was not cleaned up: its inference experiment may still run ` +
+      '(an extra instance, up to 7 days). Start the shadow test state machine with {"cleanup": true, "executionArn": "<the execution>"} ' +
+      '(see the message in the dead-letter queue).', props.alarmTopic ?? alertsTopic(this));
+
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({
       actions: ['iam:PassRole'],
       resources: [endpoint.role.roleArn],
@@ -378,12 +441,12 @@ export class ShadowTest extends Construct {
     if (policy) {
       acknowledge(policy, {
         [`AwsSolutions-IAM5[Resource::${nagResourceId(this, names.modelArns)}]`]:
-          'Each execution creates a shadow model of its own name (<endpoint>-<hash of the execution ARN>), unknown at synth.',
+          REASONS.sagemaker.shadowModels,
         [`AwsSolutions-IAM5[Resource::${nagResourceId(this, experimentArns)}]`]:
-          'Each execution creates an inference experiment of its own name, unknown at synth.',
+          REASONS.sagemaker.shadowExperiments,
         [`AwsSolutions-IAM5[Resource::${nagResourceId(this, configArns)}]`]:
-          'The configuration the endpoint serves was created by a deployment execution under a name unknown at synth.',
-        'AwsSolutions-IAM5[Resource::*]': 'CloudWatch GetMetricData, CloudWatch Logs delivery and X-Ray tracing accept only "*".',
+          REASONS.sagemaker.servedConfigs,
+        'AwsSolutions-IAM5[Resource::*]': REASONS.stepFunctions.logsTracingAndGetMetricData,
         ...INLINE_ROLE_POLICY,
       });
     }

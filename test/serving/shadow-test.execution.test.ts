@@ -5,10 +5,10 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { ModelEndpoint, ModelImageRepository, ShadowTest } from '../../lib';
 import { cloudWatchThrottled, getMetricData } from '../fixtures/aws/cloudwatch';
-import { describeEndpoint, TaskError } from '../fixtures/aws/sagemaker';
+import { configOrModelNotFound, describeEndpoint, TaskError, VALIDATION_ERROR_NAMES } from '../fixtures/aws/sagemaker';
 import {
-  CREATE_REQUEST_MEMBERS, describeInferenceExperiment, EXPERIMENT_STATUSES, EXPERIMENT_TYPES, experimentRefused, STOP_REQUEST_MEMBERS, STOP_STATES,
-  VARIANT_ACTIONS,
+  CREATE_REQUEST_MEMBERS, describeInferenceExperiment, EXPERIMENT_STATUSES, EXPERIMENT_TYPES, experimentNotFound, experimentRefused,
+  STOP_REQUEST_MEMBERS, STOP_STATES, stopConflict, VARIANT_ACTIONS,
 } from '../fixtures/aws/sagemaker-inference-experiments';
 import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
 import { aslErrors, runLocally, TaskHandler } from '../support/local-execution';
@@ -66,11 +66,11 @@ const DEFAULTS: Record<string, TaskHandler> = {
   'Delete the shadow model': async () => ({}),
 };
 
-async function run(handlers: Record<string, TaskHandler> = {}) {
-  return runLocally(definition, { imageUri: IMAGE, modelVersion: '8' }, { ...DEFAULTS, ...handlers }, {
-    executionId: EXECUTION_ID,
-    executionName: '5a1b2c3d-0000-4c3e-9a1f-2d6b8e4c7a90',
-    waitTimeOverrides: { 'Wait for the experiment': 0, 'Shadow production': 0 },
+async function run(handlers: Record<string, TaskHandler> = {}, input: unknown = { imageUri: IMAGE, modelVersion: '8' }, executionId = EXECUTION_ID) {
+  return runLocally(definition, input, { ...DEFAULTS, ...handlers }, {
+    executionId,
+    executionName: executionId.split(':').pop()!,
+    waitTimeOverrides: { 'Wait for the experiment': 0, 'Shadow production': 0, 'Wait to stop it again': 0 },
     retryIntervalOverrides: Object.fromEntries(TASKS.map((t) => [t, 0])),
     state: { EnteredTime: '2026-11-23T11:00:00Z' },
   });
@@ -203,4 +203,110 @@ test('a model that cannot be deleted leaves the verdict, and the cause names the
   });
   expect(error.name).toBe('ShadowWorse');
   expect(error.message).toContain(`The shadow model ${calls['Create the shadow model'][0].ModelName} was not deleted: denied`);
+});
+
+describe('clean-up of a stopped or timed-out execution', () => {
+  const ABANDONED_ID = 'arn:aws:states:us-east-1:123456789012:execution:shadow:9f8e7d6c-1111-4b2a-8c3d-4e5f6a7b8c9d';
+  const cleanup = { cleanup: true, executionArn: ABANDONED_ID };
+  const CLEANUP_TASKS = { 'Stop the abandoned experiment': async () => ({}), 'Describe the abandoned experiment': answers(experiment(Running)), 'Delete the abandoned model': async () => ({}) };
+  const abandonedName = async () => {
+    // The name the abandoned execution gave its experiment and its shadow model.
+    const { calls } = await run({}, { imageUri: IMAGE, modelVersion: '8' }, ABANDONED_ID);
+    expect(calls['Create the experiment'][0].Name).toBe(calls['Create the shadow model'][0].ModelName);
+    return calls['Create the shadow model'][0].ModelName as string;
+  };
+  const cleanUp = (handlers: Record<string, TaskHandler> = {}) => run({ ...CLEANUP_TASKS, ...handlers }, cleanup, EXECUTION_ID);
+
+  test('stops the abandoned experiment (shadow removed, production retained), then deletes its shadow model', async () => {
+    const name = await abandonedName();
+    const { calls, error, output } = await cleanUp();
+
+    expect(error).toBeUndefined();
+    expect(output.cleanup).toBe(true);
+    expect(calls['Create the shadow model']).toBeUndefined();
+    expect(calls['Stop the abandoned experiment']).toHaveLength(1);
+    const stop = calls['Stop the abandoned experiment'][0];
+    for (const key of Object.keys(stop)) expect(STOP_REQUEST_MEMBERS.value).toContain(key);
+    expect(stop).toMatchObject({
+      Name: name,
+      ModelVariantActions: { AllTraffic: VARIANT_ACTIONS.value.RETAIN, Shadow: VARIANT_ACTIONS.value.REMOVE },
+      DesiredState: STOP_STATES.value.CANCELLED,
+    });
+    expect(stop.Reason).toContain(ABANDONED_ID);
+    expect(calls['Describe the abandoned experiment']).toBeUndefined();
+    expect(calls['Delete the abandoned model']).toEqual([{ ModelName: name }]);
+  });
+
+  test.each([EXPERIMENT_STATUSES.value.COMPLETED, EXPERIMENT_STATUSES.value.CANCELLED, EXPERIMENT_STATUSES.value.STOPPING])(
+    'an experiment that is already %s: the refused stop is not an error, and the model is still deleted', async (status) => {
+      const name = await abandonedName();
+      const { calls, error } = await cleanUp({
+        'Stop the abandoned experiment': async () => raise(stopConflict.value(name)),
+        'Describe the abandoned experiment': answers(experiment(status)),
+      });
+
+      expect(error).toBeUndefined();
+      expect(calls['Describe the abandoned experiment']).toEqual([{ Name: name }]);
+      expect(calls['Delete the abandoned model']).toEqual([{ ModelName: name }]);
+    });
+
+  test.each(VALIDATION_ERROR_NAMES.value)('a model that does not exist (not found as %s): succeeds', async (errorName) => {
+    const name = await abandonedName();
+    const { error, output } = await cleanUp({ 'Delete the abandoned model': async () => raise(configOrModelNotFound.value('model', name, errorName)) });
+
+    expect(error).toBeUndefined();
+    expect(output.cleanup).toBe(true);
+  });
+
+  test('an execution stopped before it created anything: experiment and model not found, succeeds', async () => {
+    const name = await abandonedName();
+    const { calls, error } = await cleanUp({
+      'Stop the abandoned experiment': async () => raise(experimentNotFound.value(name)),
+      'Delete the abandoned model': async () => raise(configOrModelNotFound.value('model', name)),
+    });
+
+    expect(error).toBeUndefined();
+    expect(calls['Describe the abandoned experiment']).toBeUndefined();
+    // The generic name is retried a few times first (it may carry a throttle), then read as not found.
+    expect(calls['Delete the abandoned model'][0]).toEqual({ ModelName: name });
+  });
+
+  test('a throttled stop is retried', async () => {
+    const throttled: TaskError = { name: THROTTLING_ERRORS.sagemaker.value[0], cause: 'Rate exceeded' };
+    const { calls, error } = await cleanUp({ 'Stop the abandoned experiment': failing(2, throttled, async () => ({})) });
+
+    expect(error).toBeUndefined();
+    expect(calls['Stop the abandoned experiment']).toHaveLength(3);
+  });
+
+  test('an experiment still being created when the stop is refused: stopped on a later try', async () => {
+    const name = await abandonedName();
+    const { calls, error } = await cleanUp({
+      'Stop the abandoned experiment': failing(1, stopConflict.value(name), async () => ({})),
+      'Describe the abandoned experiment': answers(experiment(Creating)),
+    });
+
+    expect(error).toBeUndefined();
+    expect(calls['Stop the abandoned experiment']).toHaveLength(2);
+    expect(calls['Delete the abandoned model']).toHaveLength(1);
+  });
+
+  test('a running experiment whose stop is refused for good: ExperimentNotStopped with the command, never "Cleaned up"', async () => {
+    const name = await abandonedName();
+    const { calls, error, output } = await cleanUp({ 'Stop the abandoned experiment': async () => raise(stopConflict.value(name)) });
+
+    expect(output).toBeUndefined();
+    expect(error.name).toBe('ExperimentNotStopped');
+    expect(error.message).toContain(`aws sagemaker stop-inference-experiment --name ${name} --model-variant-actions AllTraffic=Retain,Shadow=Remove`);
+    expect(calls['Stop the abandoned experiment'].length).toBeGreaterThan(1);
+    expect(calls['Delete the abandoned model']).toBeUndefined();
+  });
+
+  test('a model that cannot be deleted: ShadowModelNotDeleted with the command', async () => {
+    const name = await abandonedName();
+    const { error } = await cleanUp({ 'Delete the abandoned model': async () => raise({ name: VALIDATION_ERROR_NAMES.value[1], cause: 'denied' }) });
+
+    expect(error.name).toBe('ShadowModelNotDeleted');
+    expect(error.message).toContain(`aws sagemaker delete-model --model-name ${name}`);
+  });
 });

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ModelEndpoint, ModelImageRepository, ShadowTest, ShadowTestProps } from '../../lib';
 import { UNSCHEDULED_DAYS } from '../fixtures/aws/sagemaker-inference-experiments';
 import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
+import { EXECUTION_ABORTED, EXECUTION_STATUSES, EXECUTION_TIMED_OUT } from '../fixtures/aws/step-functions-events';
 import { stackFindings } from '../support/compliance';
 import { stateMachineDefinition } from '../support/state-machine';
 
@@ -65,11 +66,44 @@ describe('ShadowTest', () => {
 
   test('every Task retries its service\'s throttling first', () => {
     const tasks = Object.entries<any>(definition.States).filter(([, s]) => s.Type === 'Task');
-    expect(tasks.length).toBe(8);
+    // 8 on the test's own path, 3 on the clean-up's.
+    expect(tasks.length).toBe(11);
     for (const [, state] of tasks) {
       const integration = /:cloudwatch:/.test(state.Resource) ? 'cloudwatch' : 'sagemaker';
       expect(state.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(THROTTLING_ERRORS[integration].value));
     }
+  });
+
+  test('stopped and timed-out executions start the clean-up with their ARN; a lost start goes to a dead-letter queue with an alarm', () => {
+    const [[ruleId, rule]] = Object.entries<any>(template.findResources('AWS::Events::Rule'));
+    const pattern = rule.Properties.EventPattern;
+    expect(pattern).toEqual({
+      'source': ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      'detail': { stateMachineArn: [{ Ref: expect.stringMatching(/^Shadow/) }], status: ['ABORTED', 'TIMED_OUT'] },
+    });
+    const [target] = rule.Properties.Targets;
+    expect(target.Arn).toEqual(pattern.detail.stateMachineArn[0]);
+    expect(target.InputTransformer).toEqual({
+      InputPathsMap: { 'detail-executionArn': '$.detail.executionArn' },
+      InputTemplate: '{"cleanup":true,"executionArn":<detail-executionArn>}',
+    });
+    expect(target.DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^ShadowCleanUpDeadLetters/);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [target.DeadLetterConfig.Arn['Fn::GetAtt'][0], 'QueueName'] } }],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^MlOpsAlertsTopic') }],
+    });
+    expect(ruleId).toMatch(/^ShadowCleanUpAbandoned/);
+
+    // The documented events match the pattern, and carry the execution ARN where the input transformer reads it.
+    for (const event of [EXECUTION_ABORTED.value, EXECUTION_TIMED_OUT.value]) {
+      expect(pattern.source).toContain(event.source);
+      expect(pattern['detail-type']).toContain(event['detail-type']);
+      expect(pattern.detail.status).toContain(event.detail.status);
+      expect(event.detail.executionArn).toMatch(/^arn:aws:states:[^:]+:\d{12}:execution:/);
+    }
+    // Only those two: a failed or succeeded execution ran its own clean-up.
+    expect(EXECUTION_STATUSES.value.filter((s) => pattern.detail.status.includes(s)).sort()).toEqual(['ABORTED', 'TIMED_OUT']);
   });
 
   test('the thresholds and the sampling reach the definition', () => {
