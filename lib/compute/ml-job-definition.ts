@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ContainerContract } from './container-contract';
 import { ComputePlatform, IMlJobQueue } from './ml-job-queue';
@@ -13,7 +14,7 @@ import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagResourceId } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
-import { IVersionedBucket } from '../storage/versioned-bucket';
+import { bucketInput } from '../storage/private/bucket-input';
 
 /** What a job definition runs. */
 export enum JobKind {
@@ -25,8 +26,8 @@ export enum JobKind {
 
 /** A bucket prefix a job reads or writes. */
 export interface BucketAccess {
-  /** The bucket. */
-  readonly bucket: IVersionedBucket;
+  /** The bucket: a `VersionedBucket`, an `s3.Bucket` or an imported `s3.IBucket` (its key is granted too). */
+  readonly bucket: s3.IBucketRef;
   /**
    * The key prefix, for example `datasets/fraud/`: the job gets the objects under it and nothing else.
    * @default '' - the whole bucket
@@ -259,8 +260,8 @@ export class MlJobDefinition extends Construct implements iam.IGrantable {
     this.jobRole = jobRole;
     this.executionRole = executionRole;
     this.grantPrincipal = jobRole;
-    for (const access of props.reads ?? []) access.bucket.grantRead(jobRole, access.prefix ?? '');
-    for (const access of props.writes ?? []) access.bucket.grantReadWrite(jobRole, access.prefix ?? '');
+    (props.reads ?? []).forEach((access, i) => this.accessBucket(access, 'reads', i).grantRead(jobRole, access.prefix ?? ''));
+    (props.writes ?? []).forEach((access, i) => this.accessBucket(access, 'writes', i).grantReadWrite(jobRole, access.prefix ?? ''));
 
     const logGroup = encryptedLogGroup(this, 'Logs', { retention: props.logRetention });
     this.logGroup = logGroup;
@@ -459,6 +460,10 @@ export class MlJobDefinition extends Construct implements iam.IGrantable {
     }
   }
 
+  private accessBucket(access: BucketAccess, list: 'reads' | 'writes', index: number) {
+    return bucketInput(this, `${list === 'reads' ? 'Reads' : 'Writes'}${index}Bucket`, access.bucket);
+  }
+
   private fail(prop: string, value: unknown, fix: string): never {
     throw new MlOpsValidationError(this, 'MlJobDefinition', prop, value, fix);
   }
@@ -468,18 +473,18 @@ export class MlJobDefinition extends Construct implements iam.IGrantable {
     const jobPolicy = this.jobRole.node.tryFindChild('DefaultPolicy');
     if (jobPolicy) {
       const findings: Record<string, string> = { ...INLINE_ROLE_POLICY };
-      const accesses: Array<[BucketAccess, string]> = [
-        ...(props.reads ?? []).map((access): [BucketAccess, string] => [access, 'reads']),
-        ...(props.writes ?? []).map((access): [BucketAccess, string] => [access, 'writes']),
+      const accesses: Array<[BucketAccess, 'reads' | 'writes', number]> = [
+        ...(props.reads ?? []).map((access, i): [BucketAccess, 'reads', number] => [access, 'reads', i]),
+        ...(props.writes ?? []).map((access, i): [BucketAccess, 'writes', number] => [access, 'writes', i]),
       ];
-      for (const [access, verb] of accesses) {
+      for (const [access, verb, index] of accesses) {
         const prefix = access.prefix ?? '';
-        const objects = access.bucket.bucket.arnForObjects(`${prefix}*`);
+        const objects = this.accessBucket(access, verb, index).bucket.arnForObjects(`${prefix}*`);
         findings[`AwsSolutions-IAM5[Resource::${nagResourceId(this, objects)}]`] =
           `The job ${verb} the objects under ${prefix ? `the prefix "${prefix}"` : 'the whole bucket'} it was given ` +
           `(\`${verb}\`); S3 scopes object permissions to a key prefix with a trailing "*".`;
       }
-      if ((props.writes ?? []).some((access) => access.bucket.encryptionKey)) {
+      if ((props.writes ?? []).some((access, i) => this.accessBucket(access, 'writes', i).encryptionKey)) {
         const reason = 'The encrypt grant (kms.IKey.grantEncrypt) on the key of a bucket the job writes: SSE-KMS uploads need ' +
           'kms:GenerateDataKey, and the grant\'s GenerateDataKey* / ReEncrypt* wildcards cover only data key and re-encryption ' +
           'calls; the statement names only that key\'s ARN.';

@@ -6,6 +6,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -18,6 +19,7 @@ import { nagResourceId } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { IModelPackageGroup } from '../registry/model-package-group';
 import { IModelEndpoint } from '../serving/model-endpoint';
+import { bucketInput, optionalBucketInput } from '../storage/private/bucket-input';
 import { IVersionedBucket } from '../storage/versioned-bucket';
 
 /** Props for {@link DriftMonitor}. */
@@ -29,13 +31,13 @@ export interface DriftMonitorProps {
    * to EventBridge (a VersionedBucket does unless created with `eventBridgeEnabled: false`).
    * @default - the endpoint's `dataCaptureBucket` (a ModelEndpoint with data capture on)
    */
-  readonly captureBucket?: IVersionedBucket;
+  readonly captureBucket?: s3.IBucketRef;
   /** The registry of the endpoint's models: the newest Approved package is the model whose baseline applies. */
   readonly modelPackageGroup: IModelPackageGroup;
   /** Where baselines are kept, under `baselines/<group>/<version>/` (the models bucket). */
-  readonly modelBucket: IVersionedBucket;
+  readonly modelBucket: s3.IBucketRef;
   /** The data bucket: the data manifest of each model's lineage, and the training files it lists, are read from it. */
-  readonly dataBucket: IVersionedBucket;
+  readonly dataBucket: s3.IBucketRef;
   /**
    * The numeric features to watch, as the requests name them (`{"instances": [{"age": 41, ...}]}`); the order of the
    * values of list-form instances and CSV requests.
@@ -153,7 +155,9 @@ export class DriftMonitor extends Construct {
     super(scope, id);
     this.endpointName = props.endpoint.endpointName;
     this.period = props.alarmPeriod ?? Duration.hours(1);
-    const captureBucket = props.captureBucket ?? (props.endpoint as { dataCaptureBucket?: IVersionedBucket }).dataCaptureBucket;
+    const modelBucket = bucketInput(this, 'ModelBucket', props.modelBucket);
+    const dataBucket = bucketInput(this, 'DataBucket', props.dataBucket);
+    const captureBucket = optionalBucketInput(this, 'CaptureBucket', props.captureBucket) ?? (props.endpoint as { dataCaptureBucket?: IVersionedBucket }).dataCaptureBucket;
     const trainingFile = props.trainingFile ?? 'train.csv';
     const driftThreshold = props.driftThreshold ?? 0.25;
     this.driftThreshold = driftThreshold;
@@ -177,7 +181,7 @@ export class DriftMonitor extends Construct {
           [DRIFT_ENV.endpointName]: this.endpointName,
           [DRIFT_ENV.features]: JSON.stringify(props.features),
           [DRIFT_ENV.modelPackageGroup]: props.modelPackageGroup.modelPackageGroupName,
-          [DRIFT_ENV.modelBucket]: props.modelBucket.bucketName,
+          [DRIFT_ENV.modelBucket]: modelBucket.bucketName,
           [DRIFT_ENV.trainingFile]: trainingFile,
           [DRIFT_ENV.minInstances]: String(minInstances),
           [DRIFT_ENV.bins]: String(bins),
@@ -190,8 +194,8 @@ export class DriftMonitor extends Construct {
       deadLetterQueue: this.deadLetterQueue,
     });
     captureBucket!.grantRead(fn, capturePrefix);
-    props.modelBucket.grantReadWrite(fn, baselinePrefix);
-    props.dataBucket.grantRead(fn);
+    modelBucket.grantReadWrite(fn, baselinePrefix);
+    dataBucket.grantRead(fn);
     props.modelPackageGroup.grantRead(fn);
     fn.addToRolePolicy(putMonitoringMetrics());
     acknowledgeHandler(fn, props.vpc !== undefined, {
@@ -200,9 +204,9 @@ export class DriftMonitor extends Construct {
         'namespace by condition) have no resource-level permissions.',
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, captureBucket!.bucket.arnForObjects(`${capturePrefix}*`))}]`]:
         'Reads the capture files of this endpoint only; SageMaker names them by hour and request batch.',
-      [`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelBucket.bucket.arnForObjects(`${baselinePrefix}*`))}]`]:
+      [`AwsSolutions-IAM5[Resource::${nagResourceId(this, modelBucket.bucket.arnForObjects(`${baselinePrefix}*`))}]`]:
         'Reads and writes the baselines of this model package group only, one per model version.',
-      [`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.dataBucket.bucket.arnForObjects('*'))}]`]:
+      [`AwsSolutions-IAM5[Resource::${nagResourceId(this, dataBucket.bucket.arnForObjects('*'))}]`]:
         'Reads (never writes) the data manifest of a model\'s lineage and the training files it lists, which may lie ' +
         'anywhere in the data bucket.',
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelPackageGroup.modelPackagesArn)}]`]:

@@ -6,6 +6,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -17,6 +18,7 @@ import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { nagResourceId } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { IModelEndpoint } from '../serving/model-endpoint';
+import { optionalBucketInput } from '../storage/private/bucket-input';
 import { IVersionedBucket } from '../storage/versioned-bucket';
 
 /** Props for {@link ModelQualityMonitor}. */
@@ -27,7 +29,7 @@ export interface ModelQualityMonitorProps {
    * The bucket the endpoint captures to; the labels are written to the same bucket.
    * @default - the endpoint's `dataCaptureBucket` (a ModelEndpoint with data capture on)
    */
-  readonly captureBucket?: IVersionedBucket;
+  readonly captureBucket?: s3.IBucketRef;
   /**
    * Where the team writes ground-truth labels: `<prefix><variant>/yyyy/mm/dd/hh/<any name>.jsonl`, the hour being the
    * hour the labelled requests were captured in.
@@ -105,7 +107,7 @@ export class ModelQualityMonitor extends Construct {
     super(scope, id);
     this.endpointName = props.endpoint.endpointName;
     this.period = props.alarmPeriod ?? Duration.hours(1);
-    const bucket = props.captureBucket ?? (props.endpoint as { dataCaptureBucket?: IVersionedBucket }).dataCaptureBucket;
+    const bucket = optionalBucketInput(this, 'CaptureBucket', props.captureBucket) ?? (props.endpoint as { dataCaptureBucket?: IVersionedBucket }).dataCaptureBucket;
     this.labelsPrefix = props.labelsPrefix ?? `${LABELS_ROOT}${this.endpointName}/`;
     const capturePrefix = `${CAPTURE_ROOT}${this.endpointName}/`;
     const minAccuracy = props.minAccuracy ?? 0.8;

@@ -18,7 +18,7 @@ import { DATA_PREFIX_VARIABLE, DATA_TRIGGER_ENV, DEFAULT_MARKER_SUFFIX, TRIGGER_
 import { deadLetterAlarm, eventDeadLetterQueue } from '../private/dead-letter-queue';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
-import { IVersionedBucket } from '../storage/versioned-bucket';
+import { bucketInput, cfnBucketOf } from '../storage/private/bucket-input';
 
 /** Props for {@link DataVersionTrigger}. */
 export interface DataVersionTriggerProps {
@@ -26,7 +26,7 @@ export interface DataVersionTriggerProps {
    * The data bucket. It must send its events to EventBridge (a VersionedBucket does, unless created with
    * `eventBridgeEnabled: false`).
    */
-  readonly bucket: IVersionedBucket;
+  readonly bucket: s3.IBucketRef;
   /** The key prefix new data versions are written under, e.g. `datasets/fraud/`. Empty: the whole bucket. */
   readonly prefix: string;
   /** The pipeline to start. */
@@ -108,8 +108,9 @@ export class DataVersionTrigger extends Construct {
     const variableName = props.variableName ?? DATA_PREFIX_VARIABLE;
     const markerSuffix = props.markerSuffix ?? DEFAULT_MARKER_SUFFIX;
     this.validate(props, variableName, markerSuffix);
+    const bucket = bucketInput(this, 'BucketInput', props.bucket);
     const environment: Record<string, string> = {
-      [DATA_TRIGGER_ENV.bucket]: props.bucket.bucketName,
+      [DATA_TRIGGER_ENV.bucket]: bucket.bucketName,
       [DATA_TRIGGER_ENV.prefix]: props.prefix,
       [DATA_TRIGGER_ENV.markerSuffix]: markerSuffix,
       [DATA_TRIGGER_ENV.pipelineName]: props.pipeline.pipelineName,
@@ -142,7 +143,7 @@ export class DataVersionTrigger extends Construct {
         source: ['aws.s3'],
         detailType: ['Object Created'],
         detail: {
-          bucket: { name: [props.bucket.bucketName] },
+          bucket: { name: [bucket.bucketName] },
           object: { key: [{ wildcard: `${props.prefix}*${markerSuffix}` }] },
         },
       },
@@ -154,7 +155,7 @@ export class DataVersionTrigger extends Construct {
     });
 
     this.deadLetterAlarm = deadLetterAlarm(this, 'DeadLetters', this.deadLetterQueue,
-      `New data versions of s3://${props.bucket.bucketName}/${props.prefix} did not start the pipeline: ` +
+      `New data versions of s3://${bucket.bucketName}/${props.prefix} did not start the pipeline: ` +
         'see the dead-letter queue\'s messages and the function\'s logs, then start the pipeline by hand.',
       props.alarmTopic ?? alertsTopic(this));
   }
@@ -186,16 +187,16 @@ export class DataVersionTrigger extends Construct {
   }
 
   /** The rule matches EventBridge's "Object Created" events: a bucket of this app that does not send them never starts a run. */
-  private validateEventBridge(bucket: IVersionedBucket): void {
-    const cfn = bucket.bucket.node.defaultChild;
-    if (!(cfn instanceof s3.CfnBucket)) return; // imported: its notification settings are not known
+  private validateEventBridge(bucket: s3.IBucketRef): void {
+    const cfn = cfnBucketOf(bucket);
+    if (!cfn) return; // imported: its notification settings are not known
     this.node.addValidation({
       validate: () => {
         const config = Stack.of(cfn).resolve(cfn.notificationConfiguration);
         if (config?.eventBridgeConfiguration?.eventBridgeEnabled === true) return [];
         return [new MlOpsValidationError(this, 'DataVersionTrigger', 'bucket', bucket.node.path, 'The bucket does not send its ' +
           'events to EventBridge, so no new data version would ever start the pipeline: create the VersionedBucket without ' +
-          'eventBridgeEnabled: false.').message];
+          'eventBridgeEnabled: false (an s3.Bucket with eventBridgeEnabled: true).').message];
       },
     });
   }

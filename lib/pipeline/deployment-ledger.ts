@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { QueryLedgerFunction } from '../handlers/query-ledger-function';
 import { RecordDeploymentFunction } from '../handlers/record-deployment-function';
@@ -12,6 +13,7 @@ import { nagResourceId } from '../private/nag-resource';
 import { MlOpsValidationError } from '../private/validation';
 import { IModelEndpoint } from '../serving/model-endpoint';
 import { BucketPurpose } from '../storage/bucket-purpose';
+import { optionalBucketInput } from '../storage/private/bucket-input';
 import { IVersionedBucket, VersionedBucket } from '../storage/versioned-bucket';
 
 /** Where the records are, in the ledger bucket: `deployments/<endpointName>/<deployedAt>_<pipelineExecutionId>.json`. */
@@ -22,10 +24,12 @@ export interface DeploymentLedgerProps {
   /** The endpoints whose deployments are recorded: the record function may describe these endpoints only. At least one. */
   readonly endpoints: IModelEndpoint[];
   /**
-   * The bucket that holds the ledger (records under `deployments/`).
+   * The bucket that holds the ledger (records under `deployments/`): a `VersionedBucket`, an `s3.Bucket` or an
+   * imported `s3.IBucket` (with its key). Versioning must be on: it keeps a record's old version should it ever be
+   * overwritten (checked at synth for a bucket made in this app).
    * @default - a new retained VersionedBucket whose noncurrent versions are kept 10 years
    */
-  readonly bucket?: IVersionedBucket;
+  readonly bucket?: s3.IBucketRef;
   /**
    * A VPC for both functions. It needs a route to the SageMaker, S3 and KMS APIs (NAT, or interface endpoints and an S3
    * gateway endpoint); the record function also calls CodePipeline.
@@ -73,7 +77,9 @@ export class DeploymentLedger extends Construct {
       throw new MlOpsValidationError(this, 'DeploymentLedger', 'endpoints', [],
         'Give the endpoints whose deployments are recorded (at least one): the record function may describe only those.');
     }
-    this.bucket = props.bucket ?? new VersionedBucket(this, 'Bucket', {
+    this.bucket = optionalBucketInput(this, 'BucketInput', props.bucket, {
+      construct: 'DeploymentLedger', prop: 'bucket', why: 'The ledger relies on versioning to keep a record\'s old version.',
+    }) ?? new VersionedBucket(this, 'Bucket', {
       // Records are never overwritten; should one be, its old version is kept as long as the ledger matters.
       purpose: BucketPurpose.custom('deployment-ledger', { expireAfter: Duration.days(3650) }),
     });

@@ -4,6 +4,7 @@ import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as notifications from 'aws-cdk-lib/aws-codestarnotifications';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CheckStageOptions } from './check-stage-options';
@@ -30,13 +31,14 @@ import { EphemeralEndpointTest } from '../serving/ephemeral-endpoint-test';
 import { ServingImageBuild } from '../serving/serving-image-build';
 import { ShadowTest } from '../serving/shadow-test';
 import { BucketPurpose } from '../storage/bucket-purpose';
+import { bucketInput } from '../storage/private/bucket-input';
 import { IVersionedBucket, VersionedBucket } from '../storage/versioned-bucket';
 import { TrainingWorkflow } from '../workflow/training-workflow';
 
 /** A short training on a data sample in the Check stage: a broken training script fails in minutes, not hours. */
 export interface SmokeTrainingOptions {
   /** The bucket that holds the sample. */
-  readonly sampleBucket: IVersionedBucket;
+  readonly sampleBucket: s3.IBucketRef;
   /**
    * The sample's key prefix (a few MB of representative data), copied to `$DATA_SAMPLE_DIR` (`smoke/data-sample` in
    * the source root) before the commands run.
@@ -107,7 +109,7 @@ export interface MlPipelineProps {
    * See {@link DataVersionTrigger}.
    * @default - only code changes start the pipeline
    */
-  readonly dataTriggerBucket?: IVersionedBucket;
+  readonly dataTriggerBucket?: s3.IBucketRef;
   /**
    * The key suffix of the object that marks a complete new data version: a marker, not every data file, or each
    * file of an upload would start a run.
@@ -435,6 +437,7 @@ export class MlPipeline extends Construct {
 
   /** A build that copies the sample to `$DATA_SAMPLE_DIR` and runs the smoke training commands. */
   private createSmokeTraining(options: SmokeTrainingOptions): codebuild.PipelineProject {
+    const sampleBucket = bucketInput(this, 'SampleBucket', options.sampleBucket);
     const project = new codebuild.PipelineProject(this, 'SmokeTraining', {
       description: 'cdk-mlops: a short training on a data sample (fail fast before the GPU training)',
       environment: {
@@ -448,17 +451,17 @@ export class MlPipeline extends Construct {
       buildSpec: codebuild.BuildSpec.fromObject({
         version: '0.2',
         phases: {
-          pre_build: { commands: [`aws s3 cp --recursive --only-show-errors "${options.sampleBucket.s3UrlForObject(options.samplePrefix)}" "$DATA_SAMPLE_DIR"`] },
+          pre_build: { commands: [`aws s3 cp --recursive --only-show-errors "${sampleBucket.s3UrlForObject(options.samplePrefix)}" "$DATA_SAMPLE_DIR"`] },
           build: { commands: options.commands },
         },
       }),
     });
-    options.sampleBucket.grantRead(project, options.samplePrefix);
+    sampleBucket.grantRead(project, options.samplePrefix);
     acknowledge(project, SOURCE_IS_THE_PIPELINE);
     const policy = project.role?.node.tryFindChild('DefaultPolicy');
     if (policy) {
       acknowledge(policy, {
-        [`AwsSolutions-IAM5[Resource::${nagResourceId(this, options.sampleBucket.bucket.arnForObjects(`${options.samplePrefix}*`))}]`]:
+        [`AwsSolutions-IAM5[Resource::${nagResourceId(this, sampleBucket.bucket.arnForObjects(`${options.samplePrefix}*`))}]`]:
           'Reads the objects of the data sample, under its prefix only (copied whole before the smoke training).',
       });
     }

@@ -1,8 +1,8 @@
 import { Size } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IModelImageRepository } from '../registry/model-image-repository';
-import { IVersionedBucket } from '../storage/versioned-bucket';
 
 /** A serverless variant: pay per request, nothing when idle. */
 export interface ServerlessVariantOptions {
@@ -14,8 +14,8 @@ export interface ServerlessVariantOptions {
 
 /** Asynchronous inference: requests are queued and results written to S3. */
 export interface AsyncInferenceOptions {
-  /** Where results are written. */
-  readonly outputBucket: IVersionedBucket;
+  /** Where results are written: a `VersionedBucket`, an `s3.Bucket` or an imported `s3.IBucket` (with its key). */
+  readonly outputBucket: s3.IBucketRef;
   /**
    * The key prefix of the results.
    * @default 'async-results/'
@@ -101,10 +101,11 @@ export interface EndpointOptions {
    */
   readonly dataCapture?: boolean;
   /**
-   * Where captured data goes (under `data-capture/<endpoint>/`).
+   * Where captured data goes (under `data-capture/<endpoint>/`): a `VersionedBucket`, an `s3.Bucket` or an imported
+   * `s3.IBucket` (with its key).
    * @default - a VersionedBucket is created (noncurrent versions deleted after 90 days)
    */
-  readonly dataCaptureBucket?: IVersionedBucket;
+  readonly dataCaptureBucket?: s3.IBucketRef;
   /**
    * The share of requests captured, 1 to 100 percent.
    * @default 20

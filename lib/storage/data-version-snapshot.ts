@@ -3,8 +3,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { IVersionedBucket } from './versioned-bucket';
+import { bucketInput } from './private/bucket-input';
 import { SnapshotDataVersionFunction } from '../handlers/snapshot-data-version-function';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { nagResourceId } from '../private/nag-resource';
@@ -12,8 +13,11 @@ import { isConcrete, MlOpsValidationError } from '../private/validation';
 
 /** Props for {@link DataVersionSnapshot}. */
 export interface DataVersionSnapshotProps {
-  /** The versioned bucket that holds the data. */
-  readonly bucket: IVersionedBucket;
+  /**
+   * The bucket that holds the data: a `VersionedBucket`, an `s3.Bucket` or an imported `s3.IBucket` (with its key).
+   * Versioning must be on (checked at synth for a bucket made in this app): the manifest names object versions.
+   */
+  readonly bucket: s3.IBucketRef;
   /**
    * The prefix the function may snapshot (IAM limits listing to it); the event's `prefix` must lie inside it.
    * @default '' - any prefix of the bucket
@@ -68,6 +72,11 @@ export class DataVersionSnapshot extends Construct {
   constructor(scope: Construct, id: string, props: DataVersionSnapshotProps) {
     super(scope, id);
     const dataPrefix = props.dataPrefix ?? '';
+    const bucket = bucketInput(this, 'BucketInput', props.bucket, {
+      construct: 'DataVersionSnapshot',
+      prop: 'bucket',
+      why: 'A data version is a manifest of object versions: without versioning, an overwritten file changes every version that lists it.',
+    });
     this.manifestPrefix = props.manifestPrefix ?? 'data-versions/';
     validatePrefix(this, 'dataPrefix', dataPrefix, true);
     validatePrefix(this, 'manifestPrefix', this.manifestPrefix, false);
@@ -83,7 +92,7 @@ export class DataVersionSnapshot extends Construct {
       // Two listing passes over a million objects take minutes: allow the Lambda maximum.
       timeout: Duration.minutes(15),
       environment: {
-        DATA_BUCKET_NAME: props.bucket.bucketName,
+        DATA_BUCKET_NAME: bucket.bucketName,
         DATA_PREFIX: dataPrefix,
         MANIFEST_PREFIX: this.manifestPrefix,
       },
@@ -94,16 +103,16 @@ export class DataVersionSnapshot extends Construct {
     this.function = fn;
 
     // Least privilege: list versions under the data prefix; list, read and write manifests only.
-    props.bucket.grantRead(fn, dataPrefix);
-    props.bucket.grantReadWrite(fn, this.manifestPrefix);
+    bucket.grantRead(fn, dataPrefix);
+    bucket.grantReadWrite(fn, this.manifestPrefix);
 
-    const objects = (prefix: string) => nagResourceId(this, props.bucket.bucket.arnForObjects(`${prefix}*`));
+    const objects = (prefix: string) => nagResourceId(this, bucket.bucket.arnForObjects(`${prefix}*`));
     acknowledgeHandler(fn, props.vpc !== undefined, {
       [`AwsSolutions-IAM5[Resource::${objects(dataPrefix)}]`]:
         'Reads the versions of the objects under the data prefix it snapshots; the key names are the data.',
       [`AwsSolutions-IAM5[Resource::${objects(this.manifestPrefix)}]`]:
         'Writes and reads manifests under the manifest prefix only; the file name is the data version id.',
-      ...(props.bucket.encryptionKey ? {
+      ...(bucket.encryptionKey ? {
         'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'SSE-KMS data keys for the manifests it writes, with this bucket\'s key only.',
         'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on this bucket\'s key only.',
       } : {}),

@@ -15,8 +15,12 @@ import { isConcrete, MlOpsValidationError } from '../private/validation';
 /** S3 accepts Object Lock default retention up to 100 years. */
 const MAX_LOCK_RETENTION_DAYS = 36500;
 
-/** A versioned S3 bucket for one purpose, with grants scoped to key prefixes. */
-export interface IVersionedBucket extends IResource {
+/**
+ * A versioned S3 bucket for one purpose, with grants scoped to key prefixes. Props that take a bucket take any
+ * `s3.IBucketRef` (this, an `s3.Bucket`, an imported `s3.IBucket` with its key, a `CfnBucket`); see
+ * {@link VersionedBucket.fromBucket}.
+ */
+export interface IVersionedBucket extends IResource, s3.IBucketRef {
   /** The underlying bucket, for aws-cdk-lib APIs that take an `IBucket`. */
   readonly bucket: s3.IBucket;
   /**
@@ -172,9 +176,21 @@ export interface VersionedBucketAttributes {
   readonly region?: string;
 }
 
+/** Marks this library's buckets (a symbol, not `instanceof`: two copies of the library may share one app). */
+const VERSIONED_BUCKET = Symbol.for('cdk-mlops.VersionedBucket');
+
 abstract class VersionedBucketBase extends Resource implements IVersionedBucket {
   public abstract readonly bucket: s3.IBucket;
   public abstract readonly encryptionKey?: kms.IKey;
+
+  constructor(scope: Construct, id: string, props?: { account?: string; region?: string }) {
+    super(scope, id, props);
+    Object.defineProperty(this, VERSIONED_BUCKET, { value: true });
+  }
+
+  public get bucketRef(): s3.BucketReference {
+    return this.bucket.bucketRef;
+  }
 
   public get bucketName(): string {
     return this.bucket.bucketName;
@@ -273,6 +289,22 @@ export class VersionedBucket extends VersionedBucketBase {
       });
     }
     return new Import(scope, id, { account: attrs.account, region: attrs.region });
+  }
+
+  /**
+   * Any bucket as an {@link IVersionedBucket}: an `s3.Bucket`, an imported `s3.IBucket` (its `encryptionKey`, if
+   * any, is granted through S3 only), a `CfnBucket`, or a bucket of this library (returned as it is). Versioning is
+   * the bucket's own: where the library needs it, a bucket made in this app without it fails at synth; an imported
+   * bucket must be versioned by its owner.
+   */
+  public static fromBucket(scope: Construct, id: string, bucket: s3.IBucketRef): IVersionedBucket {
+    if ((bucket as unknown as Record<symbol, unknown>)[VERSIONED_BUCKET]) return bucket as IVersionedBucket;
+    const l2 = asBucket(scope, id, bucket);
+    class Wrapped extends VersionedBucketBase {
+      public readonly bucket = l2;
+      public readonly encryptionKey = l2.encryptionKey && keyViaService(this, 'KeyViaS3', l2.encryptionKey, 's3');
+    }
+    return new Wrapped(scope, id, { account: l2.env.account, region: l2.env.region });
   }
 
   /** Imports an existing bucket by name, in this stack's account and region. */
@@ -443,6 +475,19 @@ export class VersionedBucket extends VersionedBucketBase {
         'The bucket is SSE-KMS: S3 needs a KMS key in the destination region to encrypt the replicas.');
     }
   }
+}
+
+/** The L2 view of a bucket reference: an `IBucket` as it is, a `CfnBucket` through aws-cdk-lib, else by name and ARN. */
+function asBucket(scope: Construct, id: string, ref: s3.IBucketRef): s3.IBucket {
+  const candidate = ref as Partial<s3.IBucket>;
+  if (typeof candidate.arnForObjects === 'function' && typeof candidate.grantRead === 'function') return ref as s3.IBucket;
+  if (ref instanceof s3.CfnBucket) return s3.Bucket.fromCfnBucket(ref);
+  return s3.Bucket.fromBucketAttributes(scope, `${id}Reference`, {
+    bucketArn: ref.bucketRef.bucketArn,
+    bucketName: ref.bucketRef.bucketName,
+    account: ref.env.account,
+    region: ref.env.region,
+  });
 }
 
 function lockRetention(lock: ObjectLockOptions): s3.ObjectLockRetention {

@@ -6,6 +6,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -32,6 +33,7 @@ import { LatestApprovedModelLookup } from '../registry/latest-approved-model-loo
 import { IModelImageRepository } from '../registry/model-image-repository';
 import { IModelPackageGroup } from '../registry/model-package-group';
 import { DataVersionSnapshot } from '../storage/data-version-snapshot';
+import { bucketInput } from '../storage/private/bucket-input';
 import { IVersionedBucket } from '../storage/versioned-bucket';
 
 /** One approach to train and judge. */
@@ -71,12 +73,15 @@ export interface TrainingWorkflowProps {
   readonly trainingImageRepository: IModelImageRepository;
   /** The gate's rules. */
   readonly gate: QualityGateRules;
-  /** Holds the data; `MLOPS_DATA_URI` points into it. */
-  readonly dataBucket: IVersionedBucket;
+  /**
+   * Holds the data; `MLOPS_DATA_URI` points into it. A `VersionedBucket`, an `s3.Bucket` or an imported `s3.IBucket`
+   * (its key is granted too), as for the two buckets below.
+   */
+  readonly dataBucket: s3.IBucketRef;
   /** Receives the models (`runs/<execution>/<candidate>/`) and evaluations (`evaluations/<execution>/<candidate>/`). */
-  readonly modelBucket: IVersionedBucket;
+  readonly modelBucket: s3.IBucketRef;
   /** Receives the checkpoints (`runs/<execution>/<candidate>/`), the same for every attempt of a job. */
-  readonly checkpointBucket: IVersionedBucket;
+  readonly checkpointBucket: s3.IBucketRef;
   /**
    * The image recorded in the model package for inference. The pipeline later bakes the model and the serving code
    * into one image; this is the serving base image the package starts from.
@@ -142,6 +147,13 @@ function worstCaseSeconds(job: MlJobDefinition): number {
   return attempts * attempt + (retriesLateFailures ? attempts : 1) * attempt;
 }
 
+/** The props with the buckets as this library's buckets (prefix-scoped grants). */
+type WorkflowInputs = Omit<TrainingWorkflowProps, 'dataBucket' | 'modelBucket' | 'checkpointBucket'> & {
+  readonly dataBucket: IVersionedBucket;
+  readonly modelBucket: IVersionedBucket;
+  readonly checkpointBucket: IVersionedBucket;
+};
+
 /**
  * Trains several candidates in parallel on spot GPUs, evaluates each as an array job on spot CPUs, gates them on
  * performance, fairness, latency and the champion in production, and registers the winner with its lineage. A
@@ -188,8 +200,14 @@ export class TrainingWorkflow extends Construct {
   /** The repository the images of the jobs come from. */
   public readonly trainingImageRepository: IModelImageRepository;
 
-  constructor(scope: Construct, id: string, props: TrainingWorkflowProps) {
+  constructor(scope: Construct, id: string, given: TrainingWorkflowProps) {
     super(scope, id);
+    const props: WorkflowInputs = {
+      ...given,
+      dataBucket: bucketInput(this, 'DataBucket', given.dataBucket),
+      modelBucket: bucketInput(this, 'ModelBucket', given.modelBucket),
+      checkpointBucket: bucketInput(this, 'CheckpointBucket', given.checkpointBucket),
+    };
     this.validate(props);
     const gateRules = renderGateRules(this, props.gate);
     const trainingQueue = props.candidates[0].trainingJob.queue;
@@ -344,7 +362,7 @@ export class TrainingWorkflow extends Construct {
     }
   }
 
-  private createFunctions(props: TrainingWorkflowProps, gateRules: string) {
+  private createFunctions(props: WorkflowInputs, gateRules: string) {
     const group = props.modelPackageGroup;
     const handler = (id: string, description: string, memorySize: number, timeout: Duration, environment: Record<string, string>) => ({
       description, memorySize, timeout, environment, logGroupId: `${id}Logs`, vpc: props.vpc, vpcSubnets: props.vpcSubnets,
@@ -422,7 +440,7 @@ export class TrainingWorkflow extends Construct {
    * The prefixes the workflow's layout needs, granted to the job roles (nothing else), and the data versions'
    * manifests (`MLOPS_DATA_MANIFEST_URI`): read only, under the manifest prefix only.
    */
-  private grantJobAccess(props: TrainingWorkflowProps): void {
+  private grantJobAccess(props: WorkflowInputs): void {
     const layout = (prefix: string, access: 'read' | 'readWrite') =>
       `The training workflow's layout: jobs ${access === 'read' ? 'read' : 'write'} under ${prefix}<execution>/<candidate>/.`;
     const manifestPrefix = props.dataSnapshot?.manifestPrefix ?? DEFAULT_MANIFEST_PREFIX;
@@ -463,7 +481,7 @@ export class TrainingWorkflow extends Construct {
   }
 
   private definition(
-    props: TrainingWorkflowProps,
+    props: WorkflowInputs,
     fns: ReturnType<TrainingWorkflow['createFunctions']>,
     revisions: JobDefinitionRevisions,
     spotQueueArn: string,

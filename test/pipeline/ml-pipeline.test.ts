@@ -1,7 +1,9 @@
 import { App, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
+  BucketPurpose,
   DeploymentLedger,
   EndpointDeployment,
   EndpointTestRunner,
@@ -15,6 +17,7 @@ import {
   ServingImageBuild,
   ShadowTest,
   TrainingImageBuild,
+  VersionedBucket,
 } from '../../lib';
 import { ACTION_ENVIRONMENT_VARIABLES } from '../fixtures/aws/codebuild';
 import { CONNECTION_ARN_FORMS } from '../fixtures/aws/codepipeline';
@@ -238,6 +241,24 @@ describe('MlPipeline options', () => {
     expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toContain('UseConnection');
   });
 
+  test('an S3 source takes a VersionedBucket itself, and an imported bucket with its key', () => {
+    const app = new App();
+    const sources = new Stack(app, 'Sources');
+    const versioned = new VersionedBucket(sources, 'Code', { purpose: BucketPurpose.DATA });
+    const { stack } = pipelineStack({ source: PipelineSource.s3({ bucket: versioned, objectKey: 'fraud.zip' }) }, app);
+    const pipeline = Object.values(Template.fromStack(stack).findResources('AWS::CodePipeline::Pipeline'))[0] as any;
+    expect(JSON.stringify(stack.resolve(pipeline.Properties.Stages[0].Actions[0].Configuration.S3Bucket))).toContain('ExportsOutputRefCode');
+
+    const other = new App();
+    const key = kms.Key.fromKeyArn(new Stack(other, 'Keys'), 'Key', 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555');
+    const imported = s3.Bucket.fromBucketAttributes(new Stack(other, 'Sources'), 'Code', { bucketName: 'team-sources', encryptionKey: key });
+    const { stack: withImport } = pipelineStack({ source: PipelineSource.s3({ bucket: imported, objectKey: 'fraud.zip' }) }, other);
+    const decrypts = Object.values(Template.fromStack(withImport).findResources('AWS::IAM::Policy'))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => st.Resource === key.keyArn && [st.Action].flat().includes('kms:Decrypt'));
+    expect(decrypts.length).toBeGreaterThan(0);
+  });
+
   test('a new version of the S3 source zip starts the pipeline through S3\'s EventBridge notifications, with no CloudTrail trail', () => {
     const app = new App();
     const source = new s3.Bucket(new Stack(app, 'Sources'), 'Code', { versioned: true });
@@ -277,6 +298,22 @@ describe('MlPipeline options', () => {
 describe('MlPipeline smoke training', () => {
   const smoke = (base: ReturnType<typeof workflowStack>) => ({
     smokeTraining: { sampleBucket: base.data, samplePrefix: 'samples/fraud/', commands: ['python train.py --data "$DATA_SAMPLE_DIR" --epochs 1'] },
+  });
+
+  test('takes an imported sample bucket with its key', () => {
+    const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+    const { stack } = pipelineStack((base) => ({
+      smokeTraining: {
+        ...smoke(base).smokeTraining,
+        sampleBucket: s3.Bucket.fromBucketAttributes(base.stack, 'Samples', {
+          bucketName: 'team-samples', encryptionKey: kms.Key.fromKeyArn(base.stack, 'SamplesKey', keyArn),
+        }),
+      },
+    }));
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(JSON.stringify(statements)).toContain(':s3:::team-samples/samples/fraud/*');
+    expect(statements.filter((st: any) => st.Resource === keyArn && [st.Action].flat().includes('kms:Decrypt')).length).toBeGreaterThan(0);
+    expect(JSON.stringify(Template.fromStack(stack).toJSON())).toContain('s3://team-samples/samples/fraud/');
   });
 
   test('runs beside the tests in Check, on the sample copied to $DATA_SAMPLE_DIR, reading only the sample', () => {

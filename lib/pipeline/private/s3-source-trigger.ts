@@ -62,6 +62,6 @@ export function validateVersionedSourceBucket(scope: Construct, bucket: s3.IBuck
   const status = versioning?.status;
   if (status === undefined || (!Token.isUnresolved(status) && status !== 'Enabled')) {
     throw new MlOpsValidationError(scope, 'MlPipeline', 'source.bucket', bucket.node.path,
-      'CodePipeline reads an S3 source only from a versioned bucket: give a VersionedBucket\'s bucket, or turn versioning on (versioned: true).');
+      'CodePipeline reads an S3 source only from a versioned bucket: give a VersionedBucket, or turn versioning on (versioned: true).');
   }
 }

@@ -10,6 +10,7 @@ import { createKey } from '../../private/kms-key';
 import { nagArnId, nagResourceId } from '../../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../../private/validation';
 import { BucketPurpose } from '../../storage/bucket-purpose';
+import { bucketInput, optionalBucketInput } from '../../storage/private/bucket-input';
 import { IVersionedBucket, VersionedBucket } from '../../storage/versioned-bucket';
 import { EndpointOptions, ServerlessVariantOptions } from '../endpoint-options';
 import { hasLocalNvme, hostingFamily, knownHostingFamilies } from '../hosting-instance';
@@ -66,7 +67,7 @@ export function endpointCore(scope: Construct, props: EndpointOptions, options: 
   let dataCaptureBucket: IVersionedBucket | undefined;
   let dataCapture: Record<string, unknown> | undefined;
   if ((props.dataCapture ?? true) && !serverless) {
-    dataCaptureBucket = props.dataCaptureBucket ?? new VersionedBucket(scope, 'DataCapture', {
+    dataCaptureBucket = optionalBucketInput(scope, 'DataCaptureBucketInput', props.dataCaptureBucket) ?? new VersionedBucket(scope, 'DataCapture', {
       purpose: BucketPurpose.custom('data-capture', { expireAfter: Duration.days(90) }),
     });
     dataCaptureBucket.grantWrite(role, `data-capture/${endpointName}/`);
@@ -83,12 +84,13 @@ export function endpointCore(scope: Construct, props: EndpointOptions, options: 
   let asyncInference: Record<string, unknown> | undefined;
   if (props.asyncInference) {
     const prefix = props.asyncInference.outputPrefix ?? 'async-results/';
-    props.asyncInference.outputBucket.grantWrite(role, prefix);
+    const outputBucket = bucketInput(scope, 'AsyncOutputBucket', props.asyncInference.outputBucket);
+    outputBucket.grantWrite(role, prefix);
     const perInstance = props.asyncInference.maxConcurrentInvocationsPerInstance;
     asyncInference = compact({
       OutputConfig: compact({
-        S3OutputPath: props.asyncInference.outputBucket.s3UrlForObject(prefix),
-        KmsKeyId: props.asyncInference.outputBucket.encryptionKey?.keyArn,
+        S3OutputPath: outputBucket.s3UrlForObject(prefix),
+        KmsKeyId: outputBucket.encryptionKey?.keyArn,
       }),
       ClientConfig: perInstance !== undefined ? { MaxConcurrentInvocationsPerInstance: perInstance } : undefined,
     });
@@ -216,7 +218,7 @@ function acknowledgeRole(scope: Construct, role: iam.Role, props: EndpointOption
   }
   if (props.asyncInference) {
     const prefix = props.asyncInference.outputPrefix ?? 'async-results/';
-    findings[`AwsSolutions-IAM5[Resource::${nagResourceId(scope, props.asyncInference.outputBucket.bucket.arnForObjects(`${prefix}*`))}]`] =
+    findings[`AwsSolutions-IAM5[Resource::${nagResourceId(scope, bucketInput(scope, 'AsyncOutputBucket', props.asyncInference.outputBucket).bucket.arnForObjects(`${prefix}*`))}]`] =
       'Asynchronous inference writes one result object per request under the output prefix.';
     findings['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'] = 'SSE-KMS data keys for the objects the endpoint writes, those buckets\' keys only.';
     findings['AwsSolutions-IAM5[Action::kms:ReEncrypt*]'] = 'Granted with kms:Encrypt by aws-cdk-lib, on this endpoint\'s keys only.';
