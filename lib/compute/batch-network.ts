@@ -3,8 +3,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
-import { INLINE_ROLE_POLICY } from '../private/common-findings';
+import { inCompliancePacks, INLINE_ROLE_POLICY } from '../private/common-findings';
 import { encryptedLogGroup, logsKey } from '../private/log-group';
+import { REASONS } from '../private/nag-reasons';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
 /** The largest number of Availability Zones in any AWS region (us-east-1 has six). */
@@ -17,11 +18,6 @@ const PUBLIC_COMPUTE_SUBNETS = 'Compute';
 const DEFAULT_CIDR = '10.0.0.0/16';
 /** The stack-level log group of aws-cdk-lib's handler that closes default security groups. */
 const RESTRICT_SG_LOGS_ID = 'MlOpsRestrictDefaultSgLogs';
-
-const NAT_PUBLIC_IP = 'A NAT instance needs a public IP to forward the private subnets\' traffic to the internet; its ' +
-  'security group admits only TCP and UDP from the VPC\'s CIDR.';
-const NAT_IN_VPC = 'The NAT instance is in the VPC\'s public subnet: aws-cdk-lib sets the subnet on its network interface ' +
-  '(to associate the public IP), where the rule does not look.';
 
 /**
  * What Batch compute needs without an internet route: the ECS agent (ecs, ecs-agent, ecs-telemetry), image pulls
@@ -331,19 +327,8 @@ export class BatchNetwork extends Construct implements IBatchNetwork {
     for (const subnet of vpc.publicSubnets) {
       const route = subnet.node.tryFindChild('DefaultRoute');
       if (!route) continue;
-      const reason = publicCompute
-        ? 'BatchEgress.PUBLIC_SUBNETS: the compute reaches AWS APIs (ECS, ECR, CloudWatch Logs) and the internet through ' +
-          'this route instead of a NAT ($0 idle instead of ~$36.50/month). The compute security group has no ingress ' +
-          'rule, so the route carries only connections the compute opens and their replies. Choose BatchEgress.NAT_GATEWAY ' +
-          'or interfaceEndpoints() for no route to the internet gateway from the compute subnets.'
-        : `The public subnets hold only the NAT ${natInstance ? 'instance' : 'gateway'}, which ` +
-          'needs this route to the internet gateway; they map no public IP on launch, and the compute runs in the private ' +
-          'subnets, whose default route goes to the NAT.';
-      acknowledge(route, {
-        'HIPAA.Security-VPCNoUnrestrictedRouteToIGW': reason,
-        'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW': reason,
-        'PCI.DSS.321-VPCNoUnrestrictedRouteToIGW': reason,
-      });
+      const reason = publicCompute ? REASONS.ec2.publicComputeRoute : REASONS.ec2.natSubnetRoute(natInstance ? 'instance' : 'gateway');
+      acknowledge(route, inCompliancePacks('VPCNoUnrestrictedRouteToIGW', reason));
       if (publicCompute) this.acknowledgePublicIps(subnet);
     }
     this.coverRestrictDefaultSgHandler(vpc);
@@ -354,16 +339,8 @@ export class BatchNetwork extends Construct implements IBatchNetwork {
   /** The findings of compute subnets that map public IPv4 addresses on launch, on the subnet itself. */
   private acknowledgePublicIps(subnet: ec2.ISubnet): void {
     const cfnSubnet = subnet.node.defaultChild as ec2.CfnSubnet;
-    const reason = 'BatchEgress.PUBLIC_SUBNETS: Batch instances and Fargate tasks need a public IPv4 address to reach ECS, ' +
-      'ECR and CloudWatch Logs without a NAT (AWS Batch user guide: without NAT, container instances need public IPs; ' +
-      'Fargate jobs assignPublicIp ENABLED). The compute security group admits no inbound traffic; addresses exist only ' +
-      'while jobs run. Choose BatchEgress.NAT_GATEWAY for compute without public IPs.';
-    acknowledge(cfnSubnet, {
-      'HIPAA.Security-VPCSubnetAutoAssignPublicIpDisabled': reason,
-      'NIST.800.53.R5-VPCSubnetAutoAssignPublicIpDisabled': reason,
-      'PCI.DSS.321-VPCSubnetAutoAssignPublicIpDisabled': reason,
-    });
-    exemptFromControlTower(cfnSubnet, { subnet_auto_assign_public_ip_disabled_check: reason });
+    acknowledge(cfnSubnet, inCompliancePacks('VPCSubnetAutoAssignPublicIpDisabled', REASONS.ec2.publicComputeIps));
+    exemptFromControlTower(cfnSubnet, { subnet_auto_assign_public_ip_disabled_check: REASONS.ec2.publicComputeIps });
   }
 
   /**
@@ -387,9 +364,7 @@ export class BatchNetwork extends Construct implements IBatchNetwork {
     const restrict = vpc.node.tryFindChild('RestrictDefaultSecurityGroupCustomResource');
     if (!CfnResource.isCfnResource(handler) || !restrict) return;
     exemptFromControlTower(handler, {
-      lambda_inside_vpc_check:
-        'aws-cdk-lib\'s handler that removes the rules of the VPC default security group: it runs only while the stack ' +
-        'deploys and calls only the EC2 API. Inside the VPC it closes, it would need that VPC\'s egress to exist first.',
+      lambda_inside_vpc_check: REASONS.ec2.restrictDefaultSgHandlerOutsideVpc,
     });
     const logGroup = (stack.node.tryFindChild(RESTRICT_SG_LOGS_ID) as logs.LogGroup | undefined) ??
       new logs.LogGroup(stack, RESTRICT_SG_LOGS_ID, {
@@ -413,25 +388,16 @@ export class BatchNetwork extends Construct implements IBatchNetwork {
       // The root volume encrypted (with the AWS managed EBS key), gp3, deleted with the instance.
       cfn.blockDeviceMappings = [{ deviceName: '/dev/xvda', ebs: { encrypted: true, volumeType: 'gp3', deleteOnTermination: true } }];
       acknowledge(cfn, {
-        'AwsSolutions-EC28': 'Basic (5-minute) EC2 metrics suffice for a NAT instance; detailed monitoring would add ' +
-          '$2.10/month, two thirds of the instance\'s price.',
-        'HIPAA.Security-EC2InstanceDetailedMonitoringEnabled': 'Basic (5-minute) EC2 metrics suffice for a NAT instance; detailed ' +
-          'monitoring would add $2.10/month, two thirds of the instance\'s price.',
-        'AwsSolutions-EC29': 'A NAT instance holds no data and is replaced by a deployment; termination protection would make ' +
-          '`cdk destroy` fail. Choose BatchEgress.NAT_GATEWAY for a managed, self-healing NAT.',
-        'HIPAA.Security-EC2InstanceNoPublicIp': NAT_PUBLIC_IP,
-        'NIST.800.53.R5-EC2InstanceNoPublicIp': NAT_PUBLIC_IP,
-        'PCI.DSS.321-EC2InstanceNoPublicIp': NAT_PUBLIC_IP,
-        'HIPAA.Security-EC2InstancesInVPC': NAT_IN_VPC,
-        'NIST.800.53.R5-EC2InstancesInVPC': NAT_IN_VPC,
-        'PCI.DSS.321-EC2InstancesInVPC': NAT_IN_VPC,
+        'AwsSolutions-EC28': REASONS.ec2.natInstanceBasicMonitoring,
+        'HIPAA.Security-EC2InstanceDetailedMonitoringEnabled': REASONS.ec2.natInstanceBasicMonitoring,
+        'AwsSolutions-EC29': REASONS.ec2.natInstanceNoTerminationProtection,
+        ...inCompliancePacks('EC2InstanceNoPublicIp', REASONS.ec2.natInstancePublicIp),
+        ...inCompliancePacks('EC2InstancesInVPC', REASONS.ec2.natInstanceInVpc),
       });
       exemptFromControlTower(cfn, {
-        ec2_instance_no_public_ip_check: NAT_PUBLIC_IP,
-        ec2_instance_detailed_monitoring_enabled_check: 'Basic (5-minute) EC2 metrics suffice for a NAT instance; detailed ' +
-          'monitoring would add $2.10/month, two thirds of the instance\'s price.',
-        ec2_instance_nitro_encryption_in_transit_check: 'A t4g.nano (the cheapest NAT) does not encrypt traffic between ' +
-          'instances in hardware; what passes through it is the jobs\' own TLS traffic to AWS and the internet.',
+        ec2_instance_no_public_ip_check: REASONS.ec2.natInstancePublicIp,
+        ec2_instance_detailed_monitoring_enabled_check: REASONS.ec2.natInstanceBasicMonitoring,
+        ec2_instance_nitro_encryption_in_transit_check: REASONS.ec2.natInstanceNoNitroEncryption,
       });
     }
   }

@@ -12,6 +12,7 @@ import { RetryPolicy } from './retry-policy';
 import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { encryptedLogGroup } from '../private/log-group';
+import { NagReason, REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { bucketInput } from '../storage/private/bucket-input';
@@ -337,9 +338,7 @@ export class MlJobDefinition extends Construct implements iam.IGrantable {
     const policy = Construct.isConstruct(principal) ? principal.node.tryFindChild('DefaultPolicy') : undefined;
     if (policy) {
       acknowledge(policy, {
-        [`AwsSolutions-IAM5[Resource::${nagResourceId(this, `${definition}:*`)}]`]:
-          `batch:SubmitJob on every revision (NAME:*) of the one job definition ${this.jobDefinitionName}: each deployment ` +
-          'that changes it registers a new revision, and jobs are submitted by name.',
+        [`AwsSolutions-IAM5[Resource::${nagResourceId(this, `${definition}:*`)}]`]: REASONS.batch.submitEveryRevision(this.jobDefinitionName),
       });
     }
     return grant;
@@ -472,7 +471,7 @@ export class MlJobDefinition extends Construct implements iam.IGrantable {
   private acknowledgeFindings(props: MlJobDefinitionProps): void {
     const jobPolicy = this.jobRole.node.tryFindChild('DefaultPolicy');
     if (jobPolicy) {
-      const findings: Record<string, string> = { ...INLINE_ROLE_POLICY };
+      const findings: Record<string, NagReason> = { ...INLINE_ROLE_POLICY };
       const accesses: Array<[BucketAccess, 'reads' | 'writes', number]> = [
         ...(props.reads ?? []).map((access, i): [BucketAccess, 'reads', number] => [access, 'reads', i]),
         ...(props.writes ?? []).map((access, i): [BucketAccess, 'writes', number] => [access, 'writes', i]),
@@ -480,28 +479,19 @@ export class MlJobDefinition extends Construct implements iam.IGrantable {
       for (const [access, verb, index] of accesses) {
         const prefix = access.prefix ?? '';
         const objects = this.accessBucket(access, verb, index).bucket.arnForObjects(`${prefix}*`);
-        findings[`AwsSolutions-IAM5[Resource::${nagResourceId(this, objects)}]`] =
-          `The job ${verb} the objects under ${prefix ? `the prefix "${prefix}"` : 'the whole bucket'} it was given ` +
-          `(\`${verb}\`); S3 scopes object permissions to a key prefix with a trailing "*".`;
+        findings[`AwsSolutions-IAM5[Resource::${nagResourceId(this, objects)}]`] = REASONS.s3.jobObjects(verb, prefix);
       }
       if ((props.writes ?? []).some((access, i) => this.accessBucket(access, 'writes', i).encryptionKey)) {
-        const reason = 'The encrypt grant (kms.IKey.grantEncrypt) on the key of a bucket the job writes: SSE-KMS uploads need ' +
-          'kms:GenerateDataKey, and the grant\'s GenerateDataKey* / ReEncrypt* wildcards cover only data key and re-encryption ' +
-          'calls; the statement names only that key\'s ARN.';
-        findings['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'] = reason;
-        findings['AwsSolutions-IAM5[Action::kms:ReEncrypt*]'] = reason;
+        findings['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'] = REASONS.kms.bucketWriteDataKeys;
+        findings['AwsSolutions-IAM5[Action::kms:ReEncrypt*]'] = REASONS.kms.bucketWriteReEncrypt;
       }
       acknowledge(jobPolicy, findings);
     }
 
     const executionPolicy = this.executionRole.node.tryFindChild('DefaultPolicy');
     if (executionPolicy) {
-      const findings: Record<string, string> = { ...INLINE_ROLE_POLICY };
-      if (pullsFromEcr(props.image)) {
-        findings['AwsSolutions-IAM5[Resource::*]'] =
-          'ecr:GetAuthorizationToken (the registry login before a pull) has no resource-level permissions: IAM accepts only ' +
-          '"*". The pull actions themselves name the image\'s repository.';
-      }
+      const findings: Record<string, NagReason> = { ...INLINE_ROLE_POLICY };
+      if (pullsFromEcr(props.image)) findings['AwsSolutions-IAM5[Resource::*]'] = REASONS.ecr.authorizationTokenForPulls;
       acknowledge(executionPolicy, findings);
     }
   }

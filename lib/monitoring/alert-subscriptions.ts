@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { deadLetterQueue } from './private/async-target';
 import { acknowledge } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
+import { REASONS } from '../private/nag-reasons';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
 /** The topic every alarm and notification of this library publishes to, unless given another. */
@@ -85,8 +86,7 @@ export class AlertSubscriptions extends Construct {
     if (emails.length > 0) {
       const queue = deadLetterQueue(this, 'the email subscriptions of an SNS topic');
       acknowledge(queue, {
-        'AwsSolutions-SQS3': 'This queue is itself a dead-letter queue: the redrive policy of the SNS email subscriptions, ' +
-          'which cdk-nag does not recognise (it looks for SQS redrive policies only).',
+        'AwsSolutions-SQS3': REASONS.sqs.emailSubscriptionsDeadLetterQueue,
       });
       this.deadLetterQueue = queue;
     }

@@ -13,8 +13,9 @@ import { Construct } from 'constructs';
 import { deadLetterAlarm, deadLetterQueue, monitoringMetric, putMonitoringMetrics } from './private/async-target';
 import { DriftMonitorFunction } from '../handlers/drift-monitor-function';
 import { alertsTopic } from '../private/alerts-topic';
-import { BASELINE_PREFIX, CAPTURE_ROOT, DRIFT_ENV, MONITORING_METRICS } from '../private/contract/monitoring';
+import { BASELINE_PREFIX, CAPTURE_ROOT, DRIFT_ENV, MONITORING_METRICS, MONITORING_NAMESPACE } from '../private/contract/monitoring';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
+import { REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { IModelPackageGroup } from '../registry/model-package-group';
@@ -199,20 +200,17 @@ export class DriftMonitor extends Construct {
     props.modelPackageGroup.grantRead(fn);
     fn.addToRolePolicy(putMonitoringMetrics());
     acknowledgeHandler(fn, props.vpc !== undefined, {
-      'AwsSolutions-IAM5[Resource::*]': 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing), ' +
-        'sagemaker:ListModelPackages (metadata only) and cloudwatch:PutMetricData (limited to the cdk-mlops/Monitoring ' +
-        'namespace by condition) have no resource-level permissions.',
+      'AwsSolutions-IAM5[Resource::*]': REASONS.lambda.tracingListModelPackagesAndPutMetricData(MONITORING_NAMESPACE),
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, captureBucket!.bucket.arnForObjects(`${capturePrefix}*`))}]`]:
-        'Reads the capture files of this endpoint only; SageMaker names them by hour and request batch.',
+        REASONS.s3.captureFiles,
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, modelBucket.bucket.arnForObjects(`${baselinePrefix}*`))}]`]:
-        'Reads and writes the baselines of this model package group only, one per model version.',
+        REASONS.s3.driftBaselines,
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, dataBucket.bucket.arnForObjects('*'))}]`]:
-        'Reads (never writes) the data manifest of a model\'s lineage and the training files it lists, which may lie ' +
-        'anywhere in the data bucket.',
+        REASONS.s3.lineageData,
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelPackageGroup.modelPackagesArn)}]`]:
-        'Describes the model packages (versions) of this one group, to read the lineage of the serving model.',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'SSE-KMS data keys for the baselines it writes, with the model bucket\'s key only.',
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on the model bucket\'s key only.',
+        REASONS.sagemaker.modelPackagesLineage,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': REASONS.kms.bucketWriteDataKeys,
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': REASONS.kms.bucketWriteReEncrypt,
     }, true);
     this.function = fn;
 

@@ -13,8 +13,9 @@ import { Construct } from 'constructs';
 import { deadLetterAlarm, deadLetterQueue, monitoringMetric, putMonitoringMetrics } from './private/async-target';
 import { ModelQualityMonitorFunction } from '../handlers/model-quality-monitor-function';
 import { alertsTopic } from '../private/alerts-topic';
-import { CAPTURE_ROOT, LABELS_ROOT, MONITORING_METRICS, QUALITY_ENV } from '../private/contract/monitoring';
+import { CAPTURE_ROOT, LABELS_ROOT, MONITORING_METRICS, MONITORING_NAMESPACE, QUALITY_ENV } from '../private/contract/monitoring';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
+import { REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { IModelEndpoint } from '../serving/model-endpoint';
@@ -136,12 +137,11 @@ export class ModelQualityMonitor extends Construct {
     bucket!.grantRead(fn, this.labelsPrefix);
     fn.addToRolePolicy(putMonitoringMetrics());
     acknowledgeHandler(fn, props.vpc !== undefined, {
-      'AwsSolutions-IAM5[Resource::*]': 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) and ' +
-        'cloudwatch:PutMetricData (limited to the cdk-mlops/Monitoring namespace by condition) have no resource-level permissions.',
+      'AwsSolutions-IAM5[Resource::*]': REASONS.lambda.tracingAndPutMetricData(MONITORING_NAMESPACE),
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, bucket!.bucket.arnForObjects(`${capturePrefix}*`))}]`]:
-        'Reads the capture files of this endpoint only, to find the labelled predictions.',
+        REASONS.s3.captureFiles,
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, bucket!.bucket.arnForObjects(`${this.labelsPrefix}*`))}]`]:
-        'Reads the labels files of this endpoint only.',
+        REASONS.s3.labelsFiles,
     }, true);
     this.function = fn;
 

@@ -19,10 +19,11 @@ import { TrainingImageBuild } from './training-image-build';
 import { acknowledge } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
 import { BUILD_IMAGE } from '../private/build-image';
-import { INLINE_ROLE_POLICY } from '../private/common-findings';
+import { CODEBUILD_SOURCE_IS_THE_PIPELINE, INLINE_ROLE_POLICY } from '../private/common-findings';
 import { DATA_PREFIX_VARIABLE, DEFAULT_PIPELINE_TRIGGER, TRIGGER_VARIABLE } from '../private/contract/data-trigger';
 import { acknowledgeGrantWildcards, WildcardReason } from '../private/grant-wildcards';
 import { encryptedLogGroup } from '../private/log-group';
+import { REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
 import { MlOpsValidationError } from '../private/validation';
 import { EndpointDeployment } from '../serving/endpoint-deployment';
@@ -351,7 +352,7 @@ export class MlPipeline extends Construct {
     if (buildPolicy) {
       acknowledge(buildPolicy, {
         [`AwsSolutions-IAM5[Resource::${nagResourceId(this, executions)}]`]:
-          'Reads the output of the training workflow\'s executions (the pipeline passes the one of this run).',
+          REASONS.stepFunctions.trainingExecutions,
       });
     }
 
@@ -457,12 +458,12 @@ export class MlPipeline extends Construct {
       }),
     });
     sampleBucket.grantRead(project, options.samplePrefix);
-    acknowledge(project, SOURCE_IS_THE_PIPELINE);
+    acknowledge(project, CODEBUILD_SOURCE_IS_THE_PIPELINE);
     const policy = project.role?.node.tryFindChild('DefaultPolicy');
     if (policy) {
       acknowledge(policy, {
         [`AwsSolutions-IAM5[Resource::${nagResourceId(this, sampleBucket.bucket.arnForObjects(`${options.samplePrefix}*`))}]`]:
-          'Reads the objects of the data sample, under its prefix only (copied whole before the smoke training).',
+          REASONS.s3.smokeSample,
       });
     }
     return project;
@@ -491,27 +492,23 @@ export class MlPipeline extends Construct {
   /** The wildcards of aws-cdk-lib's pipeline grants, each with its reason (others are still reported). */
   private acknowledgeGrants(props: MlPipelineProps): void {
     const reasons: WildcardReason[] = [
-      { pattern: /^s3:(GetObject|GetBucket|List|DeleteObject|Abort)\*$/, reason: 'aws-cdk-lib grants the pipeline\'s actions access to its own artifact bucket with these action groups.' },
-      { pattern: /^kms:(GenerateDataKey|ReEncrypt)\*$/, reason: 'The artifact bucket\'s key only, for the encrypted artifacts.' },
-      { resource: this.artifactBucket.bucket.arnForObjects('*'), reason: 'The pipeline\'s own artifact bucket: artifact keys are generated per execution.' },
-      { pattern: /:execution:.*:\*$/, reason: 'The Step Functions action follows the executions of the one state machine it starts.' },
-      { pattern: /^\*$/, reason: 'Actions without resource-level permissions (codepipeline:PutJob*Result, X-Ray, log delivery, ecr:GetAuthorizationToken).' },
-      { pattern: /:log-group:\/aws\/codebuild\/|:report-group\//, reason: 'aws-cdk-lib\'s default logging and reports grants of a CodeBuild project, scoped to that project.' },
-      { pattern: /\.Arn>:\*$/, reason: 'The versions and aliases of the one Lambda function the action invokes.' },
+      { pattern: /^s3:(GetObject|GetBucket|List|DeleteObject|Abort)\*$/, reason: REASONS.s3.pipelineArtifactActions },
+      { pattern: /^kms:(GenerateDataKey|ReEncrypt)\*$/, reason: REASONS.kms.pipelineArtifactKey },
+      { resource: this.artifactBucket.bucket.arnForObjects('*'), reason: REASONS.s3.pipelineArtifactObjects },
+      { pattern: /:execution:.*:\*$/, reason: REASONS.codepipeline.stateMachineExecutions },
+      { pattern: /^\*$/, reason: REASONS.codepipeline.actionsWithoutResources },
+      { pattern: /:log-group:\/aws\/codebuild\//, reason: REASONS.codebuild.defaultLogGroupGrant },
+      { pattern: /:report-group\//, reason: REASONS.codebuild.defaultReportGroupsGrant },
+      { pattern: /\.Arn>:\*$/, reason: REASONS.lambda.invokedFunctionVersions },
       ...checkSecretWildcards(props.checkOptions),
     ];
     acknowledgeGrantWildcards(this, reasons, INLINE_ROLE_POLICY);
     acknowledgeGrantWildcards(props.imageBuild, reasons);
     acknowledgeGrantWildcards(props.trainingImageBuild, reasons);
-    acknowledge(this.checkProject, SOURCE_IS_THE_PIPELINE);
+    acknowledge(this.checkProject, CODEBUILD_SOURCE_IS_THE_PIPELINE);
   }
 }
 
 /** The namespace of the Build stage's variables. */
 const BUILD_NAMESPACE = 'Build';
-
-const SOURCE_IS_THE_PIPELINE = {
-  'HIPAA.Security-CodeBuildProjectSourceRepoUrl': 'The source is the pipeline\'s artifact (CODEPIPELINE): the project has no repository URL or credentials.',
-  'PCI.DSS.321-CodeBuildProjectSourceRepoUrl': 'The source is the pipeline\'s artifact (CODEPIPELINE): the project has no repository URL or credentials.',
-};
 

@@ -2,20 +2,21 @@ import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
 import { acceptsOnlyWildcardResource } from './actions-without-resources';
+import { NagReason } from './nag-reasons';
 
 /** The finding id cdk-nag gives a policy that allows actions on any resource. */
 export const WILDCARD_RESOURCE_FINDING = 'AwsSolutions-IAM5[Resource::*]';
 
 /**
  * Acknowledges cdk-nag findings on the construct that owns the resource: one finding id per entry, each with the
- * reason a reviewer can check. Uses aws-cdk-lib's own Validations API, so lib/ needs no cdk-nag import.
+ * reason a reviewer can check, from the catalogue (`REASONS` of nag-reasons.ts). Uses aws-cdk-lib's own Validations API, so lib/ needs no cdk-nag import.
  *
  * The ids are resolved when the app is validated, after cross-stack references have been rewritten and with the
  * stack's environment known, so an id built with {@link nagResourceId} names the resource exactly as cdk-nag
  * reports it in every app shape. `AwsSolutions-IAM5[Resource::*]` is acknowledged only while every action the
  * construct's policies allow on "*" accepts no other resource: a grant that could be scoped still surfaces.
  */
-export function acknowledge(scope: IConstruct, findings: Record<string, string>): void {
+export function acknowledge(scope: IConstruct, findings: Record<string, NagReason>): void {
   scope.node.addValidation({
     validate: () => {
       acknowledgeNow(scope, findings);
@@ -25,7 +26,7 @@ export function acknowledge(scope: IConstruct, findings: Record<string, string>)
 }
 
 /** {@link acknowledge}, done now: only for code that already runs while the app is validated. */
-export function acknowledgeNow(scope: IConstruct, findings: Record<string, string>): void {
+export function acknowledgeNow(scope: IConstruct, findings: Record<string, NagReason>): void {
   const stack = Stack.of(scope);
   for (const [id, reason] of Object.entries(findings)) {
     const resolved: string = stack.resolve(id);
@@ -66,7 +67,7 @@ export const CONTROL_TOWER_EXEMPTIONS = 'cdk-mlops:control-tower-exemptions';
  * meet and why. cfn-guard has no acknowledgement of its own; the reasons travel in the template for reviewers,
  * and the library's compliance tests accept a finding only when its resource carries the rule here.
  */
-export function exemptFromControlTower(resource: CfnResource, exemptions: Record<string, string>): void {
+export function exemptFromControlTower(resource: CfnResource, exemptions: Record<string, NagReason>): void {
   const existing = (resource.getMetadata(CONTROL_TOWER_EXEMPTIONS) ?? {}) as Record<string, string>;
   resource.addMetadata(CONTROL_TOWER_EXEMPTIONS, { ...existing, ...exemptions });
 }

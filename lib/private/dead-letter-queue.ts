@@ -5,6 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge, exemptFromControlTower } from './acknowledge';
+import { REASONS } from './nag-reasons';
 
 /**
  * The dead-letter queue of an EventBridge target or an asynchronous Lambda function: SSE-SQS, TLS only, 14 days,
@@ -19,12 +20,10 @@ export function eventDeadLetterQueue(scope: Construct, id: string, of: string = 
     redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
   });
   acknowledge(queue, {
-    'Serverless-SQSRedrivePolicy': 'This queue is the dead-letter queue: its messages are read by people (or replayed), ' +
-      'not processed by a consumer that could fail.',
+    'Serverless-SQSRedrivePolicy': REASONS.sqs.deadLetterQueueNotRedriven,
   });
   exemptFromControlTower(queue.node.defaultChild as sqs.CfnQueue, {
-    sqs_dlq_check: `The dead-letter queue of ${of}, not of an SQS queue: its redrive ` +
-      'allow policy denies all SQS source queues, which the rule does not count as a dead-letter queue mark.',
+    sqs_dlq_check: REASONS.sqs.deadLetterQueueOf(of),
   });
   return queue;
 }

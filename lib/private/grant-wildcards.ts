@@ -2,6 +2,7 @@ import { Aspects, IAspect, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
 import { acknowledgeNow } from './acknowledge';
+import { NagReason } from './nag-reasons';
 import { renderNagResource } from './nag-resource';
 
 /** Why a kind of wildcard, in actions or resources, is acceptable. */
@@ -10,7 +11,7 @@ export interface WildcardReason {
   readonly pattern?: RegExp;
   /** Or exactly this resource (an ARN, tokens allowed), rendered as cdk-nag renders it when the app is validated. */
   readonly resource?: string;
-  readonly reason: string;
+  readonly reason: NagReason;
 }
 
 /**
@@ -19,12 +20,12 @@ export interface WildcardReason {
  * that matches. A wildcard no pattern matches is left for cdk-nag to report. Runs as an aspect, when every grant
  * of the app has been made.
  */
-export function acknowledgeGrantWildcards(scope: IConstruct, reasons: WildcardReason[], onEveryPolicy: Record<string, string> = {}): void {
+export function acknowledgeGrantWildcards(scope: IConstruct, reasons: WildcardReason[], onEveryPolicy: Record<string, NagReason> = {}): void {
   Aspects.of(scope).add(new GrantWildcards(reasons, onEveryPolicy));
 }
 
 class GrantWildcards implements IAspect {
-  constructor(private readonly reasons: WildcardReason[], private readonly onEveryPolicy: Record<string, string>) {}
+  constructor(private readonly reasons: WildcardReason[], private readonly onEveryPolicy: Record<string, NagReason>) {}
 
   public visit(node: IConstruct): void {
     if (!(node instanceof iam.CfnPolicy)) return;
@@ -37,10 +38,10 @@ class GrantWildcards implements IAspect {
     });
   }
 
-  private findings(node: iam.CfnPolicy): Record<string, string> {
+  private findings(node: iam.CfnPolicy): Record<string, NagReason> {
     const document = Stack.of(node).resolve(node.policyDocument) as { Statement?: Array<{ Action?: unknown; Resource?: unknown }> };
     const exact = this.reasons.filter((r) => r.resource !== undefined).map((r) => ({ ...r, rendered: renderNagResource(node, r.resource) }));
-    const findings: Record<string, string> = {};
+    const findings: Record<string, NagReason> = {};
     const add = (finding: string, value: string) => {
       const match = exact.find((r) => r.rendered === value) ?? this.reasons.find((r) => r.pattern?.test(value));
       if (match) findings[`AwsSolutions-IAM5[${finding}]`] = match.reason;

@@ -10,12 +10,11 @@ import {
   LAMBDA_BASIC_EXECUTION_ROLE,
   LAMBDA_CONCURRENCY,
   LAMBDA_OUTSIDE_VPC,
-  LAMBDA_OUTSIDE_VPC_REASON,
   LAMBDA_SYNCHRONOUS,
-  LAMBDA_TRACING_REASON,
   LAMBDA_VPC_ACCESS_EXECUTION_ROLE,
 } from './common-findings';
 import { encryptedLogGroup } from './log-group';
+import { NagReason, REASONS } from './nag-reasons';
 import { MlOpsValidationError } from './validation';
 
 /** What differs between the library's pre-bundled handlers; everything else is set the same way for all. */
@@ -59,11 +58,11 @@ export function handlerOptions(scope: Construct, settings: HandlerSettings): lam
  * the wildcards of its own grants (`policyFindings`). A synchronously invoked handler has no dead-letter queue (its
  * caller receives the error); an asynchronously invoked one must have one (`asynchronous`).
  */
-export function acknowledgeHandler(fn: lambda.Function, inVpc: boolean, policyFindings: Record<string, string>, asynchronous = false): void {
+export function acknowledgeHandler(fn: lambda.Function, inVpc: boolean, policyFindings: Record<string, NagReason>, asynchronous = false): void {
   const policy = fn.role?.node.tryFindChild('DefaultPolicy');
   if (policy) {
     acknowledge(policy, {
-      'AwsSolutions-IAM5[Resource::*]': LAMBDA_TRACING_REASON,
+      'AwsSolutions-IAM5[Resource::*]': REASONS.lambda.tracing,
       ...INLINE_ROLE_POLICY,
       ...policyFindings,
     });
@@ -72,6 +71,6 @@ export function acknowledgeHandler(fn: lambda.Function, inVpc: boolean, policyFi
   // In a VPC, CDK gives the role a second managed policy (network interfaces); outside, the function is the finding.
   acknowledge(fn, { ...LAMBDA_BASIC_EXECUTION_ROLE, ...(inVpc ? LAMBDA_VPC_ACCESS_EXECUTION_ROLE : LAMBDA_OUTSIDE_VPC), ...invocation });
   if (!inVpc) {
-    exemptFromControlTower(fn.node.defaultChild as lambda.CfnFunction, { lambda_inside_vpc_check: LAMBDA_OUTSIDE_VPC_REASON });
+    exemptFromControlTower(fn.node.defaultChild as lambda.CfnFunction, { lambda_inside_vpc_check: REASONS.lambda.outsideVpc });
   }
 }

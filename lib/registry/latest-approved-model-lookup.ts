@@ -7,8 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { IModelPackageGroup } from './model-package-group';
 import { LatestApprovedModelFunction } from '../handlers/latest-approved-model-function';
-import { LAMBDA_TRACING_REASON } from '../private/common-findings';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
+import { REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
 
 /** Props for {@link LatestApprovedModelLookup}. */
@@ -71,9 +71,9 @@ export class LatestApprovedModelLookup extends Construct {
     this.function = fn;
 
     acknowledgeHandler(fn, props.vpc !== undefined, {
-      'AwsSolutions-IAM5[Resource::*]': `${LAMBDA_TRACING_REASON} So has sagemaker:ListModelPackages (metadata only, no artifacts).`,
+      'AwsSolutions-IAM5[Resource::*]': REASONS.lambda.tracingAndListModelPackages,
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelPackageGroup.modelPackagesArn)}]`]:
-        'The function reads the model packages (versions) of this one group: the wildcard is the version number.',
+        REASONS.sagemaker.modelPackagesRead,
     });
   }
 

@@ -15,6 +15,7 @@ import {
 import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { encryptedLogGroup } from '../private/log-group';
+import { REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
 import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
@@ -140,13 +141,10 @@ export class EndpointDeployment extends Construct {
     if (policy) {
       acknowledge(policy, {
         [`AwsSolutions-IAM5[Resource::${nagResourceId(this, modelArns)}]`]:
-          'Each execution creates a model of its own name (<endpoint>-<hash of the execution ARN>), unknown at synth; only names ' +
-          'with this endpoint\'s prefix may be created and tagged.',
+          REASONS.sagemaker.deploymentModels,
         [`AwsSolutions-IAM5[Resource::${nagResourceId(this, configArns)}]`]:
-          'Each execution creates an endpoint configuration of its own name, unknown at synth; only names with this endpoint\'s ' +
-          'prefix may be created, tagged and deployed.',
-        'AwsSolutions-IAM5[Resource::*]': 'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing accept only "*"; ' +
-          'Application Auto Scaling\'s RegisterScalableTarget and PutScalingPolicy name a scalable target by a generated ID, unknown at synth.',
+          REASONS.sagemaker.deploymentConfigs,
+        'AwsSolutions-IAM5[Resource::*]': REASONS.stepFunctions.logsTracingAndAutoScaling,
         ...INLINE_ROLE_POLICY,
       });
     }

@@ -16,6 +16,7 @@ import { nagResourceId } from '../private/nag-resource';
 import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
+import { REASONS } from '../private/nag-reasons';
 /** One request the test sends, round-robin with the others, and what its response must be. */
 export interface EndpointSample {
   /** A name, unique among the samples: the report's figures and problems are per sample. */
@@ -180,8 +181,8 @@ export class EndpointTestRunner extends Construct {
     if (policy) {
       acknowledge(policy, {
         [`AwsSolutions-IAM5[Resource::${nagResourceId(this, `${fn.functionArn}:*`)}]`]:
-          'aws-cdk-lib grants the versions and aliases of the one function the state machine invokes (ARN:*), not other functions.',
-        'AwsSolutions-IAM5[Resource::*]': 'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing accept only "*".',
+          REASONS.lambda.invokedFunctionVersions,
+        'AwsSolutions-IAM5[Resource::*]': REASONS.stepFunctions.logsAndTracing,
         ...INLINE_ROLE_POLICY,
       });
     }

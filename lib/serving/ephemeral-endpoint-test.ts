@@ -16,6 +16,7 @@ import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { acknowledgeGrantWildcards } from '../private/grant-wildcards';
 import { encryptedLogGroup } from '../private/log-group';
+import { REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
 import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
@@ -122,8 +123,7 @@ export class EphemeralEndpointTest extends Construct {
       })],
     });
     acknowledge(this.cleanupRule, {
-      'Serverless-EventBusDLQ': 'A lost clean-up start leaves the endpoint until the next test, which deletes any leftover endpoint ' +
-        'of its name before creating its own.',
+      'Serverless-EventBusDLQ': REASONS.events.endpointCleanupNoDeadLetterQueue,
     });
     this.acknowledgePolicy(names);
   }
@@ -323,18 +323,16 @@ export class EphemeralEndpointTest extends Construct {
   private acknowledgePolicy(names: DeploymentNames): void {
     // The nested test execution (aws-cdk-lib's grant) and the EventBridge rule's role (one statement: start this machine).
     acknowledgeGrantWildcards(this, [
-      { pattern: /:execution:.*\*$/, reason: 'Waits for the staging test\'s own executions (DescribeExecution / StopExecution), named at run time.' },
+      { pattern: /:execution:.*\*$/, reason: REASONS.stepFunctions.stagingTestExecutions },
     ], INLINE_ROLE_POLICY);
     const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
     if (!policy) return;
     acknowledge(policy, {
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, names.modelArns)}]`]:
-        'Each execution creates and deletes a model of its own name (<endpoint>-<hash of the execution ARN>), unknown at synth; ' +
-        'only names with this endpoint\'s prefix.',
+        REASONS.sagemaker.ephemeralModels,
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, names.configArns)}]`]:
-        'Each execution creates and deletes an endpoint configuration of its own name, unknown at synth; only names with this ' +
-        'endpoint\'s prefix.',
-      'AwsSolutions-IAM5[Resource::*]': 'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing accept only "*".',
+        REASONS.sagemaker.ephemeralConfigs,
+      'AwsSolutions-IAM5[Resource::*]': REASONS.stepFunctions.logsAndTracing,
       ...INLINE_ROLE_POLICY,
     });
   }

@@ -3,6 +3,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
+import { inCompliancePacks } from '../private/common-findings';
+import { REASONS } from '../private/nag-reasons';
 
 const ACCESS_LOGS_ID = 'MlOpsAccessLogs';
 
@@ -39,23 +41,15 @@ export function accessLogsBucket(scope: Construct): s3.IBucket {
   const resource = bucket.node.defaultChild as s3.CfnBucket;
   resource.notificationConfiguration = { eventBridgeConfiguration: { eventBridgeEnabled: true } };
   exemptFromControlTower(resource, {
-    s3_bucket_default_encryption_kms_check: 'S3 server access log delivery supports only SSE-S3 (AES-256) on the target bucket.',
-    s3_bucket_logging_enabled_check: 'This is the access-log bucket: logging its accesses into itself would loop.',
-    s3_bucket_object_lock_enabled_check: 'S3 cannot deliver server access logs to a bucket with Object Lock.',
+    s3_bucket_default_encryption_kms_check: REASONS.s3.accessLogsSseS3,
+    s3_bucket_logging_enabled_check: REASONS.s3.accessLogsBucketLogging,
+    s3_bucket_object_lock_enabled_check: REASONS.s3.accessLogsNoObjectLock,
   });
-  const replication = 'Access logs are audit records of this region; replicate them with your organization\'s log archive.';
-  const sseS3 = 'S3 server access log delivery supports only SSE-S3 (AES-256) on the target bucket, not SSE-KMS.';
   acknowledge(resource, {
-    'AwsSolutions-S1': 'This is the access-log bucket: logging its own accesses into itself would loop.',
-    'HIPAA.Security-S3BucketLoggingEnabled': 'This is the access-log bucket: logging into itself would loop.',
-    'NIST.800.53.R5-S3BucketLoggingEnabled': 'This is the access-log bucket: logging into itself would loop.',
-    'PCI.DSS.321-S3BucketLoggingEnabled': 'This is the access-log bucket: logging into itself would loop.',
-    'HIPAA.Security-S3BucketReplicationEnabled': replication,
-    'NIST.800.53.R5-S3BucketReplicationEnabled': replication,
-    'PCI.DSS.321-S3BucketReplicationEnabled': replication,
-    'HIPAA.Security-S3DefaultEncryptionKMS': sseS3,
-    'NIST.800.53.R5-S3DefaultEncryptionKMS': sseS3,
-    'PCI.DSS.321-S3DefaultEncryptionKMS': sseS3,
+    'AwsSolutions-S1': REASONS.s3.accessLogsBucketLogging,
+    ...inCompliancePacks('S3BucketLoggingEnabled', REASONS.s3.accessLogsBucketLogging),
+    ...inCompliancePacks('S3BucketReplicationEnabled', REASONS.s3.accessLogsReplication),
+    ...inCompliancePacks('S3DefaultEncryptionKMS', REASONS.s3.accessLogsSseS3),
   });
   return bucket;
 }

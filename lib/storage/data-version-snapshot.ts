@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { bucketInput } from './private/bucket-input';
 import { SnapshotDataVersionFunction } from '../handlers/snapshot-data-version-function';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
+import { REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
@@ -109,12 +110,12 @@ export class DataVersionSnapshot extends Construct {
     const objects = (prefix: string) => nagResourceId(this, bucket.bucket.arnForObjects(`${prefix}*`));
     acknowledgeHandler(fn, props.vpc !== undefined, {
       [`AwsSolutions-IAM5[Resource::${objects(dataPrefix)}]`]:
-        'Reads the versions of the objects under the data prefix it snapshots; the key names are the data.',
+        REASONS.s3.dataVersionObjects,
       [`AwsSolutions-IAM5[Resource::${objects(this.manifestPrefix)}]`]:
-        'Writes and reads manifests under the manifest prefix only; the file name is the data version id.',
+        REASONS.s3.dataVersionManifests,
       ...(bucket.encryptionKey ? {
-        'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'SSE-KMS data keys for the manifests it writes, with this bucket\'s key only.',
-        'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on this bucket\'s key only.',
+        'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': REASONS.kms.bucketWriteDataKeys,
+        'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': REASONS.kms.bucketWriteReEncrypt,
       } : {}),
     });
   }

@@ -7,8 +7,9 @@ import { Construct } from 'constructs';
 import { accessLogsBucket } from './access-logs-bucket';
 import { BucketPurpose } from './bucket-purpose';
 import { acknowledge, exemptFromControlTower } from '../private/acknowledge';
-import { INLINE_ROLE_POLICY } from '../private/common-findings';
+import { inCompliancePacks, INLINE_ROLE_POLICY } from '../private/common-findings';
 import { createKey, grantKeyViaService, keyViaService } from '../private/kms-key';
+import { REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
@@ -371,24 +372,14 @@ export class VersionedBucket extends VersionedBucketBase {
     }
     if (!props.objectLock) {
       exemptFromControlTower(resource, {
-        s3_bucket_object_lock_enabled_check:
-          'Object Lock is elective (CT.S3.PR.3 is not mandatory) and an option here (`objectLock`): versioning, ' +
-          'RETAIN and grants without s3:DeleteObjectVersion keep every version; a lock would also block the ' +
-          'lifecycle expiry of old versions.',
+        s3_bucket_object_lock_enabled_check: REASONS.s3.objectLockElective,
       });
     }
 
     if (props.replication) {
       this.acknowledgeReplicationRole(bucket, props.replication);
     } else {
-      const reason =
-        'Cross-region replication doubles storage cost and needs a bucket and key in a second region; it is an ' +
-        'option (`replication`). Versioning, Object Lock (optional) and RETAIN protect against loss in-region.';
-      acknowledge(resource, {
-        'HIPAA.Security-S3BucketReplicationEnabled': reason,
-        'NIST.800.53.R5-S3BucketReplicationEnabled': reason,
-        'PCI.DSS.321-S3BucketReplicationEnabled': reason,
-      });
+      acknowledge(resource, inCompliancePacks('S3BucketReplicationEnabled', REASONS.s3.replicationOptional));
     }
   }
 
@@ -397,11 +388,11 @@ export class VersionedBucket extends VersionedBucketBase {
     if (!policy) return;
     acknowledge(policy, {
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, bucket.arnForObjects('*'))}]`]:
-        'S3 replication reads every object version of this bucket: replication is of the whole bucket.',
+        REASONS.s3.replicationReadsSource,
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, replication.destination.arnForObjects('*'))}]`]:
-        'S3 replication writes replicas of every key into the destination bucket.',
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Replication decrypts with the source key and re-encrypts with the replica key.',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'Replication creates data keys of the replica key to encrypt replicas.',
+        REASONS.s3.replicationWritesDestination,
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': REASONS.kms.replicationReEncrypt,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': REASONS.kms.replicationDataKeys,
       ...INLINE_ROLE_POLICY,
     });
   }

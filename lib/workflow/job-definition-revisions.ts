@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { JobKind, MlJobDefinition } from '../compute/ml-job-definition';
 import { PrepareJobDefinitionsFunction } from '../handlers/prepare-job-definitions-function';
 import { acknowledge } from '../private/acknowledge';
-import { INLINE_ROLE_POLICY, LAMBDA_TRACING_REASON } from '../private/common-findings';
+import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import {
   DEFAULT_KEEP_REVISIONS,
   derivedJobDefinitionName,
@@ -18,6 +18,7 @@ import {
   PREPARE_JOB_DEFINITIONS_ENV,
 } from '../private/contract/job-definition-revisions';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
+import { NagReason, REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
 import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
@@ -142,21 +143,18 @@ export class JobDefinitionRevisions extends Construct {
       const policy = entry.job.executionRole.node.tryFindChild('DefaultPolicy');
       if (policy) {
         acknowledge(policy, {
-          'AwsSolutions-IAM5[Resource::*]': 'ecr:GetAuthorizationToken (the registry login before a pull) has no resource-level ' +
-            'permissions: IAM accepts only "*". The pull actions themselves name the image repositories.',
+          'AwsSolutions-IAM5[Resource::*]': REASONS.ecr.authorizationTokenForPulls,
           ...INLINE_ROLE_POLICY,
         });
       }
     }
 
-    const findings: Record<string, string> = {
-      'AwsSolutions-IAM5[Resource::*]': 'batch:DescribeJobDefinitions has no resource-level permissions (IAM accepts only "*"), ' +
-        `nor have X-Ray's PutTraceSegments / PutTelemetryRecords. ${LAMBDA_TRACING_REASON}`,
+    const findings: Record<string, NagReason> = {
+      'AwsSolutions-IAM5[Resource::*]': REASONS.lambda.tracingAndDescribeJobDefinitions,
     };
     for (const entry of this.entries) {
       findings[`AwsSolutions-IAM5[Resource::${nagResourceId(this, this.derivedArns(entry)[1])}]`] =
-        `Registers, tags and deregisters the revisions (NAME:*) of the one derived job definition ${entry.derivedName}: ` +
-        'each image gets a revision.';
+        REASONS.batch.derivedRevisions(entry.derivedName);
     }
     acknowledgeHandler(fn, fn.isBoundToVpc, findings);
   }

@@ -28,6 +28,7 @@ import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { encryptedLogGroup } from '../private/log-group';
 import { nagArnId, nagResourceId } from '../private/nag-resource';
 import { retryTransient } from '../private/task-retries';
+import { NagReason, REASONS } from '../private/nag-reasons';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { LatestApprovedModelLookup } from '../registry/latest-approved-model-lookup';
 import { IModelImageRepository } from '../registry/model-image-repository';
@@ -405,32 +406,29 @@ export class TrainingWorkflow extends Construct {
     const champion = new LatestApprovedModelLookup(this, 'Champion', { modelPackageGroup: group, vpc: props.vpc, vpcSubnets: props.vpcSubnets });
 
     const packages = `AwsSolutions-IAM5[Resource::${nagResourceId(this, group.modelPackagesArn)}]`;
-    const listReason = 'sagemaker:ListModelPackages has no resource-level permissions (IAM accepts only "*"), nor have X-Ray\'s ' +
-      'PutTraceSegments / PutTelemetryRecords (tracing).';
     acknowledgeHandler(cache, props.vpc !== undefined, {
-      'AwsSolutions-IAM5[Resource::*]': listReason,
-      [packages]: 'Reads the model packages (versions) of this one group: the wildcard is the version number.',
+      'AwsSolutions-IAM5[Resource::*]': REASONS.lambda.tracingAndListModelPackages,
+      [packages]: REASONS.sagemaker.modelPackagesRead,
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelBucket.bucket.arnForObjects('evaluations/*'))}]`]:
-        'Reads the evaluation aggregate of a cached model under evaluations/ (one prefix per execution and candidate).',
+        REASONS.s3.evaluationAggregateRead,
       [`AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelBucket.bucket.arnForObjects(`${CACHE_RECORD_PREFIX}*`))}]`]:
-        `Reads and writes the training cache's records under ${CACHE_RECORD_PREFIX} (one object per cache key).`,
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'SSE-KMS data keys to write the cache records, with the model bucket\'s key only.',
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on the model bucket\'s key only.',
+        REASONS.s3.trainingCacheRecords,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': REASONS.kms.bucketWriteDataKeys,
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': REASONS.kms.bucketWriteReEncrypt,
     });
     acknowledgeHandler(register, props.vpc !== undefined, {
-      'AwsSolutions-IAM5[Resource::*]': listReason,
-      [packages]: 'Registers and reads model packages (versions) of this one group: the wildcard is the version number.',
+      'AwsSolutions-IAM5[Resource::*]': REASONS.lambda.tracingAndListModelPackages,
+      [packages]: REASONS.sagemaker.modelPackagesRegister,
     });
     const objects = (prefix: string) => `AwsSolutions-IAM5[Resource::${nagResourceId(this, props.modelBucket.bucket.arnForObjects(`${prefix}*`))}]`;
     acknowledgeHandler(aggregate, props.vpc !== undefined, {
-      [objects('runs/')]: 'Reads the metrics.json of the training runs under runs/ (one prefix per execution and candidate).',
-      [objects('evaluations/')]: 'Reads the shard metrics and writes the aggregate under evaluations/ (one prefix per execution and candidate).',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'SSE-KMS data keys to write the aggregate, with the model bucket\'s key only.',
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on the model bucket\'s key only.',
+      [objects('runs/')]: REASONS.s3.trainingRunMetrics,
+      [objects('evaluations/')]: REASONS.s3.evaluationShards,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': REASONS.kms.bucketWriteDataKeys,
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': REASONS.kms.bucketWriteReEncrypt,
     });
     acknowledgeHandler(gate, props.vpc !== undefined, {
-      'AwsSolutions-IAM5[Resource::*]': 'cloudwatch:PutMetricData has no resource-level permissions (IAM accepts only "*"); it is limited to the ' +
-        `${TRAINING_NAMESPACE} namespace by the cloudwatch:namespace condition. X-Ray's PutTraceSegments / PutTelemetryRecords (tracing) accept only "*" too.`,
+      'AwsSolutions-IAM5[Resource::*]': REASONS.lambda.tracingAndPutMetricData(TRAINING_NAMESPACE),
     });
 
     return { cache, aggregate, gate, register, champion: champion.function as lambda.Function, snapshot: props.dataSnapshot };
@@ -441,12 +439,10 @@ export class TrainingWorkflow extends Construct {
    * manifests (`MLOPS_DATA_MANIFEST_URI`): read only, under the manifest prefix only.
    */
   private grantJobAccess(props: WorkflowInputs): void {
-    const layout = (prefix: string, access: 'read' | 'readWrite') =>
-      `The training workflow's layout: jobs ${access === 'read' ? 'read' : 'write'} under ${prefix}<execution>/<candidate>/.`;
+    const layout = REASONS.s3.trainingLayout;
     const manifestPrefix = props.dataSnapshot?.manifestPrefix ?? DEFAULT_MANIFEST_PREFIX;
-    const manifests = `Reads the data version manifests under ${manifestPrefix} (one file per data version id), to read the ` +
-      'data at the versions they list.';
-    const grants: Array<[MlJobDefinition, IVersionedBucket, string, 'read' | 'readWrite', string]> = [];
+    const manifests = REASONS.s3.dataVersionManifestsRead(manifestPrefix);
+    const grants: Array<[MlJobDefinition, IVersionedBucket, string, 'read' | 'readWrite', NagReason]> = [];
     for (const c of props.candidates) {
       grants.push(
         [c.trainingJob, props.modelBucket, 'runs/', 'readWrite', layout('runs/', 'readWrite')],
@@ -471,8 +467,8 @@ export class TrainingWorkflow extends Construct {
         acknowledge(policy, {
           [`AwsSolutions-IAM5[Resource::${nagResourceId(this, bucket.bucket.arnForObjects(`${prefix}*`))}]`]: reason,
           ...(access === 'readWrite' && bucket.encryptionKey ? {
-            'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'SSE-KMS data keys for the objects the job writes, with that bucket\'s key only.',
-            'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Granted with kms:Encrypt by aws-cdk-lib, on that bucket\'s key only.',
+            'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': REASONS.kms.bucketWriteDataKeys,
+            'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': REASONS.kms.bucketWriteReEncrypt,
           } : {}),
           ...INLINE_ROLE_POLICY,
         });
@@ -773,22 +769,18 @@ export class TrainingWorkflow extends Construct {
   private acknowledgeStateMachineRole(fns: ReturnType<TrainingWorkflow['createFunctions']>, revisions: JobDefinitionRevisions): void {
     const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
     if (!policy) return;
-    const functionVersions: Record<string, string> = {};
+    const functionVersions: Record<string, NagReason> = {};
     const invoked = [fns.cache, fns.aggregate, fns.gate, fns.register, fns.champion, revisions.function,
       ...(fns.snapshot ? [fns.snapshot.function] : [])];
     for (const fn of invoked) {
       functionVersions[`AwsSolutions-IAM5[Resource::${nagResourceId(this, `${fn.functionArn}:*`)}]`] =
-        'aws-cdk-lib grants the versions and aliases of each function the workflow invokes (ARN:*), not other functions.';
+        REASONS.lambda.invokedFunctionVersions;
     }
     acknowledge(policy, {
       ...functionVersions,
       [`AwsSolutions-IAM5[Resource::${nagArnId(this, { service: 'batch', resource: 'job-definition', resourceName: '*' })}]`]:
-        'The jobs run revisions of this workflow\'s job definitions registered at run time for the run\'s images (their ARNs ' +
-        'exist only then); SubmitJob also needs the queue, and only this workflow\'s training and evaluation queues are ' +
-        'granted, so no other job can be submitted anywhere else.',
-      'AwsSolutions-IAM5[Resource::*]': 'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing accept only "*"; ' +
-        'batch:DescribeJobs and batch:TerminateJob of the Batch .sync integration are granted on "*" as the Step Functions guide ' +
-        '("IAM policies for AWS Batch") gives them: the job ids exist only at run time.',
+        REASONS.batch.runTimeRevisions,
+      'AwsSolutions-IAM5[Resource::*]': REASONS.stepFunctions.logsTracingAndBatchSync,
       ...INLINE_ROLE_POLICY,
     });
   }

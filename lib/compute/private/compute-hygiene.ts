@@ -3,6 +3,7 @@ import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { acknowledge } from '../../private/acknowledge';
+import { REASONS } from '../../private/nag-reasons';
 import { isConcrete, MlOpsValidationError } from '../../private/validation';
 
 /**
@@ -52,8 +53,7 @@ export function acknowledgeInstanceRole(computeEnvironment: Construct): void {
   if (!role) return;
   acknowledge(role, {
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role]':
-      'The AWS managed policy the ECS agent on Batch instances needs (register the instance, pull images, send logs); ' +
-      'jobs do not use it: they run with their own job role and IMDSv2 hop limit 1 keeps containers off the instance role.',
+      REASONS.batch.ecsInstanceRole,
   });
 }
 

@@ -8,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge } from '../../private/acknowledge';
 import { TIME_LIMIT_CANCEL_PREFIX, UNSUPPORTED_INSTANCE_CONFIGURATION_REASON } from '../../private/contract/batch-status-reasons';
+import { REASONS } from '../../private/nag-reasons';
 
 /**
  * Watches for jobs that Batch cancelled because they sat in RUNNABLE (the job state time limits), and for queues
@@ -47,9 +48,7 @@ export class RunnableWatchdog extends Construct {
     );
 
     acknowledge(this.rule, {
-      'Serverless-EventBusDLQ':
-        'The target is the alerts topic; if a notification cannot be delivered, the alarm below on the same rule still ' +
-        'changes state, so a dead-letter queue would hold a third copy of the same signal.',
+      'Serverless-EventBusDLQ': REASONS.events.runnableAlertsNoDeadLetterQueue,
     });
 
     this.alarm = new cloudwatch.Alarm(this, 'Alarm', {

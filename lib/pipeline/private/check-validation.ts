@@ -2,6 +2,7 @@ import { Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import { Construct } from 'constructs';
 import { WildcardReason } from '../../private/grant-wildcards';
+import { REASONS } from '../../private/nag-reasons';
 import { MlOpsValidationError } from '../../private/validation';
 import { CheckStageOptions } from '../check-stage-options';
 
@@ -48,8 +49,7 @@ export function checkSecretWildcards(options: CheckStageOptions | undefined): Wi
       const name = value.startsWith('arn:') ? value.split(':')[6] : value.split(':')[0];
       return {
         pattern: new RegExp(`:secretsmanager:[^:]*:[^:]*:secret:${escapeRegExp(name)}[^*:]*\\*$`),
-        reason: `aws-cdk-lib grants the Check build GetSecretValue on the secret ${name} its environment variables reference, ` +
-          'with * for the random suffix Secrets Manager appends to a secret\'s name.',
+        reason: REASONS.codebuild.checkSecret(name),
       };
     });
 }

@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge } from '../../private/acknowledge';
 import { deadLetterAlarm, eventDeadLetterQueue } from '../../private/dead-letter-queue';
+import { REASONS } from '../../private/nag-reasons';
 import { MlOpsValidationError } from '../../private/validation';
 
 /** The S3 source of a pipeline: the zip's bucket and key. */
@@ -27,7 +28,7 @@ export function startOnNewSourceZip(scope: Construct, pipeline: codepipeline.IPi
   // Starts EventBridge could not make (throttled, the role refused) wait here, and alarm.
   const deadLetters = eventDeadLetterQueue(scope, 'SourceChangedDeadLetterQueue');
   // cdk-nag recognises a dead-letter queue of SQS queues and Lambda functions, not of an EventBridge target.
-  acknowledge(deadLetters, { 'AwsSolutions-SQS3': 'This queue is the dead-letter queue of the rule\'s CodePipeline target.' });
+  acknowledge(deadLetters, { 'AwsSolutions-SQS3': REASONS.sqs.eventTargetDeadLetterQueue });
   deadLetterAlarm(scope, 'SourceChangedDeadLetters', deadLetters,
     `A new version of s3://${source.bucket.bucketName}/${source.objectKey} did not start the pipeline: see the dead-letter ` +
     'queue\'s messages, then start the pipeline by hand (aws codepipeline start-pipeline-execution).', topic);

@@ -7,6 +7,7 @@ import { compact, EndpointSettings } from './endpoint-settings';
 import { acknowledge } from '../../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../../private/common-findings';
 import { createKey } from '../../private/kms-key';
+import { NagReason, REASONS } from '../../private/nag-reasons';
 import { nagArnId, nagResourceId } from '../../private/nag-resource';
 import { isConcrete, MlOpsValidationError } from '../../private/validation';
 import { BucketPurpose } from '../../storage/bucket-purpose';
@@ -199,29 +200,27 @@ function vpcConfig(scope: Construct, props: EndpointOptions, endpointName: strin
 function acknowledgeRole(scope: Construct, role: iam.Role, props: EndpointOptions, endpointName: string, captures?: IVersionedBucket): void {
   const policy = role.node.tryFindChild('DefaultPolicy');
   if (!policy) return;
-  const findings: Record<string, string> = {
-    'AwsSolutions-IAM5[Resource::*]':
-      'ecr:GetAuthorizationToken and cloudwatch:PutMetricData (limited to the SageMaker namespaces by condition) have no ' +
-      'resource-level permissions.',
+  const findings: Record<string, NagReason> = {
+    'AwsSolutions-IAM5[Resource::*]': REASONS.sagemaker.endpointRoleWithoutResources,
     [`AwsSolutions-IAM5[Resource::${nagArnId(role, {
       service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/Endpoints/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     })}]`]:
-      'SageMaker writes the container logs to /aws/sagemaker/Endpoints/<endpoint name>, created at deployment.',
+      REASONS.sagemaker.endpointLogGroups,
     ...INLINE_ROLE_POLICY,
   };
   if (captures) {
     const objects = captures.bucket.arnForObjects(`data-capture/${endpointName}/*`);
     findings[`AwsSolutions-IAM5[Resource::${nagResourceId(scope, objects)}]`] =
-      'Data capture writes one object per batch of captured requests under this endpoint\'s prefix.';
-    findings['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'] = 'SSE-KMS data keys for the objects the endpoint writes (capture, results), that bucket\'s key only.';
-    findings['AwsSolutions-IAM5[Action::kms:ReEncrypt*]'] = 'Granted with kms:Encrypt by aws-cdk-lib, on the keys of this endpoint\'s buckets and volumes only.';
+      REASONS.s3.dataCaptureObjects;
+    findings['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'] = REASONS.kms.endpointDataKeys;
+    findings['AwsSolutions-IAM5[Action::kms:ReEncrypt*]'] = REASONS.kms.endpointReEncrypt;
   }
   if (props.asyncInference) {
     const prefix = props.asyncInference.outputPrefix ?? 'async-results/';
     findings[`AwsSolutions-IAM5[Resource::${nagResourceId(scope, bucketInput(scope, 'AsyncOutputBucket', props.asyncInference.outputBucket).bucket.arnForObjects(`${prefix}*`))}]`] =
-      'Asynchronous inference writes one result object per request under the output prefix.';
-    findings['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'] = 'SSE-KMS data keys for the objects the endpoint writes, those buckets\' keys only.';
-    findings['AwsSolutions-IAM5[Action::kms:ReEncrypt*]'] = 'Granted with kms:Encrypt by aws-cdk-lib, on this endpoint\'s keys only.';
+      REASONS.s3.asyncResults;
+    findings['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'] = REASONS.kms.endpointDataKeys;
+    findings['AwsSolutions-IAM5[Action::kms:ReEncrypt*]'] = REASONS.kms.endpointReEncrypt;
   }
   acknowledge(policy, findings);
 }
