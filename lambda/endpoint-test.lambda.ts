@@ -4,8 +4,8 @@
  * Event: `{ "endpointName": "fraud-staging", "samples": [{ "name": "typical", "body": {"amount": 12.5}, "expect":
  * { "jsonSchema": { "type": "object", "required": ["score"] } } }], "invocations": 100, "concurrency": 4,
  * "latencyBudget": { "p99Ms": 300 }, "timeoutMs": 10000, "maxErrorRate": 0, "targetVariant": "candidate" }` (see
- * `EndpointTestEvent` in shared/endpoint-test.ts). `endpointName` may be omitted when the function has the
- * `ENDPOINT_NAME` environment variable, and `samples` when it has `SAMPLES_JSON`. Calls the endpoint `invocations`
+ * `EndpointTestEvent` in lib/private/contract/endpoint-test.ts, rendered by EndpointTestRunner). `endpointName` may be
+ * omitted when the function has the `ENDPOINT_NAME` environment variable. Calls the endpoint `invocations`
  * times, the samples round-robin, at most `concurrency` calls in flight, and checks each response against its
  * sample's expectation. Throttled calls are retried by the SDK (their latency counts the whole time, retries
  * included); any other failure of a call, and a call slower than `timeoutMs`, is an error.
@@ -46,7 +46,7 @@ const runtime = endpointTestClient();
 export interface EndpointTestOptions {
   /** A monotonic clock in milliseconds; default `performance.now`. Replaced in tests. */
   readonly now?: () => number;
-  /** Where `ENDPOINT_NAME` and `SAMPLES_JSON` are read; default `process.env`. */
+  /** Where `ENDPOINT_NAME` is read; default `process.env`. */
   readonly env?: EndpointTestEnvironment;
 }
 

@@ -8,15 +8,29 @@
  * interpolated), and a failed or timed-out call has no latency worth ranking: it is counted in the error rate.
  */
 import { describeValue } from './metrics';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_CONTENT_TYPE,
+  DEFAULT_INVOCATIONS,
+  DEFAULT_TIMEOUT_MS,
+  Expectation,
+  isJsonContentType,
+  JsonSchema,
+  JsonSchemaType,
+  jsonPath as child,
+  LatencyBudget,
+  MAX_CONCURRENCY,
+  MAX_INVOCATIONS,
+  MAX_TIMEOUT_MS,
+  SAGEMAKER_NAME,
+  schemaProblems,
+} from '../../lib/private/contract/endpoint-test';
 
-export const DEFAULT_INVOCATIONS = 100;
-export const MAX_INVOCATIONS = 10000;
-export const DEFAULT_CONCURRENCY = 4;
-export const MAX_CONCURRENCY = 50;
-export const DEFAULT_TIMEOUT_MS = 10000;
-/** The longest a Lambda function runs: a call cannot take longer than that. */
-export const MAX_TIMEOUT_MS = 900000;
-export const DEFAULT_CONTENT_TYPE = 'application/json';
+export {
+  DEFAULT_CONCURRENCY, DEFAULT_CONTENT_TYPE, DEFAULT_INVOCATIONS, DEFAULT_TIMEOUT_MS, MAX_CONCURRENCY, MAX_INVOCATIONS, MAX_TIMEOUT_MS,
+  isJsonContentType,
+};
+export type { EndpointTestEvent, EndpointTestSample, Expectation, JsonSchema, JsonSchemaType, LatencyBudget } from '../../lib/private/contract/endpoint-test';
 /** How many error messages, and how many problems per sample, the report keeps. */
 export const MAX_KEPT = 5;
 /** The failure message goes into a pipeline's or a state machine's failure details: keep it readable and short. */
@@ -28,12 +42,6 @@ const PERCENTILES = [
   { name: 'p95', rank: 95, budget: 'p95Ms' },
   { name: 'p99', rank: 99, budget: 'p99Ms' },
 ] as const;
-const SCHEMA_TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
-const SCHEMA_KEYWORDS = ['type', 'properties', 'required', 'items', 'enum', 'minimum', 'maximum', 'minItems', 'maxItems'];
-/** Keywords that describe a schema without constraining values: accepted and ignored. */
-const SCHEMA_ANNOTATIONS = ['$schema', '$id', '$comment', 'title', 'description', 'default', 'examples'];
-// SageMaker endpoint names: up to 63 letters, digits and hyphens, starting with a letter or digit, no "--" at the end.
-const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 
 export type EndpointTestErrorName = 'InvalidEndpointTest' | 'EndpointTestFailed' | 'EndpointNotFound';
 
@@ -45,69 +53,9 @@ export class EndpointTestError extends Error {
   }
 }
 
-export type JsonSchemaType = (typeof SCHEMA_TYPES)[number];
-
-/** The subset of JSON Schema the expectation of a sample may use. */
-export interface JsonSchema {
-  readonly type?: JsonSchemaType | readonly JsonSchemaType[];
-  readonly properties?: Readonly<Record<string, JsonSchema>>;
-  readonly required?: readonly string[];
-  readonly items?: JsonSchema;
-  readonly enum?: readonly unknown[];
-  readonly minimum?: number;
-  readonly maximum?: number;
-  readonly minItems?: number;
-  readonly maxItems?: number;
-}
-
-/** What the response to a sample must be. */
-export interface Expectation {
-  /** The call must succeed: "ok", the default and the only value. */
-  readonly status?: 'ok';
-  readonly jsonSchema?: JsonSchema;
-  /** The response must equal this exactly (numbers with ===, objects key by key, arrays item by item). */
-  readonly equals?: unknown;
-}
-
-export interface EndpointTestSample {
-  readonly name: string;
-  /** Sent as JSON.stringify(body) when the content type is JSON; otherwise it must be a string, sent as it is. */
-  readonly body: unknown;
-  /** Default application/json. */
-  readonly contentType?: string;
-  /** The Accept header; default the content type. */
-  readonly accept?: string;
-  readonly expect?: Expectation;
-}
-
-export interface LatencyBudget {
-  readonly p50Ms?: number;
-  readonly p95Ms?: number;
-  readonly p99Ms?: number;
-}
-
-/** The event of the `endpoint-test` handler, as given. */
-export interface EndpointTestEvent {
-  /** Default: the ENDPOINT_NAME environment variable. */
-  readonly endpointName?: string;
-  /** Default: the SAMPLES_JSON environment variable, a JSON array of samples. */
-  readonly samples?: readonly EndpointTestSample[];
-  /** Total calls, 1 to 10000, default 100; the samples are sent round-robin. */
-  readonly invocations?: number;
-  /** Calls in flight at most, 1 to 50, default 4. */
-  readonly concurrency?: number;
-  readonly latencyBudget?: LatencyBudget;
-  /** Per call (retries of a throttled call included), default 10000. */
-  readonly timeoutMs?: number;
-  /** The fraction of calls that may fail, 0 to 1, default 0. */
-  readonly maxErrorRate?: number;
-  readonly targetVariant?: string;
-}
-
-/** The environment variables the handler reads defaults from. */
+/** The environment variable the handler reads the endpoint's name from when the event has none. */
 export interface EndpointTestEnvironment {
   readonly ENDPOINT_NAME?: string;
-  readonly SAMPLES_JSON?: string;
 }
 
 /** A sample, validated, with its request ready to send. */
@@ -177,8 +125,8 @@ export interface EndpointTestReport {
 }
 
 /**
- * Validates the event of the `endpoint-test` handler, applies the defaults (`endpointName` from ENDPOINT_NAME and
- * the samples from SAMPLES_JSON when the event has none) and prepares the request body of each sample. An optional
+ * Validates the event of the `endpoint-test` handler, applies the defaults (`endpointName` from ENDPOINT_NAME when
+ * the event has none) and prepares the request body of each sample. An optional
  * field that is null counts as absent (a sample's body, and `equals`, may be null: they are JSON values). Fields this
  * test does not know are ignored at the top level (a state machine may pass more), refused in an expectation. Fails
  * with `InvalidEndpointTest` listing every problem.
@@ -189,7 +137,7 @@ export function parseEndpointTest(event: unknown, env: EndpointTestEnvironment =
   if (event !== undefined && event !== null && !isObject(event)) problems.push(`the event is ${describeValue(event)}, not an object`);
 
   const endpointName = e.endpointName ?? env.ENDPOINT_NAME;
-  if (typeof endpointName !== 'string' || !ENDPOINT_NAME.test(endpointName)) {
+  if (typeof endpointName !== 'string' || !SAGEMAKER_NAME.test(endpointName)) {
     problems.push(
       endpointName === undefined
         ? '"endpointName" is missing and ENDPOINT_NAME is not set'
@@ -197,32 +145,19 @@ export function parseEndpointTest(event: unknown, env: EndpointTestEnvironment =
     );
   }
 
-  let rawSamples: unknown = e.samples;
-  let where = 'samples';
-  if (rawSamples === undefined) {
-    where = 'SAMPLES_JSON';
-    if (env.SAMPLES_JSON === undefined || env.SAMPLES_JSON.trim() === '') {
-      rawSamples = undefined;
-      problems.push('"samples" is missing and SAMPLES_JSON is not set');
-    } else {
-      try {
-        rawSamples = JSON.parse(env.SAMPLES_JSON);
-      } catch (error) {
-        rawSamples = undefined;
-        problems.push(`SAMPLES_JSON is not valid JSON (${(error as Error).message})`);
-      }
-    }
-  }
+  const rawSamples: unknown = e.samples;
   const samples: PreparedSample[] = [];
-  if (rawSamples !== undefined) {
+  if (rawSamples === undefined) {
+    problems.push('"samples" is missing');
+  } else {
     if (!Array.isArray(rawSamples) || rawSamples.length === 0) {
-      problems.push(`${where === 'samples' ? '"samples"' : where} is ${describeValue(rawSamples)}, not a non-empty array of samples`);
+      problems.push(`"samples" is ${describeValue(rawSamples)}, not a non-empty array of samples`);
     } else {
       const names = new Set<string>();
       rawSamples.forEach((sample: unknown, i) => {
-        const prepared = parseSample(sample, `${where}[${i}]`, problems);
+        const prepared = parseSample(sample, `samples[${i}]`, problems);
         if (prepared === undefined) return;
-        if (names.has(prepared.name)) problems.push(`${where}[${i}].name "${prepared.name}" is used by another sample: names must be unique`);
+        if (names.has(prepared.name)) problems.push(`samples[${i}].name "${prepared.name}" is used by another sample: names must be unique`);
         names.add(prepared.name);
         samples.push(prepared);
       });
@@ -264,8 +199,8 @@ export function parseEndpointTest(event: unknown, env: EndpointTestEnvironment =
   }
 
   const targetVariant = e.targetVariant;
-  if (targetVariant !== undefined && (typeof targetVariant !== 'string' || targetVariant.trim() === '')) {
-    problems.push(`"targetVariant" is ${describeValue(targetVariant)}, not the name of a production variant`);
+  if (targetVariant !== undefined && (typeof targetVariant !== 'string' || !SAGEMAKER_NAME.test(targetVariant))) {
+    problems.push(`"targetVariant" is ${describeValue(targetVariant)}, not the name of a production variant (1-63 letters, digits and hyphens)`);
   }
 
   if (problems.length > 0) {
@@ -329,44 +264,7 @@ function parseExpectation(expect: unknown, at: string, problems: string[]): void
     if (!['status', 'jsonSchema', 'equals'].includes(key)) problems.push(`${at}.${key} is not an expectation this test knows (status, jsonSchema, equals)`);
   }
   if (expect.status !== undefined && expect.status !== 'ok') problems.push(`${at}.status is ${describeValue(expect.status)}, not "ok"`);
-  if (expect.jsonSchema !== undefined) schemaProblems(expect.jsonSchema, `${at}.jsonSchema`, problems);
-}
-
-/** Pushes what makes `schema` something other than a schema of the supported subset. */
-function schemaProblems(schema: unknown, at: string, problems: string[]): void {
-  if (!isObject(schema)) {
-    problems.push(`${at} is ${describeValue(schema)}, not a JSON Schema object`);
-    return;
-  }
-  for (const key of Object.keys(schema)) {
-    if (!SCHEMA_KEYWORDS.includes(key) && !SCHEMA_ANNOTATIONS.includes(key)) {
-      problems.push(`${at} uses "${key}", which this test does not check (it checks ${SCHEMA_KEYWORDS.join(', ')})`);
-    }
-  }
-  const { type, properties, required, items, minimum, maximum, minItems, maxItems } = schema;
-  const types = Array.isArray(type) ? type : [type];
-  if (type !== undefined && (types.length === 0 || !types.every((t) => SCHEMA_TYPES.includes(t as never)))) {
-    problems.push(`${at}.type is ${describeValue(type)}, not one of ${SCHEMA_TYPES.join(', ')} (or an array of them)`);
-  }
-  if (properties !== undefined) {
-    if (!isObject(properties)) problems.push(`${at}.properties is ${describeValue(properties)}, not an object of property name -> schema`);
-    else for (const [name, sub] of Object.entries(properties)) schemaProblems(sub, child(`${at}.properties`, name), problems);
-  }
-  if (required !== undefined && (!Array.isArray(required) || !required.every((r) => typeof r === 'string'))) {
-    problems.push(`${at}.required is ${describeValue(required)}, not an array of property names`);
-  }
-  if (items !== undefined) schemaProblems(items, `${at}.items`, problems);
-  if (schema.enum !== undefined && (!Array.isArray(schema.enum) || schema.enum.length === 0)) {
-    problems.push(`${at}.enum is ${describeValue(schema.enum)}, not a non-empty array of values`);
-  }
-  for (const [key, value] of [['minimum', minimum], ['maximum', maximum]] as const) {
-    if (value !== undefined && !isFiniteNumber(value)) problems.push(`${at}.${key} is ${describeValue(value)}, not a number`);
-  }
-  for (const [key, value] of [['minItems', minItems], ['maxItems', maxItems]] as const) {
-    if (value !== undefined && (!Number.isSafeInteger(value) || (value as number) < 0)) {
-      problems.push(`${at}.${key} is ${describeValue(value)}, not an integer >= 0`);
-    }
-  }
+  if (expect.jsonSchema !== undefined) problems.push(...schemaProblems(expect.jsonSchema, `${at}.jsonSchema`));
 }
 
 /**
@@ -452,12 +350,6 @@ export function checkResponse(sample: PreparedSample, response: { readonly body:
     ...(expect.jsonSchema !== undefined ? validateAgainstSchema(value, expect.jsonSchema) : []),
     ...(expect.equals !== undefined ? compareJson(value, expect.equals) : []),
   ];
-}
-
-/** application/json, with or without parameters (`; charset=utf-8`), or a `+json` type. Not application/jsonlines. */
-export function isJsonContentType(contentType: string): boolean {
-  const media = contentType.split(';')[0].trim().toLowerCase();
-  return media === 'application/json' || /^application\/[^/]+\+json$/.test(media);
 }
 
 /**
@@ -614,11 +506,6 @@ function kindOf(value: unknown): string {
 
 function jsonEqual(a: unknown, b: unknown): boolean {
   return compareJson(a, b).length === 0;
-}
-
-/** `$.score`, or `$["risk score"]` when the key is not an identifier. */
-function child(path: string, key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
 
 function hasOwn(object: object, key: string): boolean {

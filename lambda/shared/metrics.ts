@@ -7,6 +7,10 @@
  * the shards goes to `metrics.json` under the evaluation output prefix.
  */
 import { AggregatedMetrics, LatencyPercentiles, MetricsFile } from './workflow-types';
+import { describeValue } from '../../lib/private/contract/describe-value';
+
+// Shared with the CDK-side validation of the handlers' inputs.
+export { describeValue };
 
 /** The file a training job writes under its output prefix, and the name of the aggregate under the evaluation prefix. */
 export const METRICS_FILE = 'metrics.json';
@@ -289,12 +293,3 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A value as it reads in a message: strings quoted, long ones cut. */
-export function describeValue(value: unknown): string {
-  if (value === undefined) return 'missing';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object' && value !== null) return 'an object';
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
-}

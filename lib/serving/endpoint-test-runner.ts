@@ -10,13 +10,17 @@ import { IModelEndpoint } from './model-endpoint';
 import { EndpointTestFunction } from '../handlers/endpoint-test-function';
 import { acknowledge } from '../private/acknowledge';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
+import {
+  DEFAULT_CONCURRENCY, DEFAULT_INVOCATIONS, EndpointTestEvent, EndpointTestSample, isJsonContentType, MAX_CONCURRENCY,
+  MAX_INVOCATIONS, MAX_TIMEOUT_MS, SAGEMAKER_NAME, schemaProblems,
+} from '../private/contract/endpoint-test';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { encryptedLogGroup } from '../private/log-group';
+import { REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
 import { retryTransient } from '../private/task-retries';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
-import { REASONS } from '../private/nag-reasons';
 /** One request the test sends, round-robin with the others, and what its response must be. */
 export interface EndpointSample {
   /** A name, unique among the samples: the report's figures and problems are per sample. */
@@ -32,10 +36,25 @@ export interface EndpointSample {
    */
   readonly contentType?: string;
   /**
+   * The response type asked of the model container (InvokeEndpoint's `Accept`). A JSON type makes the response
+   * parsed as JSON for `expectedJson` and `expectedSchema` when the response names no content type of its own.
+   * @default - the sample's content type
+   */
+  readonly accept?: string;
+  /**
    * The response must equal this JSON text exactly (parsed, compared value by value).
    * @default - any successful response
    */
   readonly expectedJson?: string;
+  /**
+   * The response must match this JSON Schema, given as JSON text, for example
+   * `'{"type": "object", "required": ["score"], "properties": {"score": {"type": "number", "minimum": 0, "maximum": 1}}}'`:
+   * a contract that still holds when a new model's scores change. The keywords checked are `type`, `properties`,
+   * `required`, `items`, `enum`, `minimum`, `maximum`, `minItems` and `maxItems` (annotations such as `title` and
+   * `description` are allowed and ignored); any other keyword fails at synthesis rather than being ignored.
+   * @default - the response's shape is not checked
+   */
+  readonly expectedSchema?: string;
 }
 
 /** Latency budgets of the successful calls (nearest-rank percentiles). */
@@ -83,6 +102,18 @@ export interface EndpointTestRunnerProps {
    * @default 0
    */
   readonly maxErrorRate?: number;
+  /**
+   * The longest one call may take, the SDK's retries of a throttled call included; a slower call counts as a failed
+   * call. SageMaker gives a model container 60 seconds to respond to an InvokeEndpoint request.
+   * @default Duration.seconds(10)
+   */
+  readonly callTimeout?: Duration;
+  /**
+   * The production variant every call goes to (InvokeEndpoint's `TargetVariant`), to test one variant of an endpoint
+   * that runs several.
+   * @default - SageMaker spreads the calls over the variants by their weights
+   */
+  readonly targetVariant?: string;
   /**
    * The longest the test may run, at most 15 minutes (the test runs in one Lambda invocation, whose maximum is 900
    * seconds); the state machine allows 5 minutes more, for the retries of Lambda's throttling and service errors.
@@ -161,7 +192,7 @@ export class EndpointTestRunner extends Construct {
     // Lambda's throttling (TooManyRequestsException) and service errors are retried; the test's own verdict is not.
     const test = retryTransient(new tasks.LambdaInvoke(this, 'Test the endpoint', {
       lambdaFunction: fn,
-      payload: sfn.TaskInput.fromObject(event),
+      payload: sfn.TaskInput.fromObject({ ...event }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
     }), 'lambda');
@@ -193,8 +224,8 @@ export class EndpointTestRunner extends Construct {
     return this.stateMachine.grantStartExecution(grantee);
   }
 
-  /** The handler's event (`EndpointTestEvent` of lambda/shared/endpoint-test.ts), validated. */
-  private renderEvent(props: EndpointTestRunnerProps): Record<string, unknown> {
+  /** The handler's event, validated. */
+  private renderEvent(props: EndpointTestRunnerProps): EndpointTestEvent {
     const fail = (prop: string, value: unknown, fix: string): never => {
       throw new MlOpsValidationError(this, 'EndpointTestRunner', prop, value, fix);
     };
@@ -207,6 +238,7 @@ export class EndpointTestRunner extends Construct {
       const body = parseJson(s.body, (message) => fail(`samples[${i}].body`, s.body, `Give JSON text, for example '{"amount": 12.5}' (${message}).`));
       checkKeys(body, (key) => fail(`samples[${i}].body`, s.body, `Step Functions reads a key ending in ".$" ("${key}") as a path: rename it.`));
       if (s.contentType !== undefined && s.contentType.trim() === '') fail(`samples[${i}].contentType`, s.contentType, 'Give a content type like "text/csv".');
+      if (s.accept !== undefined && s.accept.trim() === '') fail(`samples[${i}].accept`, s.accept, 'Give a content type like "application/json".');
       if (s.contentType !== undefined && !isJsonContentType(s.contentType) && typeof body !== 'string') {
         fail(`samples[${i}].body`, s.body, `With contentType "${s.contentType}" the body is sent as it is: give a JSON string, for example '"1,2,3"'.`);
       }
@@ -215,24 +247,39 @@ export class EndpointTestRunner extends Construct {
         expected = parseJson(s.expectedJson, (message) => fail(`samples[${i}].expectedJson`, s.expectedJson, `Give JSON text (${message}).`));
         checkKeys(expected, (key) => fail(`samples[${i}].expectedJson`, s.expectedJson, `Step Functions reads a key ending in ".$" ("${key}") as a path.`));
       }
-      return {
+      let schema: unknown;
+      if (s.expectedSchema !== undefined) {
+        const prop = `samples[${i}].expectedSchema`;
+        schema = parseJson(s.expectedSchema, (message) => fail(prop, s.expectedSchema, `Give a JSON Schema as JSON text (${message}).`));
+        checkKeys(schema, (key) => fail(prop, s.expectedSchema, `Step Functions reads a key ending in ".$" ("${key}") as a path.`));
+        const problems = schemaProblems(schema, '$');
+        if (problems.length > 0) fail(prop, s.expectedSchema, `The schema is not one the test can check: ${problems.join('; ')}.`);
+      }
+      const sample: EndpointTestSample = {
         name: s.name,
         body,
         ...(s.contentType !== undefined ? { contentType: s.contentType } : {}),
-        ...(s.expectedJson !== undefined ? { expect: { equals: expected } } : {}),
+        ...(s.accept !== undefined ? { accept: s.accept } : {}),
+        ...(expected !== undefined || schema !== undefined ? {
+          expect: {
+            ...(s.expectedJson !== undefined ? { equals: expected } : {}),
+            ...(schema !== undefined ? { jsonSchema: schema as object } : {}),
+          },
+        } : {}),
       };
+      return sample;
     });
 
-    const invocations = props.invocations ?? 100;
-    if (isConcrete(invocations) && (!Number.isInteger(invocations) || invocations < 1 || invocations > 10000)) {
-      fail('invocations', invocations, 'Give a whole number of calls from 1 to 10000.');
+    const invocations = props.invocations ?? DEFAULT_INVOCATIONS;
+    if (isConcrete(invocations) && (!Number.isInteger(invocations) || invocations < 1 || invocations > MAX_INVOCATIONS)) {
+      fail('invocations', invocations, `Give a whole number of calls from 1 to ${MAX_INVOCATIONS}.`);
     }
     if (isConcrete(invocations) && invocations < samples.length) {
       fail('invocations', invocations, `Give at least one call per sample (${samples.length}): the samples are sent round-robin.`);
     }
-    const concurrency = props.concurrency ?? 4;
-    if (isConcrete(concurrency) && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 50)) {
-      fail('concurrency', concurrency, 'Give a whole number of calls in flight from 1 to 50.');
+    const concurrency = props.concurrency ?? DEFAULT_CONCURRENCY;
+    if (isConcrete(concurrency) && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)) {
+      fail('concurrency', concurrency, `Give a whole number of calls in flight from 1 to ${MAX_CONCURRENCY}.`);
     }
     const maxErrorRate = props.maxErrorRate ?? 0;
     if (isConcrete(maxErrorRate) && (!Number.isFinite(maxErrorRate) || maxErrorRate < 0 || maxErrorRate > 1)) {
@@ -245,6 +292,29 @@ export class EndpointTestRunner extends Construct {
     if (timeout && isConcrete(timeout.toSeconds()) && timeout.toSeconds() > MAX_LAMBDA_TIMEOUT.toSeconds()) {
       fail('timeout', timeout.toHumanString(), 'The test runs in one Lambda invocation, which lasts at most 15 minutes (900 seconds): ' +
         'give 15 minutes or less (fewer invocations make the test shorter).');
+    }
+
+    const callTimeoutMs = props.callTimeout?.toMilliseconds({ integral: false });
+    if (props.callTimeout && callTimeoutMs !== undefined && isConcrete(callTimeoutMs)) {
+      if (!Number.isInteger(callTimeoutMs) || callTimeoutMs < 1 || callTimeoutMs > MAX_TIMEOUT_MS) {
+        fail('callTimeout', props.callTimeout.toHumanString(), 'Give whole milliseconds from 1 ms to 15 minutes, for example Duration.seconds(10).');
+      }
+      const testSeconds = (timeout ?? MAX_LAMBDA_TIMEOUT).toSeconds();
+      if (isConcrete(testSeconds) && callTimeoutMs > testSeconds * 1000) {
+        fail('callTimeout', props.callTimeout.toHumanString(),
+          `One call may not outlast the whole test (timeout ${(timeout ?? MAX_LAMBDA_TIMEOUT).toHumanString()}): give a shorter callTimeout or a longer timeout.`);
+      }
+    }
+    const targetVariant = props.targetVariant;
+    if (targetVariant !== undefined && isConcrete(targetVariant)) {
+      if (!SAGEMAKER_NAME.test(targetVariant)) {
+        fail('targetVariant', targetVariant, 'Give a production variant name: 1-63 letters, digits and hyphens, starting and ending with a letter or digit.');
+      }
+      // An endpoint made by this library has one variant, whose name it knows: another name would fail every call.
+      const own = (props.endpoint as { readonly variantName?: unknown }).variantName;
+      if (typeof own === 'string' && isConcrete(own) && own !== targetVariant) {
+        fail('targetVariant', targetVariant, `The endpoint has one variant, '${own}': give that name, or leave targetVariant out.`);
+      }
     }
 
     const latencyBudget: Record<string, number> = {};
@@ -262,7 +332,9 @@ export class EndpointTestRunner extends Construct {
       invocations,
       concurrency,
       ...(Object.keys(latencyBudget).length > 0 ? { latencyBudget } : {}),
+      ...(callTimeoutMs !== undefined ? { timeoutMs: callTimeoutMs } : {}),
       maxErrorRate,
+      ...(targetVariant !== undefined ? { targetVariant } : {}),
     };
   }
 }
@@ -285,10 +357,4 @@ function checkKeys(value: unknown, fail: (key: string) => never): void {
       checkKeys(v, fail);
     }
   }
-}
-
-/** As the handler decides (lambda/shared/endpoint-test.ts): application/json and any application/...+json type. */
-function isJsonContentType(contentType: string): boolean {
-  const media = contentType.split(';')[0].trim().toLowerCase();
-  return media === 'application/json' || /^application\/[^/]+\+json$/.test(media);
 }

@@ -414,14 +414,13 @@ describe('handler', () => {
     process.env = { ...saved };
   });
 
-  test('tests the endpoint of ENDPOINT_NAME with the samples of SAMPLES_JSON and returns the report', async () => {
+  test('tests the endpoint of ENDPOINT_NAME with the event\'s samples and returns the report', async () => {
     // GIVEN
     process.env.ENDPOINT_NAME = 'from-env';
-    process.env.SAMPLES_JSON = JSON.stringify([{ name: 'typical', body: { amount: 1 }, expect: { jsonSchema: SCORE_SCHEMA } }]);
     runtime.on(InvokeEndpointCommand).resolves(response(GOOD));
 
     // WHEN
-    const report = await handler({ invocations: 3 });
+    const report = await handler({ samples: [{ name: 'typical', body: { amount: 1 }, expect: { jsonSchema: SCORE_SCHEMA } }], invocations: 3 });
 
     // THEN
     expect(report).toMatchObject({ endpointName: 'from-env', invocations: 3, errors: 0, passed: true });

@@ -1,7 +1,11 @@
+import { InvokeEndpointCommand, InvokeEndpointCommandOutput, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { parseEndpointTest } from '../../lambda/shared/endpoint-test';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { runEndpointTest } from '../../lambda/endpoint-test.lambda';
+import { EndpointTestError, parseEndpointTest } from '../../lambda/shared/endpoint-test';
 import { ModelImageRepository } from '../../lib/registry/model-image-repository';
 import { EndpointTestRunner, EndpointTestRunnerProps } from '../../lib/serving/endpoint-test-runner';
 import { ModelEndpoint } from '../../lib/serving/model-endpoint';
@@ -173,6 +177,104 @@ test('has no unacknowledged cdk-nag or Control Tower finding', () => {
     const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'ImagesEndpoint') });
     new EndpointTestRunner(stack, 'Runner', { endpoint, samples: [{ name: 'typical', body: '{"amount": 12.5}' }] });
   }, { controlTower: true })).toEqual([]);
+});
+
+describe('the response type, the schema, the call timeout and the target variant', () => {
+  const SCHEMA = '{"type": "object", "required": ["score"], "properties": {"score": {"type": "number", "minimum": 0, "maximum": 1}}, "title": "Score"}';
+  const runtime = mockClient(SageMakerRuntimeClient);
+  afterEach(() => runtime.reset());
+
+  function imported(props: Partial<EndpointTestRunnerProps>) {
+    const stack = new Stack(new App(), 'Test');
+    const endpoint = ModelEndpoint.fromEndpointName(stack, 'Endpoint', 'fraud-ab');
+    new EndpointTestRunner(stack, 'Runner', { endpoint, samples: [{ name: 'typical', body: '{"amount": 1}' }], invocations: 2, concurrency: 1, ...props });
+    return stateMachineDefinition(stack).States[TASK].Parameters;
+  }
+  const answer = (text: string) => ({ Body: new TextEncoder().encode(text), $metadata: {} } as unknown as InvokeEndpointCommandOutput);
+
+  test('reach the function\'s event, which the function accepts and acts on', async () => {
+    const event = imported({
+      samples: [{ name: 'typical', body: '"1,2"', contentType: 'text/csv', accept: 'application/json', expectedSchema: SCHEMA }],
+      callTimeout: Duration.seconds(30),
+      targetVariant: 'challenger',
+    });
+    expect(event).toMatchObject({
+      samples: [{ name: 'typical', body: '1,2', contentType: 'text/csv', accept: 'application/json', expect: { jsonSchema: JSON.parse(SCHEMA) } }],
+      timeoutMs: 30000,
+      targetVariant: 'challenger',
+    });
+    expect(parseEndpointTest(event)).toMatchObject({ timeoutMs: 30000, targetVariant: 'challenger', samples: [{ accept: 'application/json' }] });
+
+    // The response carries no content type: the Accept asked for says it is JSON, and the schema is checked.
+    runtime.on(InvokeEndpointCommand).resolves(answer('{"score": 1.5}'));
+    const error = await runEndpointTest(new SageMakerRuntimeClient({}), event, { env: {} }).catch((e: EndpointTestError) => e);
+    expect(runtime).toHaveReceivedCommandWith(InvokeEndpointCommand, { ContentType: 'text/csv', Accept: 'application/json', TargetVariant: 'challenger' });
+    expect(error).toMatchObject({ name: 'EndpointTestFailed', message: expect.stringContaining('$.score is 1.5, expected at most 1') });
+
+    runtime.reset();
+    runtime.on(InvokeEndpointCommand).resolves(answer('{"score": 0.2}'));
+    await expect(runEndpointTest(new SageMakerRuntimeClient({}), event, { env: {} })).resolves.toMatchObject({ passed: true });
+  });
+
+  test('by default: no Accept of its own, no schema, the function\'s 10 s per call, no target variant', () => {
+    const event = imported({});
+    expect(event).not.toHaveProperty('timeoutMs');
+    expect(event).not.toHaveProperty('targetVariant');
+    expect(event.samples).toEqual([{ name: 'typical', body: { amount: 1 } }]);
+    expect(parseEndpointTest(event)).toMatchObject({ timeoutMs: 10000, samples: [{ accept: 'application/json' }] });
+    expect(parseEndpointTest(event)).not.toHaveProperty('targetVariant');
+  });
+
+  test('the variant of an endpoint made here may be named', () => {
+    expect(() => setup({ targetVariant: 'AllTraffic' })).not.toThrow();
+  });
+
+  describe('fails when', () => {
+    test('accept is blank', () => {
+      expect(() => imported({ samples: [{ name: 'x', body: '1', accept: ' ' }] })).toThrow(/invalid samples\[0\]\.accept ' '\. Give a content type/);
+    });
+
+    test('the schema is not JSON', () => {
+      expect(() => imported({ samples: [{ name: 'x', body: '1', expectedSchema: '{type: object}' }] }))
+        .toThrow(/invalid samples\[0\]\.expectedSchema .*Give a JSON Schema as JSON text/);
+    });
+
+    test('the schema uses a keyword the test does not check (it would have been ignored)', () => {
+      expect(() => imported({ samples: [{ name: 'x', body: '1', expectedSchema: '{"type": "string", "pattern": "^a"}' }] }))
+        .toThrow(/invalid samples\[0\]\.expectedSchema .*The schema is not one the test can check: \$ uses "pattern", which this test does not check/);
+    });
+
+    test('the schema is malformed deep down', () => {
+      expect(() => imported({ samples: [{ name: 'x', body: '1', expectedSchema: '{"properties": {"score": {"type": "float"}}}' }] }))
+        .toThrow(/\$\.properties\.score\.type is "float", not one of object, array/);
+    });
+
+    test('the schema has a key Step Functions would read as a path', () => {
+      expect(() => imported({ samples: [{ name: 'x', body: '1', expectedSchema: '{"properties": {"a.$": {}}}' }] })).toThrow(/expectedSchema .*"a\.\$"/);
+    });
+
+    test.each([
+      [Duration.millis(0), /invalid callTimeout '0 millis'\. Give whole milliseconds from 1 ms to 15 minutes/],
+      [Duration.millis(0.5), /invalid callTimeout '0\.5 millis'\. Give whole milliseconds/],
+    ])('callTimeout is %s', (callTimeout, message) => {
+      expect(() => imported({ callTimeout })).toThrow(message);
+    });
+
+    test('one call could outlast the whole test', () => {
+      expect(() => imported({ callTimeout: Duration.minutes(2), timeout: Duration.minutes(1) }))
+        .toThrow(/invalid callTimeout '2 minutes'\. One call may not outlast the whole test \(timeout 1 minute\)/);
+      expect(() => imported({ callTimeout: Duration.minutes(1), timeout: Duration.minutes(1) })).not.toThrow();
+    });
+
+    test.each(['', 'my_variant', '-a'])('targetVariant is not a variant name: %p', (targetVariant) => {
+      expect(() => imported({ targetVariant })).toThrow(/invalid targetVariant .*Give a production variant name/);
+    });
+
+    test('targetVariant is not the one variant of an endpoint made here', () => {
+      expect(() => setup({ targetVariant: 'challenger' })).toThrow(
+        /invalid targetVariant 'challenger'\. The endpoint has one variant, 'AllTraffic': give that name, or leave targetVariant out/);
+    });
+  });
 });
 
 describe('fails when', () => {

@@ -119,6 +119,10 @@ const CASES: Array<[string, (stack: Stack, p: number) => void]> = [
     const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'Images') });
     new EndpointTestRunner(stack, 'Test', { endpoint, samples: [{ name: 'typical', body: '{}' }], maxErrorRate: p });
   }],
+  ['EndpointTestRunner callTimeout', (stack, p) => {
+    const endpoint = new ModelEndpoint(stack, 'Endpoint', { imageRepository: new ModelImageRepository(stack, 'Images') });
+    new EndpointTestRunner(stack, 'Test', { endpoint, samples: [{ name: 'typical', body: '{}' }], callTimeout: Duration.millis(p) });
+  }],
   ['VersionedBucket noncurrentVersionsToRetain', (stack, p) => {
     new VersionedBucket(stack, 'Data', { purpose: BucketPurpose.DATA, noncurrentVersionsToRetain: p });
   }],

@@ -497,8 +497,8 @@ describe('parseEndpointTest', () => {
     });
   });
 
-  test('takes the endpoint name and the samples from the environment when the event has none', () => {
-    const test_ = parseEndpointTest({}, { ENDPOINT_NAME: 'from-env', SAMPLES_JSON: JSON.stringify([SAMPLE]) });
+  test('takes the endpoint name from the environment when the event has none', () => {
+    const test_ = parseEndpointTest({ samples: [SAMPLE] }, { ENDPOINT_NAME: 'from-env' });
 
     expect(test_.endpointName).toBe('from-env');
     expect(test_.samples.map((s) => s.name)).toEqual(['typical']);
@@ -538,7 +538,7 @@ describe('parseEndpointTest', () => {
       '"latencyBudget.p99Ms" is -1, not a number of milliseconds > 0',
       '"timeoutMs" is 1.5, not an integer from 1 to 900000',
       '"maxErrorRate" is 2, not a fraction from 0 to 1',
-      '"targetVariant" is "", not the name of a production variant',
+      '"targetVariant" is "", not the name of a production variant (1-63 letters, digits and hyphens)',
     ]) {
       expect(error.message).toContain(problem);
     }
@@ -549,15 +549,12 @@ describe('parseEndpointTest', () => {
 
     expect(error.name).toBe('InvalidEndpointTest');
     expect(error.message).toContain('"endpointName" is missing and ENDPOINT_NAME is not set');
-    expect(error.message).toContain('"samples" is missing and SAMPLES_JSON is not set');
+    expect(error.message).toContain('"samples" is missing');
   });
 
-  test.each([
-    ['SAMPLES_JSON that is not JSON', { SAMPLES_JSON: '[{' }, 'SAMPLES_JSON is not valid JSON'],
-    ['SAMPLES_JSON that is not an array', { SAMPLES_JSON: '{"name": "a"}' }, 'SAMPLES_JSON is an object, not a non-empty array of samples'],
-    ['a sample of SAMPLES_JSON without a name', { SAMPLES_JSON: '[{"body": 1}]' }, 'SAMPLES_JSON[0].name is missing, not a name'],
-  ])('refuses %s', (_, env, problem) => {
-    expect(errorOf(() => parseEndpointTest({ endpointName: 'e' }, env)).message).toContain(problem);
+  test('refuses samples that are not an array, and a sample without a name', () => {
+    expect(errorOf(() => parseEndpointTest({ endpointName: 'e', samples: { name: 'a' } })).message).toContain('"samples" is an object, not a non-empty array of samples');
+    expect(errorOf(() => parseEndpointTest({ endpointName: 'e', samples: [{ body: 1 }] })).message).toContain('samples[0].name is missing, not a name');
   });
 
   test('refuses empty samples, duplicate names, and fewer invocations than samples', () => {
