@@ -10,7 +10,7 @@ import 'aws-sdk-client-mock-jest';
 import { workflowStack } from './fixture';
 import { handler as qualityGate } from '../../lambda/quality-gate.lambda';
 import { STATUS_REASONS } from '../fixtures/aws/batch';
-import { batchJobFailure } from '../fixtures/aws/step-functions-batch';
+import { batchJobFailure, batchJobResult } from '../fixtures/aws/step-functions-batch';
 import { aslErrors, runLocally, TaskHandler } from '../support/local-execution';
 import { stateMachineDefinition } from '../support/state-machine';
 
@@ -64,8 +64,8 @@ async function run(handlers: Record<string, Handler> = {}, input: any = { codeVe
     'Prepare job definitions': async () => REVISIONS,
     'Take data version': async () => ({ ...DATA_VERSION, objectCount: 10, totalBytes: 100, created: true }),
     'Check training cache': async (p) => ({ hit: false, cacheKey: `key-${p.candidate}` }),
-    'Train on spot': async (p) => ({ JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' }),
-    'Train on demand': async (p) => ({ JobId: `ondemand-${p.JobName}`, Status: 'SUCCEEDED' }),
+    'Train on spot': async (p) => batchJobResult(p.JobName, undefined, `spot-${p.JobName}`),
+    'Train on demand': async (p) => batchJobResult(p.JobName, undefined, `ondemand-${p.JobName}`),
     'Evaluate': async (p) => ({ JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' }),
     'Aggregate metrics': async (p) => metricsFor(p.candidate, p.candidate === 'xgb' ? 0.93 : 0.91),
     'Remember the result': async (p) => ({ recorded: `s3://models/training-cache/${p.remember.cacheKey}.json` }),
@@ -139,7 +139,7 @@ test('one candidate\'s code fails: it is reported, and the other is still judged
   const { output, calls, error } = await run({
     'Train on spot': async (p) => {
       if (p.JobName === 'mlp-train') throw batchJobFailure('mlp-train', [CODE_FAILED]);
-      return { JobId: 'spot-xgb', Status: 'SUCCEEDED' };
+      return batchJobResult(p.JobName, undefined, 'spot-xgb');
     },
   });
 
@@ -154,11 +154,7 @@ test('one candidate\'s code fails: it is reported, and the other is still judged
 
 test('spot reclaimed, then success: Batch retried the attempt, so the workflow just goes on', async () => {
   const { output, calls, error } = await run({
-    'Train on spot': async (p) => ({
-      JobId: `spot-${p.JobName}`,
-      Status: 'SUCCEEDED',
-      Attempts: [{ StatusReason: REASON.reclaimed }, { StatusReason: 'Essential container in task exited' }],
-    }),
+    'Train on spot': async (p) => batchJobResult(p.JobName, [RECLAIMED, { statusReason: REASON.codeFailed, exitCode: 0 }], `spot-${p.JobName}`),
   });
 
   expect(error).toBeUndefined();
@@ -174,7 +170,7 @@ test.each([
   const { output, calls, error } = await run({
     'Train on spot': async (p) => {
       if (p.JobName === 'xgb-train') throw failure();
-      return { JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' };
+      return batchJobResult(p.JobName, undefined, `spot-${p.JobName}`);
     },
   });
 
@@ -271,7 +267,7 @@ test('reclaimed once, then the code fails: the final reason decides, so the cand
   const { output, calls, error } = await run({
     'Train on spot': async (p) => {
       if (p.JobName === 'xgb-train') throw batchJobFailure('xgb-train', [RECLAIMED, CODE_FAILED]);
-      return { JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' };
+      return batchJobResult(p.JobName, undefined, `spot-${p.JobName}`);
     },
   });
 
@@ -286,7 +282,7 @@ test('a job cancelled for a misconfiguration is not retrained on demand: the on-
   const { calls, error } = await run({
     'Train on spot': async (p) => {
       if (p.JobName === 'xgb-train') throw batchJobFailure('xgb-train', [], STATUS_REASONS.cancelledForJobRequirement.value);
-      return { JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' };
+      return batchJobResult(p.JobName, undefined, `spot-${p.JobName}`);
     },
   });
 
@@ -335,7 +331,7 @@ async function runFast(handlers: Record<string, Handler>) {
   return runLocally(definition, { codeVersion: 'c0ffee', trainingImageUri: TRAINING_IMAGE, dataVersion: DATA_VERSION }, {
     'Prepare job definitions': async () => REVISIONS,
     'Check training cache': async (p) => ({ hit: false, cacheKey: `key-${p.candidate}` }),
-    'Train on spot': async (p) => ({ JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' }),
+    'Train on spot': async (p) => batchJobResult(p.JobName, undefined, `spot-${p.JobName}`),
     'Evaluate': async (p) => ({ JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' }),
     'Aggregate metrics': async (p) => metricsFor(p.candidate, p.candidate === 'xgb' ? 0.93 : 0.91),
     'Remember the result': async (p) => ({ recorded: `s3://models/training-cache/${p.remember.cacheKey}.json` }),
@@ -362,7 +358,7 @@ function flaky(times: number, name: string, ok: Handler): Handler {
 test.each([
   ['Prepare job definitions', 'Lambda.TooManyRequestsException', async () => REVISIONS],
   ['Check training cache', 'Lambda.TooManyRequestsException', async (p: any) => ({ hit: false, cacheKey: `key-${p.candidate}` })],
-  ['Train on spot', 'Batch.TooManyRequestsException', async (p: any) => ({ JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' })],
+  ['Train on spot', 'Batch.TooManyRequestsException', async (p: any) => batchJobResult(p.JobName, undefined, `spot-${p.JobName}`)],
   ['Evaluate', 'Batch.ServerException', async (p: any) => ({ JobId: `eval-${p.JobName}`, Status: 'SUCCEEDED' })],
   ['Aggregate metrics', 'Lambda.TooManyRequestsException', async (p: any) => metricsFor(p.candidate, p.candidate === 'xgb' ? 0.93 : 0.91)],
   ['Remember the result', 'Lambda.TooManyRequestsException', async () => ({ recorded: 's3://models/training-cache/k.json' })],
@@ -477,7 +473,7 @@ describe('training metrics', () => {
     const input = cloudwatch.commandCalls(PutMetricDataCommand)[0].args[0].input;
     expect(input.Namespace).toBe('cdk-mlops/Training');
     for (const datum of input.MetricData!) {
-      expect(datum).toMatchObject({ Unit: 'Count', Dimensions: [{ Name: 'Workflow', Value: workflow }] });
+      expect(datum).toMatchObject({ Unit: datum.MetricName!.startsWith('GpuHours') ? 'None' : 'Count', Dimensions: [{ Name: 'Workflow', Value: workflow }] });
     }
     return Object.fromEntries(input.MetricData!.map((d) => [d.MetricName, d.Value]));
   }
@@ -491,21 +487,40 @@ describe('training metrics', () => {
     });
     expect(error).toBeUndefined();
     expect(output.outcomes.find((o: any) => o.candidate === 'xgb')).toMatchObject({ status: 'EVALUATED', trainedOnDemand: true });
-    expect(published()).toEqual({ Candidates: 2, CandidatesTrainedOnSpot: 0, CandidatesTrainedOnDemand: 1, CacheHits: 0, CandidatesFailed: 1 });
+    // xgb (1 GPU): 3 reclaimed spot attempts and 1 on demand; mlp (4 GPUs): 1 spot attempt; 30 minutes each.
+    expect(published()).toEqual({
+      Candidates: 2,
+      CandidatesTrainedOnSpot: 0,
+      CandidatesTrainedOnDemand: 1,
+      EvaluationsOnDemand: 0,
+      CacheHits: 0,
+      CandidatesFailed: 1,
+      GpuHoursOnSpot: 1.5 + 2,
+      GpuHoursOnDemand: 0.5,
+    });
   });
 
   test('both trained on spot', async () => {
     const { output, error } = await run();
     expect(error).toBeUndefined();
     expect(output.outcomes.map((o: any) => o.trainedOnDemand)).toEqual([false, false]);
-    expect(published()).toEqual({ Candidates: 2, CandidatesTrainedOnSpot: 2, CandidatesTrainedOnDemand: 0, CacheHits: 0, CandidatesFailed: 0 });
+    expect(published()).toEqual({
+      Candidates: 2,
+      CandidatesTrainedOnSpot: 2,
+      CandidatesTrainedOnDemand: 0,
+      EvaluationsOnDemand: 0,
+      CacheHits: 0,
+      CandidatesFailed: 0,
+      GpuHoursOnSpot: 0.5 + 2,
+      GpuHoursOnDemand: 0,
+    });
   });
 
   test('an on-demand training whose evaluation then fails still counts as a fallback', async () => {
     const { output, error } = await run({
       'Train on spot': async (p) => {
         if (p.JobName === 'mlp-train') throw batchJobFailure('mlp-train', [], REASON.cancelledForCapacity);
-        return { JobId: `spot-${p.JobName}`, Status: 'SUCCEEDED' };
+        return batchJobResult(p.JobName, undefined, `spot-${p.JobName}`);
       },
       'Evaluate': async (p) => {
         if (p.JobName === 'mlp-evaluate') throw batchJobFailure('mlp-evaluate', [CODE_FAILED]);
@@ -514,7 +529,17 @@ describe('training metrics', () => {
     });
     expect(error).toBeUndefined();
     expect(output.outcomes.find((o: any) => o.candidate === 'mlp')).toMatchObject({ status: 'FAILED', trainedOnDemand: true });
-    expect(published()).toEqual({ Candidates: 2, CandidatesTrainedOnSpot: 1, CandidatesTrainedOnDemand: 1, CacheHits: 0, CandidatesFailed: 1 });
+    // mlp's spot job was cancelled in RUNNABLE (no attempt ran): its GPU time is the on-demand job's only.
+    expect(published()).toEqual({
+      Candidates: 2,
+      CandidatesTrainedOnSpot: 1,
+      CandidatesTrainedOnDemand: 1,
+      EvaluationsOnDemand: 0,
+      CacheHits: 0,
+      CandidatesFailed: 1,
+      GpuHoursOnSpot: 0.5,
+      GpuHoursOnDemand: 2,
+    });
   });
 
   test('a cache hit trains nothing and counts as a hit', async () => {
@@ -535,7 +560,16 @@ describe('training metrics', () => {
       } : { hit: false, cacheKey: `key-${p.candidate}` }),
     });
     expect(error).toBeUndefined();
-    expect(published()).toEqual({ Candidates: 2, CandidatesTrainedOnSpot: 1, CandidatesTrainedOnDemand: 0, CacheHits: 1, CandidatesFailed: 0 });
+    expect(published()).toEqual({
+      Candidates: 2,
+      CandidatesTrainedOnSpot: 1,
+      CandidatesTrainedOnDemand: 0,
+      EvaluationsOnDemand: 0,
+      CacheHits: 1,
+      CandidatesFailed: 0,
+      GpuHoursOnSpot: 2,
+      GpuHoursOnDemand: 0,
+    });
   });
 
   test('metrics that cannot be published do not fail the gate', async () => {

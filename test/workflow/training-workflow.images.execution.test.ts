@@ -22,6 +22,7 @@ import { handler as qualityGate } from '../../lambda/quality-gate.lambda';
 import { registerModel } from '../../lambda/register-model.lambda';
 import { checkTrainingCache, recordOutcome } from '../../lambda/training-cache.lambda';
 import { MISSING_IMAGE_ERROR } from '../../lib/workflow/job-definition-revisions';
+import { batchJobResult } from '../fixtures/aws/step-functions-batch';
 import { runLocally, TaskHandler } from '../support/local-execution';
 import { stateMachineDefinition } from '../support/state-machine';
 
@@ -130,7 +131,7 @@ async function execute(registry: Registry, run: Run, name: string, handlers: Rec
     },
     'Check training cache': async (p) => checkTrainingCache(sagemakerClient, GROUP, p, s3Client, MODEL_BUCKET),
     'Remember the result': async (p) => recordOutcome(s3Client, MODEL_BUCKET, p),
-    'Train on spot': async (p) => ({ JobId: `${name}-${p.JobName}`, Status: 'SUCCEEDED' }),
+    'Train on spot': async (p) => batchJobResult(p.JobName, undefined, `${name}-${p.JobName}`),
     'Evaluate': async (p) => ({ JobId: `${name}-${p.JobName}`, Status: 'SUCCEEDED' }),
     'Aggregate metrics': async (p) => {
       const auc = AUC[p.candidate];

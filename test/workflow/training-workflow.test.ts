@@ -148,10 +148,16 @@ describe('TrainingWorkflow', () => {
       Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'cdk-mlops/Training' } },
     }]);
     expect(gateId).toMatch(/QualityGate/);
-    // The Batch tasks say which queue trained the candidate.
+    // The Batch tasks say which queue trained (and evaluated) the candidate, and keep only the attempts' start and
+    // stop times of the job description, for the GPU hours.
     const states = definition.States['Each candidate'].ItemProcessor.States;
-    expect(states['Train on spot'].ResultSelector).toEqual({ 'jobId.$': '$.JobId', 'onDemand': false });
-    expect(states['Train on demand'].ResultSelector).toEqual({ 'jobId.$': '$.JobId', 'onDemand': true });
+    const times = { 'startedAt.$': '$.Attempts[?(@.StartedAt > 0)].StartedAt', 'stoppedAt.$': '$.Attempts[?(@.StartedAt > 0)].StoppedAt' };
+    expect(states['Train on spot'].ResultSelector).toEqual({ 'jobId.$': '$.JobId', 'onDemand': false, 'attempts': { spot: times } });
+    expect(states['Train on demand'].ResultSelector).toEqual({ 'jobId.$': '$.JobId', 'onDemand': true, 'attempts': { onDemand: times } });
+    expect(states.Evaluate.ResultSelector).toEqual({ 'jobId.$': '$.JobId', 'onDemand': false });
+    expect(states['Evaluate on demand'].ResultSelector).toEqual({ 'jobId.$': '$.JobId', 'onDemand': true });
+    // Each candidate carries its training job's GPUs (xgb the default 1, mlp 4).
+    expect(definition.States.Candidates.Result.map((c: any) => [c.name, c.gpus])).toEqual([['xgb', 1], ['mlp', 4]]);
   });
 
   test('training metric methods name the namespace, the metric and the workflow', () => {
@@ -161,6 +167,9 @@ describe('TrainingWorkflow', () => {
       [() => workflow.metricCacheHits(), 'CacheHits'],
       [() => workflow.metricCandidatesFailed(), 'CandidatesFailed'],
       [() => workflow.metricCandidates(), 'Candidates'],
+      [() => workflow.metricEvaluationsOnDemand(), 'EvaluationsOnDemand'],
+      [() => workflow.metricGpuHoursOnSpot(), 'GpuHoursOnSpot'],
+      [() => workflow.metricGpuHoursOnDemand(), 'GpuHoursOnDemand'],
     ];
     for (const [metric, name] of cases) {
       expect(metric()).toMatchObject({ namespace: 'cdk-mlops/Training', metricName: name, dimensions: { Workflow: workflow.node.path }, statistic: 'Sum' });

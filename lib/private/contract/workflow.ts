@@ -53,12 +53,47 @@ export interface CandidateOutcome {
    * it trained on spot. Absent when nothing was trained (a cache hit, or the training failed: see failureDetail.stage).
    */
   readonly trainedOnDemand?: boolean;
+  /**
+   * Trained now (evaluated, or failed at any stage): the GPU time of its training, every attempt on every queue. Absent
+   * for a cache hit (an earlier run paid for it) and when no training job was submitted.
+   */
+  readonly trainingTime?: TrainingTime;
+  /**
+   * Evaluated now: true when spot could not finish the evaluation and it ran again on the evaluation queue's on-demand
+   * queue. A failed on-demand evaluation says so in failureDetail.stage ({@link ON_DEMAND_EVALUATION_STAGE}).
+   */
+  readonly evaluatedOnDemand?: boolean;
   /** CACHED: the existing model package. */
   readonly modelPackageArn?: string;
   /** FAILED: why, one line: the stage, the job's final status reason, its id and attempts. */
   readonly failure?: string;
   /** FAILED: the same as data, summarized by the state machine from the error cause (never the whole job description). */
   readonly failureDetail?: FailureDetail;
+}
+
+/** The GPU time of one candidate's training in one run, as the state machine kept it from the Batch job descriptions. */
+export interface TrainingTime {
+  /** The GPUs of one of its training jobs (the job definition's GPU resource requirement, known at synth). */
+  readonly gpus: number;
+  readonly attempts: TrainingAttempts;
+}
+
+/** The attempts of a candidate's training jobs, per queue. */
+export interface TrainingAttempts {
+  /** The job on the spot queue (finished, failed, or given up on and retrained on demand). */
+  readonly spot?: AttemptTimes;
+  /** The job on the on-demand queue, when spot gave out. */
+  readonly onDemand?: AttemptTimes;
+}
+
+/**
+ * The attempts of one Batch job that ran a container, in Unix epoch milliseconds (DescribeJobs `AttemptDetail`
+ * `startedAt`: STARTING -> RUNNING, `stoppedAt`: RUNNING -> a terminal state), pairwise: `stoppedAt[i]` ends the
+ * attempt `startedAt[i]` began. Reclaimed attempts are in: their instance was billed until it was taken back.
+ */
+export interface AttemptTimes {
+  readonly startedAt: number[];
+  readonly stoppedAt: number[];
 }
 
 /** A failure as the training workflow summarizes it (small: it travels in the Map's output). */
@@ -75,6 +110,8 @@ export interface FailureDetail {
   readonly exitCode?: number | 'none';
   /** The line the gate reports. */
   readonly text: string;
+  /** A failed training job: its attempts that ran a container (empty when none did). */
+  readonly attemptTimes?: AttemptTimes;
 }
 
 /** A bound on one metric. */
@@ -174,12 +211,24 @@ export interface CacheRecordRequest {
  */
 export const TRAINING_NAMESPACE = 'cdk-mlops/Training';
 
-/** Metric names in {@link TRAINING_NAMESPACE} (dimension {@link TRAINING_DIMENSIONS}.workflow), each a Count. */
+/**
+ * Metric names in {@link TRAINING_NAMESPACE} (dimension {@link TRAINING_DIMENSIONS}.workflow): counts (unit Count) and
+ * GPU hours (unit None: CloudWatch has no hour unit).
+ */
 export const TRAINING_METRICS = {
   /** Candidates whose training finished on the spot queue. */
   trainedOnSpot: 'CandidatesTrainedOnSpot',
-  /** Candidates spot could not train that ran again on the on-demand queue (fallbacks), whatever came of it. */
+  /** Candidates spot could not train that ran again on the on-demand queue (fallbacks), whatever came of it. Training only. */
   trainedOnDemand: 'CandidatesTrainedOnDemand',
+  /** Evaluations spot could not finish that ran again on the evaluation queue's on-demand queue, whatever came of it. */
+  evaluationsOnDemand: 'EvaluationsOnDemand',
+  /**
+   * GPU hours of the training jobs on the spot queue: every attempt that ran, reclaimed ones included, times the
+   * job's GPUs (container running time: the instance's start-up and idle time are not in it).
+   */
+  gpuHoursOnSpot: 'GpuHoursOnSpot',
+  /** GPU hours of the training jobs on the on-demand queue (the fallbacks), counted as {@link TRAINING_METRICS}.gpuHoursOnSpot. */
+  gpuHoursOnDemand: 'GpuHoursOnDemand',
   /** Candidates not trained because the training cache had their result. */
   cacheHits: 'CacheHits',
   /** Candidates that failed (training, evaluation or aggregation). */
@@ -200,3 +249,6 @@ export const GATE_ENV = {
 
 /** The failure stage of a training that fell back to the on-demand queue and failed there. */
 export const ON_DEMAND_TRAINING_STAGE = 'Training on demand';
+
+/** The failure stage of an evaluation that fell back to the on-demand queue and failed there. */
+export const ON_DEMAND_EVALUATION_STAGE = 'Evaluation on demand';
