@@ -7,8 +7,10 @@
  * candidate passed (no `winner` then): the state machine decides what that means. Same input, same decision.
  *
  * With `METRICS_WORKFLOW` set, it then publishes the run's counts to the `cdk-mlops/Training` namespace (dimension
- * `Workflow`): candidates trained on spot, trained on demand, cache hits, failed. A failed publication is logged and
- * does not fail the gate: the metrics describe the run, they do not decide it.
+ * `Workflow`): candidates trained on spot, trained on demand, cache hits, failed, evaluations that fell back to
+ * on-demand, and the GPU hours of the training on each queue (from each outcome's `trainingTime`: the attempts' start
+ * and stop times the state machine kept of the Batch job descriptions, times the job's GPUs). A failed publication is
+ * logged and does not fail the gate: the metrics describe the run, they do not decide it.
  *
  * Fails only on a broken configuration or input, with `InvalidGateRules` or `InvalidGateInput` (error names a Step
  * Functions `Catch` can match).
