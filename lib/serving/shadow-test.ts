@@ -13,6 +13,7 @@ import { ModelEndpoint } from './model-endpoint';
 import { deploymentNames, deploymentTags, executionName, retrySageMaker } from './private/deployment-tasks';
 import { createModelRequest } from './private/endpoint-settings';
 import { shadowCleanupStates } from './private/shadow-cleanup';
+import { shadowExperimentRole } from './private/shadow-experiment-role';
 import { acknowledge } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
@@ -64,6 +65,15 @@ export interface ShadowTestProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * The role SageMaker runs the inference experiment with (CreateInferenceExperiment's RoleArn): it manages the endpoint
+   * for the experiment's duration. AWS documents no list of its permissions (the console asks for a role with
+   * AmazonSageMakerFullAccess).
+   * @default - a role of its own that only SageMaker can assume: describe and update this endpoint, create, describe and
+   * delete endpoint configurations, describe this endpoint's models, pass the endpoint's execution role to SageMaker,
+   * and use the endpoint's volume key
+   */
+  readonly experimentRole?: iam.IRole;
+  /**
    * Where the alarm on the clean-up rule's dead-letter queue notifies.
    * @default - the stack's cdk-mlops alerts topic (KMS-encrypted)
    */
@@ -112,6 +122,8 @@ export class ShadowTest extends Construct {
   public readonly logGroup: logs.ILogGroup;
   /** The endpoint whose production variant the candidate shadows. */
   public readonly endpoint: ModelEndpoint;
+  /** The role the inference experiments run with. */
+  public readonly experimentRole: iam.IRole;
   /** Starts the clean-up of stopped and timed-out executions. */
   public readonly cleanupRule: events.Rule;
   /** Where the clean-up starts go that EventBridge could not deliver. */
@@ -171,6 +183,8 @@ export class ShadowTest extends Construct {
     const endpointName = endpoint.endpointName;
     const variant = settings.variantName;
     const name = sfn.JsonPath.stringAt('$.name');
+    // Not the endpoint's execution role: that one runs the model; the experiment's manages the endpoint.
+    this.experimentRole = props.experimentRole ?? shadowExperimentRole(this, endpoint, names);
 
     const sdk = (stateId: string, action: string, parameters: Record<string, unknown>, resources: string[], resultPath: string) =>
       retrySageMaker(new tasks.CallAwsService(this, stateId, {
@@ -201,7 +215,7 @@ export class ShadowTest extends Construct {
     const createExperiment = sdk('Create the experiment', 'createInferenceExperiment', {
       Name: name,
       Type: 'ShadowMode',
-      RoleArn: endpoint.role.roleArn,
+      RoleArn: this.experimentRole.roleArn,
       EndpointName: endpointName,
       ModelVariants: [
         { ModelName: sfn.JsonPath.stringAt('$.config.ProductionVariants[0].ModelName'), VariantName: variant, InfrastructureConfig: infrastructure },
@@ -421,9 +435,11 @@ export class ShadowTest extends Construct {
       '(an extra instance, up to 7 days). Start the shadow test state machine with {"cleanup": true, "executionArn": "<the execution>"} ' +
       '(see the message in the dead-letter queue).', props.alarmTopic ?? alertsTopic(this));
 
+    // CreateModel passes the endpoint's execution role, CreateInferenceExperiment the experiment's (Service Authorization
+    // Reference, SageMaker: iam:PassRole with iam:PassedToService sagemaker.amazonaws.com for both).
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({
       actions: ['iam:PassRole'],
-      resources: [endpoint.role.roleArn],
+      resources: [endpoint.role.roleArn, this.experimentRole.roleArn],
       conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
     }));
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:AddTags'], resources: [names.modelArns, experimentArns] }));

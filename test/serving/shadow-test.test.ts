@@ -1,7 +1,8 @@
 import { App, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { ModelEndpoint, ModelImageRepository, ShadowTest, ShadowTestProps } from '../../lib';
-import { UNSCHEDULED_DAYS } from '../fixtures/aws/sagemaker-inference-experiments';
+import { CREATE_EXPERIMENT_ACTIONS, EXPERIMENT_ROLE, UNSCHEDULED_DAYS } from '../fixtures/aws/sagemaker-inference-experiments';
 import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
 import { EXECUTION_ABORTED, EXECUTION_STATUSES, EXECUTION_TIMED_OUT } from '../fixtures/aws/step-functions-events';
 import { stackFindings } from '../support/compliance';
@@ -49,11 +50,52 @@ describe('ShadowTest', () => {
     expect(JSON.stringify(experiments.map((s) => s.Resource))).toMatch(/inference-experiment\/fraud-prod-\*/);
     const pass = all.filter((s) => actionsOf(s).includes('iam:PassRole'));
     expect(pass).toHaveLength(1);
-    expect(pass[0].Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
-    expect(JSON.stringify(pass[0].Resource)).toMatch(/EndpointRole/);
+    expect(pass[0].Condition).toEqual({ StringEquals: CREATE_EXPERIMENT_ACTIONS.value.passRoleCondition });
+    // The model's execution role (CreateModel) and the experiment's role (CreateInferenceExperiment), nothing else.
+    expect(pass[0].Resource.map((r: any) => r['Fn::GetAtt'][0])).toEqual([expect.stringMatching(/^EndpointRole/), expect.stringMatching(/^ShadowExperimentRole/)]);
+    for (const action of CREATE_EXPERIMENT_ACTIONS.value.actions) expect(all.flatMap(actionsOf)).toContain(action);
     const metrics = all.filter((s) => actionsOf(s).includes('cloudwatch:GetMetricData'));
     expect(metrics).toEqual([expect.objectContaining({ Resource: '*' })]);
     expect(all.flatMap(actionsOf).filter((a) => a.startsWith('cloudwatch:'))).toEqual(['cloudwatch:GetMetricData']);
+  });
+
+  test('the experiment runs with a role of its own, which only SageMaker can assume, scoped to this endpoint', () => {
+    const roleArn = definition.States['Create the experiment'].Parameters.RoleArn;
+    expect(roleArn).toMatch(/function:ShadowExperimentRole/);
+    expect(roleArn).not.toMatch(/EndpointRole/);
+    const [[roleId, role]] = Object.entries<any>(template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('inference experiments') } }));
+    expect(roleArn).toContain(roleId);
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: EXPERIMENT_ROLE.value.trustedService } },
+    ]);
+    // Not the console's AmazonSageMakerFullAccess: statements of its own.
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
+    const granted = Object.values<any>(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const on = (action: string) => granted.filter((s) => actionsOf(s).includes(action)).map((s) => JSON.stringify(stack.resolve(s.Resource)));
+    expect([...new Set(granted.flatMap(actionsOf))].sort()).toEqual([
+      'iam:PassRole', 'kms:CreateGrant', 'kms:DescribeKey', 'sagemaker:AddTags', 'sagemaker:CreateEndpointConfig', 'sagemaker:DeleteEndpointConfig',
+      'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:UpdateEndpoint',
+    ]);
+    expect(on('sagemaker:UpdateEndpoint')).toEqual([expect.stringContaining(':endpoint/fraud-prod')]);
+    expect(on('sagemaker:DescribeModel')).toEqual([expect.stringContaining(':model/fraud-prod-*')]);
+    expect(on('sagemaker:CreateEndpointConfig')).toEqual([expect.stringContaining(':endpoint-config/*')]);
+    expect(on('iam:PassRole')).toEqual([expect.stringContaining('EndpointRole')]);
+    expect(granted.find((s) => actionsOf(s).includes('iam:PassRole')).Condition).toEqual({ StringEquals: CREATE_EXPERIMENT_ACTIONS.value.passRoleCondition });
+    expect(granted.find((s) => actionsOf(s).includes('kms:CreateGrant')).Condition).toEqual({ Bool: { 'kms:GrantIsForAWSResource': 'true' } });
+    for (const s of granted) expect(s.Resource).not.toEqual('*');
+  });
+
+  test('a role of your own is used instead, and passed', () => {
+    const stack2 = new Stack(new App(), 'Test');
+    const production = new ModelEndpoint(stack2, 'Endpoint', { imageRepository: new ModelImageRepository(stack2, 'Images'), endpointName: 'fraud-prod', production: true });
+    const mine = new iam.Role(stack2, 'Mine', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
+    const test = new ShadowTest(stack2, 'Shadow', { endpoint: production, experimentRole: mine });
+    expect(test.experimentRole).toBe(mine);
+    expect(stateMachineDefinition(stack2, 'Shadow').States['Create the experiment'].Parameters.RoleArn).toMatch(/function:Mine/);
+    const t = Template.fromStack(stack2);
+    expect(Object.keys(t.findResources('AWS::IAM::Role')).filter((id) => id.startsWith('ShadowExperimentRole'))).toEqual([]);
+    expect(JSON.stringify(statements(t).filter((s) => actionsOf(s).includes('iam:PassRole')))).toMatch(/Mine/);
   });
 
   test('the shadow\'s volumes use the endpoint\'s volume key; the grant SageMaker makes on it is for AWS resources only', () => {
