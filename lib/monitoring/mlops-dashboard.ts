@@ -28,8 +28,9 @@ export interface MlOpsDashboardProps {
    */
   readonly trainingStateMachines?: sfn.IStateMachine[];
   /**
-   * The training workflows: their runs and durations (as `trainingStateMachines`), and what became of their
-   * candidates: trained on spot, retrained on demand (spot fallbacks), training-cache hits, failed.
+   * The training workflows: their runs and durations (as `trainingStateMachines`), what became of their candidates
+   * (trained on spot, retrained on demand (spot fallbacks), evaluations run again on demand, training-cache hits,
+   * failed), and the GPU hours their training used on spot and on demand.
    * @default - none
    */
   readonly trainingWorkflows?: TrainingWorkflow[];
@@ -71,10 +72,11 @@ export interface MlOpsDashboardProps {
  * state of every alarm. $3 a month beyond the account's first three dashboards (CloudWatch pricing).
  *
  * Built with aws-cdk-lib's CloudWatch constructs: the metrics come from the constructs' own `metric*()` methods. A
- * training workflow's candidates (trained on spot, on-demand fallbacks, cache hits, failed) come from the counts its
- * quality gate publishes per run. What is not shown, because nothing publishes it yet: GPU hours on spot vs on-demand,
- * spot reclaims that Batch retried within a job (the execution history holds them), and the durations of CodePipeline
- * stages (CodePipeline publishes no stage metric; the Step Functions stages' durations stand in).
+ * training workflow's candidates (trained on spot, on-demand fallbacks of training and of evaluation, cache hits,
+ * failed) and its GPU hours on spot vs on demand come from what its quality gate publishes per run. What is not shown,
+ * because nothing publishes it yet: how many spot reclaims Batch retried within a job (their GPU time is in the spot
+ * hours; the execution history holds the attempts), and the durations of CodePipeline stages (CodePipeline publishes
+ * no stage metric; the Step Functions stages' durations stand in).
  */
 export class MlOpsDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
@@ -92,8 +94,9 @@ export class MlOpsDashboard extends Construct {
       new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
 
     this.dashboard.addWidgets(new cloudwatch.TextWidget({
-      markdown: '# cdk-mlops\nPipeline runs, training (runs; candidates on spot, on-demand fallbacks, cache hits, failures), serving, ' +
-        'drift and quality. Spot reclaims that Batch retried within a job are in each execution\'s history.',
+      markdown: '# cdk-mlops\nPipeline runs, training (runs; candidates on spot, on-demand fallbacks of training and evaluation, cache ' +
+        'hits, failures; GPU hours on spot vs on demand), serving, drift and quality. Spot reclaims that Batch retried within a job are ' +
+        'in each execution\'s history (and their GPU time in the spot hours).',
       width: 24,
       height: 2,
     }));
@@ -126,12 +129,20 @@ export class MlOpsDashboard extends Construct {
     stateMachineRow('Training', [...(props.trainingStateMachines ?? []), ...workflows.map((w) => w.stateMachine)]);
     if (workflows.length > 0) {
       const label = (i: number, what: string) => (workflows.length > 1 ? `${i + 1}: ${what}` : what);
-      this.dashboard.addWidgets(graph('Training: candidates', workflows.flatMap((w, i) => [
+      // Not stacked: the series overlap (a candidate trained on spot may be evaluated on demand, or fail).
+      const candidates = graph('Training: candidates', workflows.flatMap((w, i) => [
         w.metricCandidatesOnSpot({ period, label: label(i, 'trained on spot') }),
         w.metricCandidatesOnDemand({ period, label: label(i, 'on-demand fallbacks') }),
+        w.metricEvaluationsOnDemand({ period, label: label(i, 'evaluations on demand') }),
         w.metricCacheHits({ period, label: label(i, 'cache hits') }),
         w.metricCandidatesFailed({ period, label: label(i, 'failed') }),
-      ]), { stacked: true, width: 16 }));
+      ]), { width: 16 });
+      // Stacked: spot and on-demand hours are apart, and their sum is the training's GPU time.
+      const gpuHours = graph('Training: GPU hours', workflows.flatMap((w, i) => [
+        w.metricGpuHoursOnSpot({ period, label: label(i, 'spot') }),
+        w.metricGpuHoursOnDemand({ period, label: label(i, 'on demand') }),
+      ]), { stacked: true, leftYAxis: { min: 0, label: 'GPU hours', showUnits: false } });
+      this.dashboard.addWidgets(candidates, gpuHours);
     }
     stateMachineRow('Stages', props.stageStateMachines ?? []);
 

@@ -83,20 +83,35 @@ describe('MlOpsDashboard with a training workflow', () => {
   const ws = widgets(stack);
 
   test('its runs from the state machine, its candidates from the counts its quality gate publishes', () => {
-    expect(titles(ws)).toEqual(['Training: runs', 'Training: duration', 'Training: candidates']);
+    expect(titles(ws)).toEqual(['Training: runs', 'Training: duration', 'Training: candidates', 'Training: GPU hours']);
     const candidates = metricsOf(ws, 'Training: candidates');
     expect(candidates.map((m: any[]) => m.slice(0, 4).join(' '))).toEqual([
       `cdk-mlops/Training CandidatesTrainedOnSpot Workflow ${workflow.node.path}`,
       `cdk-mlops/Training CandidatesTrainedOnDemand Workflow ${workflow.node.path}`,
+      `cdk-mlops/Training EvaluationsOnDemand Workflow ${workflow.node.path}`,
       `cdk-mlops/Training CacheHits Workflow ${workflow.node.path}`,
       `cdk-mlops/Training CandidatesFailed Workflow ${workflow.node.path}`,
     ]);
     expect(candidates.map((m: any[]) => m[m.length - 1])).toEqual([
       expect.objectContaining({ label: 'trained on spot', stat: 'Sum' }),
       expect.objectContaining({ label: 'on-demand fallbacks', stat: 'Sum' }),
+      expect.objectContaining({ label: 'evaluations on demand', stat: 'Sum' }),
       expect.objectContaining({ label: 'cache hits', stat: 'Sum' }),
       expect.objectContaining({ label: 'failed', stat: 'Sum' }),
     ]);
+    // The series overlap (a candidate trained on spot may be evaluated on demand): not stacked.
+    expect(ws.find((w) => w.properties.title === 'Training: candidates').properties.stacked).toBeFalsy();
+  });
+
+  test('GPU hours on spot vs on demand in one stacked graph, beside the candidates', () => {
+    const widget = ws.find((w) => w.properties.title === 'Training: GPU hours');
+    expect(widget.properties.metrics).toEqual([
+      ['cdk-mlops/Training', 'GpuHoursOnSpot', 'Workflow', workflow.node.path, expect.objectContaining({ label: 'spot', stat: 'Sum', period: 3600 })],
+      ['cdk-mlops/Training', 'GpuHoursOnDemand', 'Workflow', workflow.node.path, expect.objectContaining({ label: 'on demand', stat: 'Sum', period: 3600 })],
+    ]);
+    expect(widget.properties).toMatchObject({ stacked: true, yAxis: { left: { min: 0, label: 'GPU hours', showUnits: false } } });
+    const candidates = ws.find((w) => w.properties.title === 'Training: candidates');
+    expect([candidates.width + widget.width, candidates.y]).toEqual([24, widget.y]);
   });
 });
 
