@@ -239,6 +239,10 @@ export class ShadowTest extends Construct {
     }, [experimentArns], sfn.JsonPath.DISCARD);
     const deleteModel = sdk('Delete the shadow model', 'deleteModel', { ModelName: name }, [names.modelArns], sfn.JsonPath.DISCARD);
 
+    // SageMaker's endpoint invocation metrics (AWS/SageMaker, per EndpointName + VariantName: Developer Guide, "Amazon
+    // SageMaker AI metrics in Amazon CloudWatch"), the ones the console's shadow test dashboard compares between the two
+    // variants ("Monitor a shadow test"). That the shadow's data points carry its ShadowModelVariantName as VariantName is
+    // not written in either page: it follows from the shadow being an endpoint variant, not from a stated rule.
     const metric = (queryId: string, metricName: string, variantName: string, stat: string) => ({
       Id: queryId,
       MetricStat: {

@@ -8,7 +8,7 @@ import { cloudWatchThrottled, getMetricData } from '../fixtures/aws/cloudwatch';
 import { configOrModelNotFound, describeEndpoint, TaskError, VALIDATION_ERROR_NAMES } from '../fixtures/aws/sagemaker';
 import {
   CREATE_REQUEST_MEMBERS, describeInferenceExperiment, EXPERIMENT_STATUSES, EXPERIMENT_TYPES, experimentNotFound, experimentRefused,
-  STOP_REQUEST_MEMBERS, STOP_STATES, stopConflict, VARIANT_ACTIONS,
+  SHADOW_METRICS, STOP_REQUEST_MEMBERS, STOP_STATES, stopConflict, VARIANT_ACTIONS,
 } from '../fixtures/aws/sagemaker-inference-experiments';
 import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
 import { aslErrors, runLocally, TaskHandler } from '../support/local-execution';
@@ -118,6 +118,15 @@ test('(a) a shadow as good as production: succeeds; the experiment is stopped wi
   expect(stat('shadowP99')).toMatchObject({ Stat: 'p99', Metric: { Namespace: 'AWS/SageMaker', MetricName: 'ModelLatency' } });
   expect(stat('shadowP99').Metric.Dimensions).toEqual([{ Name: 'EndpointName', Value: ENDPOINT }, { Name: 'VariantName', Value: 'Shadow' }]);
   expect(stat('prodErrors').Metric).toMatchObject({ MetricName: 'Invocation5XXErrors', Dimensions: [{ Name: 'EndpointName', Value: ENDPOINT }, { Name: 'VariantName', Value: 'AllTraffic' }] });
+  // Each metric as SageMaker publishes it: its namespace, its dimension pair, a metric the shadow test dashboard compares,
+  // and a statistic it supports (p99 is a percentile).
+  for (const query of queries.filter((q: any) => q.MetricStat)) {
+    const { Metric: metric, Stat: statistic } = query.MetricStat;
+    expect(metric.Namespace).toBe(SHADOW_METRICS.value.namespace);
+    expect(metric.Dimensions.map((d: any) => d.Name)).toEqual(SHADOW_METRICS.value.dimensions);
+    expect(SHADOW_METRICS.value.dashboard).toContain(metric.MetricName);
+    expect(SHADOW_METRICS.value.statistics[metric.MetricName]).toContain(/^p\d+(\.\d+)?$/.test(statistic) ? 'Percentiles' : statistic);
+  }
   expectStoppedWithShadowRemoved(calls, 'Completed');
   expect(calls['Delete the shadow model']).toEqual([{ ModelName: model.ModelName }]);
 });
