@@ -41,7 +41,8 @@ function createProgram(): ts.Program {
 
 const program = createProgram();
 const checker = program.getTypeChecker();
-const sources = program.getSourceFiles().filter((f) => path.resolve(f.fileName).startsWith(LIB + path.sep) && path.resolve(f.fileName) !== LITERAL_PROBE);
+const sources = program.getSourceFiles()
+  .filter((f) => path.resolve(f.fileName).startsWith(LIB + path.sep) && path.resolve(f.fileName) !== LITERAL_PROBE);
 
 function where(node: ts.Node): string {
   const file = node.getSourceFile();
@@ -56,10 +57,16 @@ function visit(node: ts.Node, fn: (n: ts.Node) => void): void {
 
 const BRAND = 'fromNagReasonCatalogue';
 
+/** Whether a compiler flag set (of a type or a symbol) holds `flag`. */
+function hasFlag(flags: number, flag: number): boolean {
+  // eslint-disable-next-line no-bitwise
+  return (flags & flag) !== 0;
+}
+
 /** Whether a type is, or holds (in a record, an array or an object's properties), a catalogue reason. */
 function holdsReason(type: ts.Type, depth = 0): boolean {
   if (depth > 3) return false;
-  if (type.getProperty(BRAND) && (type.flags & ts.TypeFlags.Any) === 0) return true;
+  if (type.getProperty(BRAND) && !hasFlag(type.flags, ts.TypeFlags.Any)) return true;
   if (type.isUnionOrIntersection()) return type.types.some((t) => holdsReason(t, depth + 1));
   if (checker.isArrayType(type)) return holdsReason(checker.getTypeArguments(type as ts.TypeReference)[0], depth + 1);
   const index = type.getStringIndexType();
@@ -148,7 +155,7 @@ describe('the reason catalogue (lib/private/nag-reasons.ts)', () => {
         }
       });
     }
-    const untyped = reasonArguments().filter((a) => (checker.getTypeAtLocation(a).flags & ts.TypeFlags.Any) !== 0).map(where);
+    const untyped = reasonArguments().filter((a) => hasFlag(checker.getTypeAtLocation(a).flags, ts.TypeFlags.Any)).map(where);
     expect({ casts, untyped }).toEqual({ casts: [], untyped: [] });
   });
 
@@ -176,7 +183,7 @@ describe('the reason catalogue (lib/private/nag-reasons.ts)', () => {
         const root = node.expression.expression;
         if (!ts.isIdentifier(root)) return;
         let symbol = checker.getSymbolAtLocation(root);
-        if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+        if (symbol && hasFlag(symbol.flags, ts.SymbolFlags.Alias)) symbol = checker.getAliasedSymbol(symbol);
         const declaration = symbol?.valueDeclaration;
         if (declaration && path.resolve(declaration.getSourceFile().fileName) === CATALOGUE && symbol!.name === 'REASONS') {
           used.add(`${node.expression.name.text}.${node.name.text}`);
