@@ -943,8 +943,9 @@ function summarizeFailure(
   );
   if (kind === 'batch' && attemptTimes) {
     // The filter below would match nothing when no attempt ran (a job cancelled in RUNNABLE, or every attempt failed
-    // before RUNNING): the Choice keeps the path from meeting that case. Batch makes at most 10 attempts of a job
-    // (RetryStrategy attempts: 1-10), so looking at the first 10 sees every one.
+    // before RUNNING): the Choice keeps the path from meeting that case (Step Functions does not document what an
+    // indefinite path that matches nothing gives). Batch makes at most 10 attempts of a job (Batch API Reference,
+    // RetryStrategy: "between 1 and 10 attempts"), so looking at the first 10 sees every one.
     const ran = sfn.Condition.or(...Array.from({ length: 10 }, (_, i) => sfn.Condition.isPresent(`$.cause.details.Attempts[${i}].StartedAt`)));
     const times = new sfn.Pass(scope, `${stage} attempt times`, { parameters: attemptTimesOf('$.cause.details'), resultPath: '$.cause.attemptTimes' });
     const noneRan = new sfn.Pass(scope, `${stage} no attempt ran`, { result: sfn.Result.fromObject(none), resultPath: '$.cause.attemptTimes' });

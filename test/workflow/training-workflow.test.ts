@@ -4,6 +4,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { GATE, workflowStack } from './fixture';
 import { DataVersionSnapshot, LatencyPercentile, MlJobDefinition, ModelApprovalStatus, TrainingWorkflow } from '../../lib';
+import { MAX_ATTEMPTS } from '../fixtures/aws/batch';
 import { SYNC_JOB_POLICY } from '../fixtures/aws/step-functions-batch';
 import { complianceFindings } from '../support/compliance';
 import { stateMachineDefinition } from '../support/state-machine';
@@ -158,6 +159,14 @@ describe('TrainingWorkflow', () => {
     expect(states['Evaluate on demand'].ResultSelector).toEqual({ 'jobId.$': '$.JobId', 'onDemand': true });
     // Each candidate carries its training job's GPUs (xgb the default 1, mlp 4).
     expect(definition.States.Candidates.Result.map((c: any) => [c.name, c.gpus])).toEqual([['xgb', 1], ['mlp', 4]]);
+    // A failed training's attempt times are read only when an attempt ran, looking at every attempt Batch can make.
+    for (const stage of ['Training', 'Training on demand']) {
+      const ran = states[`${stage}: did an attempt run?`].Choices[0];
+      expect(ran.Or.map((c: any) => c.Variable)).toEqual(Array.from({ length: MAX_ATTEMPTS.value }, (_, i) => `$.cause.details.Attempts[${i}].StartedAt`));
+      expect(states[ran.Next].Parameters).toEqual({
+        'startedAt.$': '$.cause.details.Attempts[?(@.StartedAt > 0)].StartedAt', 'stoppedAt.$': '$.cause.details.Attempts[?(@.StartedAt > 0)].StoppedAt',
+      });
+    }
   });
 
   test('training metric methods name the namespace, the metric and the workflow', () => {
