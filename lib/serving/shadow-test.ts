@@ -87,6 +87,8 @@ const MAX_POLLS = 30;
 /** The shortest run worth comparing, and the longest an experiment without a schedule lasts (7 days). */
 const MIN_SECONDS = 3600;
 const MAX_SECONDS = 7 * 24 * 3600;
+/** How the clean-up rule's input to the state machine begins (see the rule's input template). */
+const CLEANUP_INPUT_PREFIX = '{"cleanup":true';
 /** The variant name of the candidate, next to the production variant. */
 const SHADOW_VARIANT = 'Shadow';
 
@@ -112,8 +114,9 @@ const SHADOW_VARIANT = 'Shadow';
  * An execution that is stopped or times out skips step 5: an EventBridge rule then starts the state machine with
  * `{ "cleanup": true, "executionArn": "<the abandoned execution>" }`, which stops that execution's experiment (shadow
  * removed, production retained; nothing to do when it does not exist or has ended) and deletes its shadow model. It fails
- * with `ExperimentNotStopped` (the cause gives the command) or `ShadowModelNotDeleted`; a start the rule could not deliver
- * lands in its dead-letter queue, whose alarm notifies the alerts topic.
+ * with `ExperimentNotStopped` (the cause gives the command) or `ShadowModelNotDeleted`, and a clean-up that fails, times
+ * out or is stopped notifies the alerts topic; a start or notice EventBridge could not deliver lands in a dead-letter
+ * queue, whose alarm notifies the alerts topic.
  */
 export class ShadowTest extends Construct {
   /** The state machine. */
@@ -126,7 +129,9 @@ export class ShadowTest extends Construct {
   public readonly experimentRole: iam.IRole;
   /** Starts the clean-up of stopped and timed-out executions. */
   public readonly cleanupRule: events.Rule;
-  /** Where the clean-up starts go that EventBridge could not deliver. */
+  /** Notifies the alerts topic when a clean-up fails, times out or is stopped: the experiment may still run. */
+  public readonly cleanupFailedRule: events.Rule;
+  /** Where the clean-up starts (and failure notices) go that EventBridge could not deliver. */
   public readonly cleanupDeadLetterQueue: sqs.IQueue;
   /** In alarm when a clean-up start waits in the dead-letter queue. */
   public readonly cleanupDeadLetterAlarm: cloudwatch.Alarm;
@@ -434,10 +439,32 @@ export class ShadowTest extends Construct {
     // The rule's role: one statement, StartExecution on this state machine.
     const eventsPolicy = this.stateMachine.node.tryFindChild('EventsRole')?.node.tryFindChild('DefaultPolicy');
     if (eventsPolicy) acknowledge(eventsPolicy, INLINE_ROLE_POLICY);
+    const topic = props.alarmTopic ?? alertsTopic(this);
+    // A clean-up that could not stop the experiment ends like any execution: nothing else would tell anyone. Its input
+    // is the rule's template above, so it begins with CLEANUP_INPUT_PREFIX (the event carries the input as a string).
+    this.cleanupFailedRule = new events.Rule(this, 'CleanUpFailed', {
+      description: `cdk-mlops: a clean-up of a shadow test on endpoint ${endpointName} did not succeed`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          input: events.Match.prefix(CLEANUP_INPUT_PREFIX),
+        },
+      },
+      targets: [new targets.SnsTopic(topic, {
+        message: events.RuleTargetInput.fromText(
+          `The clean-up ${events.EventField.fromPath('$.detail.executionArn')} of a shadow test on endpoint ${endpointName} ended ` +
+          `${events.EventField.fromPath('$.detail.status')}: its inference experiment may still run (an extra instance, up to 7 days). ` +
+          'The execution\'s error gives the command that stops it.'),
+        deadLetterQueue: this.cleanupDeadLetterQueue,
+      })],
+    });
     this.cleanupDeadLetterAlarm = deadLetterAlarm(this, 'CleanUpDeadLetterAlarm', this.cleanupDeadLetterQueue,
-      `A stopped or timed-out shadow test of endpoint ${endpointName} was not cleaned up: its inference experiment may still run ` +
-      '(an extra instance, up to 7 days). Start the shadow test state machine with {"cleanup": true, "executionArn": "<the execution>"} ' +
-      '(see the message in the dead-letter queue).', props.alarmTopic ?? alertsTopic(this));
+      `A stopped or timed-out shadow test of endpoint ${endpointName} was not cleaned up, or a failed clean-up was not notified: ` +
+      'its inference experiment may still run (an extra instance, up to 7 days). Start the shadow test state machine with ' +
+      '{"cleanup": true, "executionArn": "<the execution>"} (see the message in the dead-letter queue).', topic);
 
     // CreateModel passes the endpoint's execution role, CreateInferenceExperiment the experiment's (Service Authorization
     // Reference, SageMaker: iam:PassRole with iam:PassedToService sagemaker.amazonaws.com for both).
