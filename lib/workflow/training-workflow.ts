@@ -12,6 +12,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { JobDefinitionRevisions } from './job-definition-revisions';
 import { renderGateRules } from './private/gate-rules';
+import { hasTokens, hyperparametersForHash, hyperparametersJson, validateHyperparameters } from './private/hyperparameters';
 import { QualityGateRules } from './quality-gate-rules';
 import { ContainerContract } from '../compute/container-contract';
 import { JobKind, MlJobDefinition } from '../compute/ml-job-definition';
@@ -46,10 +47,12 @@ export interface TrainingCandidate {
   /** The training job definition (all candidates train on the same queue). */
   readonly trainingJob: MlJobDefinition;
   /**
-   * Hyperparameters, given to the job as the JSON object `MLOPS_HYPERPARAMETERS`.
+   * Hyperparameters, given to the job as the JSON object `MLOPS_HYPERPARAMETERS` (keys sorted at every depth): strings,
+   * numbers, booleans, null, lists and plain objects, as given (`{ lr: 0.001 }` arrives as the number 0.001). Tokens
+   * resolve at deploy time. At most 4096 characters of JSON per candidate, 32 KiB for all.
    * @default - none
    */
-  readonly hyperparameters?: { [name: string]: string };
+  readonly hyperparameters?: { [name: string]: any };
 }
 
 /** The approval status a registered winner gets. */
@@ -340,6 +343,7 @@ export class TrainingWorkflow extends Construct {
     if (props.candidates.length === 0 || props.candidates.length > 40) {
       fail('candidates', `${props.candidates.length} candidates`, 'Give 1 to 40 candidates.');
     }
+    validateHyperparameters(this, props.candidates);
     const seen = new Set<string>();
     props.candidates.forEach((c, i) => {
       if (!CANDIDATE_NAME.test(c.name)) {
@@ -522,16 +526,18 @@ export class TrainingWorkflow extends Construct {
     const data = props.dataBucket.bucketName;
 
     // 1. The images (a revision of each job definition that runs them), then the data version: given, or taken now.
+    const candidateRecord = (c: TrainingCandidate) => ({
+      name: c.name,
+      configHash: configHash(this, c),
+      // The position of its training job definition's revision in $.jobDefinitions.revisionArns.
+      jobDefinitionIndex: revisions.indexOf(c.trainingJob),
+      hyperparameters: hyperparametersJson(this, c.hyperparameters),
+      // GPUs per training job, for the GPU-hour metrics (the job definition's resource requirement).
+      gpus: c.trainingJob.gpus,
+    });
+    const candidateFields = Object.keys(candidateRecord(props.candidates[0]));
     const candidates = new sfn.Pass(this, 'Candidates', {
-      result: sfn.Result.fromArray(props.candidates.map((c) => ({
-        name: c.name,
-        configHash: configHash(c),
-        // The position of its training job definition's revision in $.jobDefinitions.revisionArns.
-        jobDefinitionIndex: revisions.indexOf(c.trainingJob),
-        hyperparameters: JSON.stringify(sortedObject(c.hyperparameters ?? {})),
-        // GPUs per training job, for the GPU-hour metrics (the job definition's resource requirement).
-        gpus: c.trainingJob.gpus,
-      }))),
+      result: sfn.Result.fromArray(props.candidates.map(candidateRecord)),
       resultPath: '$.candidates',
     });
     // The image check comes first: an input without an image fails before anything is taken or registered.
@@ -762,7 +768,7 @@ export class TrainingWorkflow extends Construct {
       itemsPath: '$.candidates',
       maxConcurrency: props.maxConcurrency ?? props.candidates.length,
       itemSelector: {
-        'candidate.$': '$$.Map.Item.Value',
+        ...candidateItem(props.candidates.some((c) => hasTokens(c.hyperparameters)), candidateFields),
         'codeVersion.$': '$.codeVersion',
         'trainingImageUri.$': '$.trainingImageUri',
         'evaluationImageUri.$': '$.evaluationImageUri',
@@ -990,11 +996,24 @@ function attemptTimesOf(job: string): Record<string, string> {
   return { 'startedAt.$': `${ran}.StartedAt`, 'stoppedAt.$': `${ran}.StoppedAt` };
 }
 
-function configHash(candidate: TrainingCandidate): string {
+/**
+ * What each branch of the Map gets as `$.candidate`. With a token in some hyperparameters, their value is known at
+ * deploy time only, so the configuration hash of the cache and the lineage is taken at run time over the synth-time
+ * hash and the deployed hyperparameters (States.Hash): a new parameter value never reuses the model of an old one.
+ */
+function candidateItem(tokens: boolean, fields: string[]): Record<string, unknown> {
+  if (!tokens) return { 'candidate.$': '$$.Map.Item.Value' };
+  const candidate: Record<string, string> = Object.fromEntries(fields.map((field) => [`${field}.$`, `$$.Map.Item.Value.${field}`]));
+  candidate['configHash.$'] =
+    "States.Hash(States.Format('{} {}', $$.Map.Item.Value.configHash, $$.Map.Item.Value.hyperparameters), 'SHA-256')";
+  return { candidate };
+}
+
+function configHash(scope: Construct, candidate: TrainingCandidate): string {
   const job = candidate.trainingJob;
   const config = {
     name: candidate.name,
-    hyperparameters: sortedObject(candidate.hyperparameters ?? {}),
+    hyperparameters: hyperparametersForHash(scope, candidate.hyperparameters),
     vcpus: job.vcpus,
     memoryMiB: job.memory.toMebibytes(),
     gpus: job.gpus,
@@ -1003,6 +1022,3 @@ function configHash(candidate: TrainingCandidate): string {
   return crypto.createHash('sha256').update(JSON.stringify(config)).digest('hex');
 }
 
-function sortedObject(o: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
-}

@@ -39,7 +39,7 @@ HYPERPARAMETERS = {"learning_rate": (float, 1e-9), "epochs": (int, 1), "batch_si
 
 
 def configuration(candidate: str, overrides: Mapping[str, object]) -> Dict[str, object]:
-    """The candidate's defaults with the overrides applied. The workflow passes every value as a string."""
+    """The candidate's defaults with the overrides applied. Values arrive as JSON: a number, or a string of one."""
     if candidate not in CANDIDATES:
         raise contract.ContractError(f"{contract.CANDIDATE} is {candidate!r}, not one of {', '.join(CANDIDATES)}: "
                                      "add it to CANDIDATES in train.py, or fix the candidate's name in the workflow")
@@ -50,6 +50,8 @@ def configuration(candidate: str, overrides: Mapping[str, object]) -> Dict[str, 
                                          f"(known: {', '.join(HYPERPARAMETERS)})")
         kind, smallest = HYPERPARAMETERS[name]
         try:
+            if isinstance(value, bool):
+                raise ValueError  # JSON true is not 1
             parsed = kind(value)
             if kind is int and float(value) != parsed:
                 raise ValueError
