@@ -140,10 +140,17 @@ project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
 // The public API must stay expressible in every jsii language: compile with jsii, then generate each language's
 // code offline (`--code-only` needs neither a registry nor the language's toolchain), and check API.md is current.
 const bindingsCheck = project.addTask('check:bindings', {
-  description: 'Compile with jsii, generate the Python, Java, .NET and Go bindings (code only, offline), check API.md',
+  description: 'Compile the library and its examples, generate the Python, Java, .NET and Go bindings (code only, offline), check API.md',
 });
 bindingsCheck.spawn(project.tasks.tryFind('bundle')!);
 bindingsCheck.spawn(project.compileTask);
+// Every docstring and README example compiles in strict mode, with the names rosetta/default.ts-fixture gives it, and is
+// translated into the tablet (.jsii.tabl.json) the bindings below take their examples from.
+const rosettaCheck = project.addTask('check:rosetta', {
+  description: 'Compile every docstring and README example with jsii-rosetta in strict mode (compile first; offline)',
+});
+rosettaCheck.exec('jsii-rosetta extract --strict --compile --fail .');
+bindingsCheck.spawn(rosettaCheck);
 for (const target of ['python', 'java', 'dotnet', 'go']) {
   const check = project.addTask(`check:${target}`, {
     description: `Generate the ${target} bindings from the compiled assembly (code only, offline; compile first)`,
@@ -176,9 +183,9 @@ project.deps.addDependency(`aws-cdk-lib@^${minCdkVersion}`, DependencyType.PEER)
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2', '@swc/core': '1.16.18' });
 project.addPackageIgnore('/lib/**/*.ts');
 project.addPackageIgnore('!/lib/**/*.d.ts');
-for (const p of ['/bin/', '/lambda/', '/bench/', '/cdk.json', '/cdk.out/', '/.ci/', '/docs/', '/.readme-snippets/']) {
+for (const p of ['/bin/', '/lambda/', '/bench/', '/cdk.json', '/cdk.out/', '/.ci/', '/docs/', '/.readme-snippets/', '/rosetta/']) {
   project.addPackageIgnore(p);
 }
-project.gitignore.addPatterns('cdk.out', 'dist/bindings-check', '/.readme-snippets/');
+project.gitignore.addPatterns('cdk.out', 'dist/bindings-check', '/.readme-snippets/', '.jsii.tabl.json');
 
 project.synth();

@@ -15,13 +15,8 @@ import { isMlOpsValidationError } from './private/validation';
  * changed between 2.x versions), so a library cannot build one that holds across the supported aws-cdk-lib range.
  *
  * @example
- * declare const app: App;
- * try {
- *   app.synth();
- * } catch (error) {
- *   if (MlOpsErrors.isMlOpsValidationError(error)) console.error(`fix the props: ${error}`);
- *   throw error;
- * }
+ * declare const error: unknown; // caught around app.synth()
+ * const fixTheProps = MlOpsErrors.isMlOpsValidationError(error); // its message names the construct, prop and fix
  */
 export class MlOpsErrors {
   /**

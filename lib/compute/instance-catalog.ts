@@ -77,9 +77,12 @@ function mebibytes(size: Size): number {
  * which queues check their job definitions at synth, and the default spot pools of the queues.
  *
  * @example
- * // The default GPU pool and one more type, for a SpotGpuQueue's instanceTypes.
- * const gpuTypes = [...InstanceCatalog.defaultGpuInstanceTypes(), new ec2.InstanceType('g6e.xlarge')];
- * const gpus = InstanceCatalog.spec(new ec2.InstanceType('g5.12xlarge'))?.gpus; // 4
+ * // The default GPU pool and one more type.
+ * const gpuTypes = InstanceCatalog.defaultGpuInstanceTypes();
+ * gpuTypes.push(new ec2.InstanceType('g6e.xlarge'));
+ * new SpotGpuQueue(this, 'Gpus', { network, instanceTypes: gpuTypes });
+ * // What one g5.12xlarge gives a job: 48 vCPUs, 192 GiB, 4 GPUs.
+ * const spec = InstanceCatalog.spec(new ec2.InstanceType('g5.12xlarge'));
  */
 export class InstanceCatalog {
   /**

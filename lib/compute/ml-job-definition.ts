@@ -174,17 +174,17 @@ const DEFAULTS: Record<JobKind, { vcpus: number; memory: Size; timeout: Duration
  *
  * @example
  * const training = MlJobDefinition.training(this, 'Train', {
- *   queue: gpuQueue,
+ *   queue: gpus,
  *   image: ecs.ContainerImage.fromEcrRepository(trainingImages.repository, 'v42'),
  *   reads: [{ bucket: data, prefix: 'datasets/fraud/' }],
- *   writes: [{ bucket: models, prefix: 'runs/' }, { bucket: checkpoints, prefix: 'runs/' }],
+ *   writes: [{ bucket: artifacts, prefix: 'runs/' }, { bucket: checkpoints, prefix: 'runs/' }],
  * });
  * const evaluation = MlJobDefinition.evaluation(this, 'Evaluate', {
- *   queue: cpuQueue,
+ *   queue: cpus,
  *   image: ecs.ContainerImage.fromEcrRepository(trainingImages.repository, 'v42'),
  *   shards: 8,
- *   reads: [{ bucket: data, prefix: 'datasets/fraud/' }, { bucket: models, prefix: 'runs/' }],
- *   writes: [{ bucket: models, prefix: 'evaluations/' }],
+ *   reads: [{ bucket: data, prefix: 'datasets/fraud/' }, { bucket: artifacts, prefix: 'runs/' }],
+ *   writes: [{ bucket: artifacts, prefix: 'evaluations/' }],
  * });
  * training.grantSubmitJob(stateMachine);
  */

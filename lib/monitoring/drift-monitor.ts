@@ -128,7 +128,7 @@ export interface DriftMonitorProps {
  *
  * @example
  * const drift = new DriftMonitor(this, 'Drift', {
- *   endpoint: production, modelPackageGroup: registry, modelBucket: models, dataBucket: data,
+ *   endpoint: production, modelPackageGroup: models, modelBucket: artifacts, dataBucket: data,
  *   features: ['age', 'income', 'debt_ratio', 'tenure_months', 'late_payments'],
  * });
  * new RetrainingTrigger(this, 'Retrain', { pipeline: mlPipeline.pipeline, alarms: [drift.driftAlarm] });

@@ -182,7 +182,7 @@ export class PipelineVariables {
  * @example
  * new MlPipeline(this, 'Pipeline', {
  *   source: PipelineSource.connection({ connectionArn, owner: 'acme', repository: 'fraud-model' }),
- *   training, imageBuild, stagingDeployment, stagingTest, productionDeployment, ledger,
+ *   training, trainingImageBuild, imageBuild, stagingDeployment, stagingTest, productionDeployment, ledger,
  *   dataPrefix: 'datasets/fraud/', dataTriggerBucket: data,
  * });
  */

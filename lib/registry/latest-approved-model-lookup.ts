@@ -46,7 +46,7 @@ export interface LatestApprovedModelLookupProps {
  * error names `ModelPackageGroupNotFound` or `NoApprovedModelPackage`, which a Step Functions `Catch` can match.
  *
  * @example
- * const lookup = new LatestApprovedModelLookup(this, 'Champion', { modelPackageGroup: group });
+ * const lookup = new LatestApprovedModelLookup(this, 'Champion', { modelPackageGroup: models });
  * lookup.grantInvoke(stateMachine);
  */
 export class LatestApprovedModelLookup extends Construct {

@@ -165,7 +165,7 @@ abstract class ModelImageRepositoryBase extends Resource implements IModelImageR
  *
  * @example
  * const images = new ModelImageRepository(this, 'ServingImages', { repositoryName: 'fraud-detector/serving' });
- * images.grantPush(buildProject);
+ * images.grantPush(imageBuildProject);
  * images.grantPull(sagemakerExecutionRole);
  * const image = images.uriForDigest('sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
  */

@@ -85,7 +85,7 @@ const MAX_DEPLOYMENT_SECONDS = 28800;
  * list: `aws sagemaker delete-endpoint-config --endpoint-config-name <name>` and `aws sagemaker delete-model --model-name <name>`.
  *
  * @example
- * const deployment = new EndpointDeployment(this, 'Deploy', { endpoint });
+ * const deployment = new EndpointDeployment(this, 'Deploy', { endpoint: production });
  * deployStage.addAction(new codepipeline_actions.StepFunctionInvokeAction({
  *   actionName: 'Deploy', stateMachine: deployment.stateMachine,
  *   stateMachineInput: codepipeline_actions.StateMachineInput.literal({ imageUri, modelVersion }),

@@ -77,7 +77,7 @@ const POLL_SECONDS = 30;
  * pipeline stage does): step 1 deletes any endpoint of the name.
  *
  * @example
- * const staging = new OnDemandEndpoint(this, 'Staging', { imageRepository: images, instanceType: 'ml.c6i.large' });
+ * const staging = new OnDemandEndpoint(this, 'Staging', { imageRepository: servingImages, instanceType: 'ml.c6i.large' });
  * const test = new EndpointTestRunner(this, 'StagingTest', { endpoint: staging, samples });
  * const stagingTest = new EphemeralEndpointTest(this, 'EphemeralStaging', { endpoint: staging, test });
  * // new MlPipeline(this, 'Pipeline', { ..., ephemeralStaging: stagingTest });

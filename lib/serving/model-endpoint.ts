@@ -135,13 +135,13 @@ export interface ModelEndpointProps extends EndpointOptions {
  *
  * @example
  * const endpoint = new ModelEndpoint(this, 'Production', {
- *   imageRepository: images,
+ *   imageRepository: servingImages,
  *   production: true,
  *   instanceType: 'ml.c6i.xlarge',
  *   deploymentPolicy: DeploymentPolicy.canary({ canaryPercent: 10 }),
  * });
  * new EndpointDeployment(this, 'Deploy', { endpoint });
- * endpoint.grantInvoke(apiFunction);
+ * endpoint.grantInvoke(api);
  */
 export class ModelEndpoint extends ModelEndpointBase implements DeployableEndpoint {
   /** Imports an endpoint by name (its variant is assumed to be `AllTraffic` for metrics). */

@@ -18,7 +18,7 @@ export interface OnDemandEndpointProps extends EndpointOptions {}
  * {@link ModelEndpoint} with `serverless` and an {@link EndpointDeployment} for it instead.
  *
  * @example
- * const staging = new OnDemandEndpoint(this, 'Staging', { imageRepository: images, instanceType: 'ml.c6i.large' });
+ * const staging = new OnDemandEndpoint(this, 'Staging', { imageRepository: servingImages, instanceType: 'ml.c6i.large' });
  * const test = new EndpointTestRunner(this, 'StagingTest', { endpoint: staging, samples });
  * new EphemeralEndpointTest(this, 'EphemeralStaging', { endpoint: staging, test });
  */

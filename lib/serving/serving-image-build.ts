@@ -125,7 +125,7 @@ const MAX_STARTUP_SECONDS = 3600;
  *
  * @example
  * const build = new ServingImageBuild(this, 'ServingImage', {
- *   repository: images,
+ *   repository: servingImages,
  *   modelPackageGroup: models,
  *   modelBucket: artifacts,
  *   failOnSeverity: ScanSeverity.CRITICAL,

@@ -190,11 +190,11 @@ type WorkflowInputs = Omit<TrainingWorkflowProps, 'dataBucket' | 'modelBucket' |
  *
  * @example
  * new TrainingWorkflow(this, 'Training', {
- *   candidates: [{ name: 'xgb', trainingJob: xgb }, { name: 'mlp', trainingJob: mlp, hyperparameters: { lr: '0.001' } }],
+ *   candidates: [{ name: 'xgb', trainingJob: gradientBoosting }, { name: 'mlp', trainingJob: neuralNetwork, hyperparameters: { lr: '0.001' } }],
  *   evaluationJob: evaluate,
  *   modelPackageGroup: models, trainingImageRepository: trainingImages,
  *   dataBucket: data, modelBucket: artifacts, checkpointBucket: checkpoints,
- *   inferenceImageUri: servingBaseImage,
+ *   inferenceImageUri: servingImages.uriForTag('base'),
  *   gate: { primaryMetric: 'auc', thresholds: [{ metric: 'auc', min: 0.8 }], fairness: [{ metric: 'auc', maxGap: 0.05 }] },
  * });
  */

@@ -1,5 +1,8 @@
+import * as fs from 'fs';
 import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
 import * as ts from 'typescript';
+import { readmeFixture } from '../readme/fixture';
 
 // jsii carries classes, interfaces and enums into the other languages; a free function, a constant or a type alias
 // exported from lib/index.ts reaches TypeScript users only, and an internal name exported there leaks to them.
@@ -91,3 +94,36 @@ describe('the public API (lib/index.ts)', () => {
     expect(publicInstanceMembers(declaration)).toEqual([]);
   });
 });
+
+// jsii-rosetta compiles every docstring and README example with rosetta/default.ts-fixture around it (CI:
+// `npx projen check:rosetta`); an export the fixture does not bind would fail there only once an example uses it.
+describe('the examples\' fixture (rosetta/default.ts-fixture)', () => {
+  const fixture = ts.createSourceFile('default.ts-fixture', fs.readFileSync(path.join(ROOT, 'rosetta', 'default.ts-fixture'), 'utf8'),
+    ts.ScriptTarget.ES2020, true, ts.ScriptKind.TS);
+  const values: string[] = [];
+  const types: string[] = [];
+  const declared: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isVariableDeclaration(node) && ts.isObjectBindingPattern(node.name) && node.initializer?.getText() === 'mlops') {
+      values.push(...node.name.elements.map((e) => e.name.getText()));
+    } else if (ts.isTypeAliasDeclaration(node) && node.type.getText() === `mlops.${node.name.text}`) {
+      types.push(node.name.text);
+    } else if (ts.isVariableStatement(node) && hasModifier(node, ts.SyntaxKind.DeclareKeyword)) {
+      declared.push(...node.declarationList.declarations.map((d) => d.name.getText()));
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(fixture);
+  const exports = publicExports();
+
+  test('binds the value of every exported class and enum, and the type of every export', () => {
+    expect(values.sort()).toEqual(exports.filter((e) => e.kind !== 'InterfaceDeclaration').map((e) => e.name).sort());
+    expect(types.sort()).toEqual(exports.map((e) => e.name).sort());
+  });
+
+  test('declares every name the README snippets take as given', () => {
+    const given = Object.keys(readmeFixture(new Stack(new App(), 'Names')));
+    expect(given.filter((name) => !declared.includes(name))).toEqual([]);
+  });
+});
+
