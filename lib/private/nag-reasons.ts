@@ -153,8 +153,6 @@ export const REASONS = {
   events: {
     runnableAlertsNoDeadLetterQueue: reason('The target is the alerts topic; if a notification cannot be delivered, the alarm ' +
       'below on the same rule still changes state, so a dead-letter queue would hold a third copy of the same signal.'),
-    endpointCleanupNoDeadLetterQueue: reason('A lost clean-up start leaves the endpoint until the next test, which deletes any ' +
-      'leftover endpoint of its name before creating its own.'),
   },
 
   ec2: {

@@ -1,8 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -12,7 +14,9 @@ import {
   causeMatches, DeploymentNames, deploymentNames, deploymentTags, executionName, IN_PROGRESS, isBusy, isTransient, modelAndConfigTasks, namingStates,
   NOT_FOUND, retrySageMaker,
 } from './private/deployment-tasks';
+import { abandonedExecutionCleanup } from '../private/abandoned-execution-cleanup';
 import { acknowledge } from '../private/acknowledge';
+import { alertsTopic } from '../private/alerts-topic';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
 import { acknowledgeGrantWildcards } from '../private/grant-wildcards';
 import { encryptedLogGroup } from '../private/log-group';
@@ -43,6 +47,11 @@ export interface EphemeralEndpointTestProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Where a clean-up that did not succeed, or could not be started, is told (the endpoint may still be billed).
+   * @default - the stack's cdk-mlops alerts topic (KMS-encrypted)
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /** How often the endpoint's status is checked while SageMaker creates it or deletes a leftover. */
@@ -93,6 +102,12 @@ export class EphemeralEndpointTest extends Construct {
   public readonly test: EndpointTestRunner;
   /** Starts the clean-up of stopped and timed-out executions. */
   public readonly cleanupRule: events.Rule;
+  /** Notifies the alerts topic when a clean-up fails, times out or is stopped: the endpoint may still be billed. */
+  public readonly cleanupFailedRule: events.Rule;
+  /** Where the clean-up starts (and failure notices) go that EventBridge could not deliver. */
+  public readonly cleanupDeadLetterQueue: sqs.IQueue;
+  /** In alarm when a clean-up start waits in the dead-letter queue. */
+  public readonly cleanupDeadLetterAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: EphemeralEndpointTestProps) {
     super(scope, id);
@@ -111,20 +126,18 @@ export class EphemeralEndpointTest extends Construct {
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
 
-    this.cleanupRule = new events.Rule(this, 'CleanUpAbandoned', {
-      description: `cdk-mlops: deletes the endpoint ${props.endpoint.endpointName} of a stopped or timed-out test`,
-      eventPattern: {
-        source: ['aws.states'],
-        detailType: ['Step Functions Execution Status Change'],
-        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['ABORTED', 'TIMED_OUT'] },
-      },
-      targets: [new targets.SfnStateMachine(this.stateMachine, {
-        input: events.RuleTargetInput.fromObject({ cleanup: true, executionArn: events.EventField.fromPath('$.detail.executionArn') }),
-      })],
+    // Stopped and timed-out executions skip their own deletion: this starts it, and tells when it fails.
+    const abandoned = abandonedExecutionCleanup(this, {
+      stateMachine: this.stateMachine,
+      cleanupDescription: `deletes the endpoint ${props.endpoint.endpointName} of a stopped or timed-out test`,
+      leftRunning: `the test endpoint ${props.endpoint.endpointName} may still run (billed per instance-hour until deleted)`,
+      queueOf: 'the ephemeral endpoint test\'s clean-up rule',
+      topic: props.alarmTopic ?? alertsTopic(this),
     });
-    acknowledge(this.cleanupRule, {
-      'Serverless-EventBusDLQ': REASONS.events.endpointCleanupNoDeadLetterQueue,
-    });
+    this.cleanupRule = abandoned.rule;
+    this.cleanupFailedRule = abandoned.failedRule;
+    this.cleanupDeadLetterQueue = abandoned.deadLetterQueue;
+    this.cleanupDeadLetterAlarm = abandoned.deadLetterAlarm;
     this.acknowledgePolicy(names);
   }
 

@@ -1,7 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -14,10 +13,10 @@ import { deploymentNames, deploymentTags, executionName, retrySageMaker } from '
 import { createModelRequest } from './private/endpoint-settings';
 import { shadowCleanupStates } from './private/shadow-cleanup';
 import { shadowExperimentRole } from './private/shadow-experiment-role';
+import { abandonedExecutionCleanup } from '../private/abandoned-execution-cleanup';
 import { acknowledge } from '../private/acknowledge';
 import { alertsTopic } from '../private/alerts-topic';
 import { INLINE_ROLE_POLICY } from '../private/common-findings';
-import { deadLetterAlarm, eventDeadLetterQueue } from '../private/dead-letter-queue';
 import { encryptedLogGroup } from '../private/log-group';
 import { REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
@@ -87,8 +86,6 @@ const MAX_POLLS = 30;
 /** The shortest run worth comparing, and the longest an experiment without a schedule lasts (7 days). */
 const MIN_SECONDS = 3600;
 const MAX_SECONDS = 7 * 24 * 3600;
-/** How the clean-up rule's input to the state machine begins (see the rule's input template). */
-const CLEANUP_INPUT_PREFIX = '{"cleanup":true';
 /** The variant name of the candidate, next to the production variant. */
 const SHADOW_VARIANT = 'Shadow';
 
@@ -420,51 +417,18 @@ export class ShadowTest extends Construct {
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
-    // Stopped and timed-out executions skip their own clean-up: this rule starts it (event shape: Step Functions
-    // Developer Guide, "EventBridge for Step Functions execution status changes").
-    this.cleanupDeadLetterQueue = eventDeadLetterQueue(this, 'CleanUpDeadLetters', 'the shadow test\'s clean-up rule');
-    this.cleanupRule = new events.Rule(this, 'CleanUpAbandoned', {
-      description: `cdk-mlops: stops the shadow experiment on endpoint ${endpointName} of a stopped or timed-out shadow test`,
-      eventPattern: {
-        source: ['aws.states'],
-        detailType: ['Step Functions Execution Status Change'],
-        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['ABORTED', 'TIMED_OUT'] },
-      },
-      targets: [new targets.SfnStateMachine(this.stateMachine, {
-        input: events.RuleTargetInput.fromObject({ cleanup: true, executionArn: events.EventField.fromPath('$.detail.executionArn') }),
-        deadLetterQueue: this.cleanupDeadLetterQueue,
-      })],
+    // Stopped and timed-out executions skip their own clean-up: this starts it, and tells when it fails.
+    const abandoned = abandonedExecutionCleanup(this, {
+      stateMachine: this.stateMachine,
+      cleanupDescription: `stops the shadow experiment on endpoint ${endpointName} of a stopped or timed-out shadow test`,
+      leftRunning: `the inference experiment of a shadow test on endpoint ${endpointName} may still run (an extra instance, up to 7 days)`,
+      queueOf: 'the shadow test\'s clean-up rule',
+      topic: props.alarmTopic ?? alertsTopic(this),
     });
-    acknowledge(this.cleanupDeadLetterQueue, { 'AwsSolutions-SQS3': REASONS.sqs.eventTargetDeadLetterQueue });
-    // The rule's role: one statement, StartExecution on this state machine.
-    const eventsPolicy = this.stateMachine.node.tryFindChild('EventsRole')?.node.tryFindChild('DefaultPolicy');
-    if (eventsPolicy) acknowledge(eventsPolicy, INLINE_ROLE_POLICY);
-    const topic = props.alarmTopic ?? alertsTopic(this);
-    // A clean-up that could not stop the experiment ends like any execution: nothing else would tell anyone. Its input
-    // is the rule's template above, so it begins with CLEANUP_INPUT_PREFIX (the event carries the input as a string).
-    this.cleanupFailedRule = new events.Rule(this, 'CleanUpFailed', {
-      description: `cdk-mlops: a clean-up of a shadow test on endpoint ${endpointName} did not succeed`,
-      eventPattern: {
-        source: ['aws.states'],
-        detailType: ['Step Functions Execution Status Change'],
-        detail: {
-          stateMachineArn: [this.stateMachine.stateMachineArn],
-          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
-          input: events.Match.prefix(CLEANUP_INPUT_PREFIX),
-        },
-      },
-      targets: [new targets.SnsTopic(topic, {
-        message: events.RuleTargetInput.fromText(
-          `The clean-up ${events.EventField.fromPath('$.detail.executionArn')} of a shadow test on endpoint ${endpointName} ended ` +
-          `${events.EventField.fromPath('$.detail.status')}: its inference experiment may still run (an extra instance, up to 7 days). ` +
-          'The execution\'s error gives the command that stops it.'),
-        deadLetterQueue: this.cleanupDeadLetterQueue,
-      })],
-    });
-    this.cleanupDeadLetterAlarm = deadLetterAlarm(this, 'CleanUpDeadLetterAlarm', this.cleanupDeadLetterQueue,
-      `A stopped or timed-out shadow test of endpoint ${endpointName} was not cleaned up, or a failed clean-up was not notified: ` +
-      'its inference experiment may still run (an extra instance, up to 7 days). Start the shadow test state machine with ' +
-      '{"cleanup": true, "executionArn": "<the execution>"} (see the message in the dead-letter queue).', topic);
+    this.cleanupRule = abandoned.rule;
+    this.cleanupFailedRule = abandoned.failedRule;
+    this.cleanupDeadLetterQueue = abandoned.deadLetterQueue;
+    this.cleanupDeadLetterAlarm = abandoned.deadLetterAlarm;
 
     // CreateModel passes the endpoint's execution role, CreateInferenceExperiment the experiment's (Service Authorization
     // Reference, SageMaker: iam:PassRole with iam:PassedToService sagemaker.amazonaws.com for both).

@@ -2,6 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EndpointDeployment, EndpointTestRunner, EphemeralEndpointTest, ModelEndpoint, ModelImageRepository, OnDemandEndpoint, OnDemandEndpointProps } from '../../lib';
 import { THROTTLING_ERRORS } from '../fixtures/aws/step-functions-errors';
+import { describeAbandonedExecutionCleanup } from '../support/abandoned-execution-cleanup';
 import { complianceFindings } from '../support/compliance';
 import { stateMachineDefinition } from '../support/state-machine';
 
@@ -22,10 +23,12 @@ describe('OnDemandEndpoint', () => {
   const template = Template.fromStack(stack);
 
   test('nothing billed while idle: no endpoint, configuration, model, alarms or autoscaling', () => {
-    for (const type of ['AWS::SageMaker::Endpoint', 'AWS::SageMaker::EndpointConfig', 'AWS::SageMaker::Model', 'AWS::CloudWatch::Alarm',
+    for (const type of ['AWS::SageMaker::Endpoint', 'AWS::SageMaker::EndpointConfig', 'AWS::SageMaker::Model',
       'AWS::ApplicationAutoScaling::ScalableTarget']) {
       template.resourceCountIs(type, 0);
     }
+    // The one alarm of the stack is the ephemeral test's, on its clean-up dead-letter queue: none is the endpoint's.
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toEqual([expect.stringMatching(/^EphemeralCleanUpDeadLetterAlarm/)]);
     // No alarms, so nothing for the role to describe.
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('cloudwatch:DescribeAlarms');
   });
@@ -101,19 +104,7 @@ describe('EphemeralEndpointTest', () => {
     });
   });
 
-  test('stopped and timed-out executions are cleaned up', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
-        'source': ['aws.states'],
-        'detail-type': ['Step Functions Execution Status Change'],
-        'detail': { stateMachineArn: [{ Ref: Match.stringLikeRegexp('^Ephemeral') }], status: ['ABORTED', 'TIMED_OUT'] },
-      },
-      Targets: [Match.objectLike({
-        Arn: { Ref: Match.stringLikeRegexp('^Ephemeral') },
-        InputTransformer: { InputPathsMap: { 'detail-executionArn': '$.detail.executionArn' }, InputTemplate: '{"cleanup":true,"executionArn":<detail-executionArn>}' },
-      })],
-    });
-  });
+  describeAbandonedExecutionCleanup(() => template, 'Ephemeral', 'the test endpoint');
 
   test('executions are logged to its own encrypted log group, and traced', () => {
     // The stack has two state machines (this one and the test's): look at this one only.
