@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -95,8 +96,9 @@ export class AlertSubscriptions extends Construct {
         topic: this.topic, protocol: sns.SubscriptionProtocol.EMAIL, endpoint: email, deadLetterQueue: this.deadLetterQueue,
       });
     });
-    for (const channel of channels) {
-      const configuration = new chatbot.SlackChannelConfiguration(this, `Slack${channel.name}`, {
+    channels.forEach((channel, i) => {
+      // A name given as a token cannot be part of a construct id: the position stands in for it.
+      const configuration = new chatbot.SlackChannelConfiguration(this, Token.isUnresolved(channel.name) ? `Slack${i}` : `Slack${channel.name}`, {
         slackChannelConfigurationName: channel.name,
         slackWorkspaceId: channel.slackWorkspaceId,
         slackChannelId: channel.slackChannelId,
@@ -105,7 +107,7 @@ export class AlertSubscriptions extends Construct {
         loggingLevel: chatbot.LoggingLevel.ERROR,
       });
       this.slackChannels.push(configuration);
-    }
+    });
   }
 
   private validate(emails: string[], channels: SlackAlertChannel[]): void {

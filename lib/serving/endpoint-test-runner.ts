@@ -235,16 +235,30 @@ export class EndpointTestRunner extends Construct {
       if (s.name.trim() === '') fail(`samples[${i}].name`, s.name, 'Give each sample a name.');
       if (names.has(s.name)) fail(`samples[${i}].name`, s.name, 'Sample names must be distinct: the report is per sample.');
       names.add(s.name);
-      const body = parseJson(s.body, (message) => fail(`samples[${i}].body`, s.body, `Give JSON text, for example '{"amount": 12.5}' (${message}).`));
+      // JSON text with tokens inside its strings parses (the tokens resolve at deploy time); text that is one token
+      // cannot be parsed at synth.
+      const known = (prop: string, text: string) => {
+        if (Token.isUnresolved(text)) {
+          fail(prop, 'a token', 'The text is parsed at synth into the test\'s requests: give the JSON text in the app (tokens may be inside its strings).');
+        }
+      };
+      const body = parseJson(s.body, (message) => {
+        known(`samples[${i}].body`, s.body);
+        return fail(`samples[${i}].body`, s.body, `Give JSON text, for example '{"amount": 12.5}' (${message}).`);
+      });
       checkKeys(body, (key) => fail(`samples[${i}].body`, s.body, `Step Functions reads a key ending in ".$" ("${key}") as a path: rename it.`));
       if (s.contentType !== undefined && s.contentType.trim() === '') fail(`samples[${i}].contentType`, s.contentType, 'Give a content type like "text/csv".');
       if (s.accept !== undefined && s.accept.trim() === '') fail(`samples[${i}].accept`, s.accept, 'Give a content type like "application/json".');
-      if (s.contentType !== undefined && !isJsonContentType(s.contentType) && typeof body !== 'string') {
+      if (s.contentType !== undefined && isConcrete(s.contentType) && !isJsonContentType(s.contentType) && typeof body !== 'string') {
         fail(`samples[${i}].body`, s.body, `With contentType "${s.contentType}" the body is sent as it is: give a JSON string, for example '"1,2,3"'.`);
       }
       let expected: unknown;
       if (s.expectedJson !== undefined) {
-        expected = parseJson(s.expectedJson, (message) => fail(`samples[${i}].expectedJson`, s.expectedJson, `Give JSON text (${message}).`));
+        const text = s.expectedJson;
+        expected = parseJson(text, (message) => {
+          known(`samples[${i}].expectedJson`, text);
+          return fail(`samples[${i}].expectedJson`, text, `Give JSON text (${message}).`);
+        });
         checkKeys(expected, (key) => fail(`samples[${i}].expectedJson`, s.expectedJson, `Step Functions reads a key ending in ".$" ("${key}") as a path.`));
       }
       let schema: unknown;

@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -346,7 +346,7 @@ export class TrainingWorkflow extends Construct {
     validateHyperparameters(this, props.candidates);
     const seen = new Set<string>();
     props.candidates.forEach((c, i) => {
-      if (!CANDIDATE_NAME.test(c.name)) {
+      if (isConcrete(c.name) && !CANDIDATE_NAME.test(c.name)) {
         fail(`candidates[${i}].name`, c.name, 'Use 1-40 lowercase letters, digits and single hyphens (for example "xgb-depth6").');
       }
       if (seen.has(c.name)) fail(`candidates[${i}].name`, c.name, 'Candidate names must be distinct: they name jobs and S3 prefixes.');
@@ -768,7 +768,7 @@ export class TrainingWorkflow extends Construct {
       itemsPath: '$.candidates',
       maxConcurrency: props.maxConcurrency ?? props.candidates.length,
       itemSelector: {
-        ...candidateItem(props.candidates.some((c) => hasTokens(c.hyperparameters)), candidateFields),
+        ...candidateItem(props.candidates.some((c) => Token.isUnresolved(c.name) || hasTokens(c.hyperparameters)), candidateFields),
         'codeVersion.$': '$.codeVersion',
         'trainingImageUri.$': '$.trainingImageUri',
         'evaluationImageUri.$': '$.evaluationImageUri',
@@ -997,22 +997,23 @@ function attemptTimesOf(job: string): Record<string, string> {
 }
 
 /**
- * What each branch of the Map gets as `$.candidate`. With a token in some hyperparameters, their value is known at
- * deploy time only, so the configuration hash of the cache and the lineage is taken at run time over the synth-time
- * hash and the deployed hyperparameters (States.Hash): a new parameter value never reuses the model of an old one.
+ * What each branch of the Map gets as `$.candidate`. With a token in a name or in hyperparameters, the value is known
+ * at deploy time only, so the configuration hash of the cache and the lineage is taken at run time over the synth-time
+ * hash, the deployed name and hyperparameters (States.Hash): a new parameter value never reuses the model of an old one.
  */
 function candidateItem(tokens: boolean, fields: string[]): Record<string, unknown> {
   if (!tokens) return { 'candidate.$': '$$.Map.Item.Value' };
   const candidate: Record<string, string> = Object.fromEntries(fields.map((field) => [`${field}.$`, `$$.Map.Item.Value.${field}`]));
   candidate['configHash.$'] =
-    "States.Hash(States.Format('{} {}', $$.Map.Item.Value.configHash, $$.Map.Item.Value.hyperparameters), 'SHA-256')";
+    "States.Hash(States.Format('{} {} {}', $$.Map.Item.Value.configHash, $$.Map.Item.Value.name, $$.Map.Item.Value.hyperparameters), 'SHA-256')";
   return { candidate };
 }
 
 function configHash(scope: Construct, candidate: TrainingCandidate): string {
   const job = candidate.trainingJob;
   const config = {
-    name: candidate.name,
+    // A token as its CloudFormation expression, the same at every synth; its deployed value is hashed at run time.
+    name: Stack.of(scope).resolve(candidate.name),
     hyperparameters: hyperparametersForHash(scope, candidate.hyperparameters),
     vcpus: job.vcpus,
     memoryMiB: job.memory.toMebibytes(),

@@ -9,6 +9,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { workflowStack } from './fixture';
 import { MlJobDefinition } from '../../lib';
+import { MAX_HYPERPARAMETERS_CHARS } from '../../lib/workflow/private/hyperparameters';
+import { TASK_OVERRIDES_MAX_CHARS } from '../fixtures/aws/ecs';
 import { batchJobResult } from '../fixtures/aws/step-functions-batch';
 import { runLocally } from '../support/local-execution';
 import { stateMachineDefinition } from '../support/state-machine';
@@ -111,14 +113,14 @@ test('tokens resolve at deploy time inside the JSON, and the configuration hash 
     const { environments, calls } = await submittedEnvironments(definition);
     const deployed = environments['xgb-train'].MLOPS_HYPERPARAMETERS;
     expect(JSON.parse(deployed)).toEqual({ learning_rate: Number(rate), optimizer });
-    // The cache and the lineage get the hash of the synth-time hash and the deployed hyperparameters, taken at run
+    // The cache and the lineage get the hash of the synth-time hash, the name and the deployed hyperparameters, taken at run
     // time: compared with the interpreter's own States.Hash of that text (its SHA-256 is not node's for inputs longer
     // than one block, so node's crypto cannot be the reference here).
     const synthHash = definition.States.Candidates.Result[0].configHash;
     const [cache] = calls['Check training cache'];
-    expect(cache.configHash).toBe(await interpreterSha256(`${synthHash} ${deployed}`));
+    expect(cache.configHash).toBe(await interpreterSha256(`${synthHash} xgb ${deployed}`));
     expect(cache.configHash).not.toBe(synthHash);
-    hashInputs.add(`${synthHash} ${deployed}`);
+    hashInputs.add(`${synthHash} xgb ${deployed}`);
   }
   // A new parameter value is a new hash input, so a new cache key: the model of an old value is never reused.
   expect(hashInputs.size).toBe(3);
@@ -147,9 +149,13 @@ describe('fails when', () => {
       /invalid candidates\[0\]\.hyperparameters\.patience 'a Duration object'.*Duration.seconds\(30\).toSeconds\(\)/],
     ['a nested value is a function', { schedule: { at: [1, () => 2] } }, /invalid candidates\[0\]\.hyperparameters\.schedule\.at\[1\] 'function'/],
     ['the JSON passes 4096 characters', { vocabulary: 'x'.repeat(4100) },
-      /invalid candidates\[0\]\.hyperparameters '4\d{3} characters of JSON'. The job's environment holds at most 4096 characters.*8192/],
+      new RegExp(`invalid candidates\\[0\\]\\.hyperparameters '4\\d{3} characters of JSON'. The job's environment holds at most 4096 characters.*${TASK_OVERRIDES_MAX_CHARS.value}`)],
   ])('%s', (_name, hyperparameters, message) => {
     expect(withHyperparameters(hyperparameters)).toThrow(message);
+  });
+
+  test('the per-candidate bound leaves half of what ECS allows a task\'s overrides for the other variables', () => {
+    expect(MAX_HYPERPARAMETERS_CHARS * 2).toBe(TASK_OVERRIDES_MAX_CHARS.value);
   });
 
   test('all candidates together pass 32 KiB', () => {

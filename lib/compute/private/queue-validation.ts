@@ -22,6 +22,11 @@ export function knownSpecs(scope: Construct, construct: string, instanceTypes: e
       }
       return type.spec;
     }
+    if (Token.isUnresolved(type.toString())) {
+      throw new MlOpsValidationError(scope, construct, 'instanceTypes', 'a token',
+        'The queue\'s capacity and the jobs\' checks come from the instance type at synth: give a concrete type, or a ' +
+        'CustomInstanceType that describes it.');
+    }
     const spec = InstanceCatalog.spec(type);
     if (!spec) {
       throw new MlOpsValidationError(scope, construct, 'instanceTypes', type.toString(),

@@ -12,7 +12,7 @@ export function renderGateRules(scope: Construct, rules: QualityGateRules): stri
     throw new MlOpsValidationError(scope, 'TrainingWorkflow', `gate.${prop}`, value, fix);
   };
   const metricName = (prop: string, name: string) => {
-    if (!METRIC_NAME.test(name)) fail(prop, name, 'Use the metric\'s name as metrics.json spells it: 1-100 letters, digits, _ . : / -.');
+    if (isConcrete(name) && !METRIC_NAME.test(name)) fail(prop, name, 'Use the metric\'s name as metrics.json spells it: 1-100 letters, digits, _ . : / -.');
   };
   const finite = (prop: string, value: number | undefined) => {
     if (value !== undefined && isConcrete(value) && !Number.isFinite(value)) fail(prop, value, 'Give a finite number.');
