@@ -43,6 +43,8 @@ export * from './cost/cost-estimate';
 export * from './cost/cost-table';
 export * from './cost/cost-report-plugin';
 export * from './cost/spend-budget';
+// Options shared by the constructs whose function EventBridge invokes.
+export * from './event-handler-options';
 // Errors: tell this library's validation errors apart.
 export * from './errors';
 export * from './monitoring/drift-monitor';

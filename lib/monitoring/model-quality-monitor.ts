@@ -1,19 +1,18 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EventHandlerOptions } from '../event-handler-options';
 import { deadLetterAlarm, deadLetterQueue, monitoringMetric, putMonitoringMetrics } from './private/async-target';
 import { ModelQualityMonitorFunction } from '../handlers/model-quality-monitor-function';
 import { alertsTopic } from '../private/alerts-topic';
 import { CAPTURE_ROOT, LABELS_ROOT, MONITORING_METRICS, MONITORING_NAMESPACE, QUALITY_ENV } from '../private/contract/monitoring';
+import { LONGEST_EVENT_RETRY } from '../private/dead-letter-queue';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { REASONS } from '../private/nag-reasons';
 import { nagResourceId } from '../private/nag-resource';
@@ -23,7 +22,7 @@ import { optionalBucketInput } from '../storage/private/bucket-input';
 import { IVersionedBucket } from '../storage/versioned-bucket';
 
 /** Props for {@link ModelQualityMonitor}. */
-export interface ModelQualityMonitorProps {
+export interface ModelQualityMonitorProps extends EventHandlerOptions {
   /** The endpoint whose captured predictions are labelled. */
   readonly endpoint: IModelEndpoint;
   /**
@@ -52,31 +51,6 @@ export interface ModelQualityMonitorProps {
    * @default Duration.hours(1)
    */
   readonly alarmPeriod?: Duration;
-  /**
-   * Where the alarms notify.
-   * @default - the stack's cdk-mlops alerts topic (KMS-encrypted)
-   */
-  readonly alarmTopic?: sns.ITopic;
-  /**
-   * Where label events go that could not be processed.
-   * @default - a queue is created (SQS-managed encryption, TLS only, messages kept 14 days)
-   */
-  readonly deadLetterQueue?: sqs.IQueue;
-  /**
-   * How long the function's logs are kept.
-   * @default logs.RetentionDays.ONE_YEAR
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * A VPC for the function. It needs a route (NAT or interface endpoints) to the AWS APIs the function calls.
-   * @default - not in a VPC: the function only calls AWS service APIs
-   */
-  readonly vpc?: ec2.IVpc;
-  /**
-   * Subnets for the function, when `vpc` is set.
-   * @default - the VPC's private subnets
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 /**
@@ -152,7 +126,7 @@ export class ModelQualityMonitor extends Construct {
         detailType: ['Object Created'],
         detail: { bucket: { name: [bucket!.bucketName] }, object: { key: [{ prefix: this.labelsPrefix }] } },
       },
-      targets: [new targets.LambdaFunction(fn, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+      targets: [new targets.LambdaFunction(fn, { deadLetterQueue: this.deadLetterQueue, ...LONGEST_EVENT_RETRY })],
     });
 
     const below = (alarmId: string, metric: cloudwatch.Metric, threshold: number, what: string) => {

@@ -1,25 +1,24 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EventHandlerOptions } from '../event-handler-options';
 import { deadLetterAlarm, deadLetterQueue } from './private/async-target';
 import { RetrainOnDriftFunction } from '../handlers/retrain-on-drift-function';
 import { alertsTopic } from '../private/alerts-topic';
 import { DATA_PREFIX_VARIABLE, TRIGGER_VARIABLE } from '../private/contract/data-trigger';
 import { RETRAIN_ENV } from '../private/contract/monitoring';
+import { LONGEST_EVENT_RETRY } from '../private/dead-letter-queue';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 
 /** Props for {@link RetrainingTrigger}. */
-export interface RetrainingTriggerProps {
+export interface RetrainingTriggerProps extends EventHandlerOptions {
   /** The pipeline to start. It must declare the trigger variable (and the data prefix variable, when `dataPrefix` is given). */
   readonly pipeline: codepipeline.IPipeline;
   /**
@@ -52,31 +51,6 @@ export interface RetrainingTriggerProps {
    * @default 'DATA_PREFIX'
    */
   readonly dataPrefixVariableName?: string;
-  /**
-   * Where events go that could not start a run.
-   * @default - a queue is created (SQS-managed encryption, TLS only, messages kept 14 days)
-   */
-  readonly deadLetterQueue?: sqs.IQueue;
-  /**
-   * Where the dead-letter alarm notifies.
-   * @default - the stack's cdk-mlops alerts topic (KMS-encrypted)
-   */
-  readonly alarmTopic?: sns.ITopic;
-  /**
-   * How long the function's logs are kept.
-   * @default logs.RetentionDays.ONE_YEAR
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * A VPC for the function. It needs a route (NAT or interface endpoints) to the AWS APIs the function calls.
-   * @default - not in a VPC: the function only calls AWS service APIs
-   */
-  readonly vpc?: ec2.IVpc;
-  /**
-   * Subnets for the function, when `vpc` is set.
-   * @default - the VPC's private subnets
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 const VARIABLE_NAME = /^[A-Za-z0-9@\-_]{1,128}$/;
@@ -149,7 +123,7 @@ export class RetrainingTrigger extends Construct {
     this.function = fn;
 
     const target = () => new targets.LambdaFunction(fn, {
-      deadLetterQueue: this.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24),
+      deadLetterQueue: this.deadLetterQueue, ...LONGEST_EVENT_RETRY,
     });
     if (alarms.length > 0) {
       this.alarmRule = new events.Rule(this, 'AlarmRule', {

@@ -1,27 +1,25 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EventHandlerOptions } from '../event-handler-options';
 import { validateDataPrefix, validateMarkerSuffix } from './private/data-location';
 import { StartPipelineOnDataFunction } from '../handlers/start-pipeline-on-data-function';
 import { alertsTopic } from '../private/alerts-topic';
 import { DATA_PREFIX_VARIABLE, DATA_TRIGGER_ENV, DEFAULT_MARKER_SUFFIX, TRIGGER_VARIABLE } from '../private/contract/data-trigger';
-import { deadLetterAlarm, eventDeadLetterQueue } from '../private/dead-letter-queue';
+import { deadLetterAlarm, eventDeadLetterQueue, LONGEST_EVENT_RETRY } from '../private/dead-letter-queue';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { bucketInput, cfnBucketOf } from '../storage/private/bucket-input';
 
 /** Props for {@link DataVersionTrigger}. */
-export interface DataVersionTriggerProps {
+export interface DataVersionTriggerProps extends EventHandlerOptions {
   /**
    * The data bucket. It must send its events to EventBridge (a VersionedBucket does, unless created with
    * `eventBridgeEnabled: false`).
@@ -50,31 +48,6 @@ export interface DataVersionTriggerProps {
    * @default '_SUCCESS'
    */
   readonly markerSuffix?: string;
-  /**
-   * Where events go that could not start a run (after EventBridge's and Lambda's retries), to be replayed.
-   * @default - a queue is created (SQS-managed encryption, TLS only, messages kept 14 days)
-   */
-  readonly deadLetterQueue?: sqs.IQueue;
-  /**
-   * Where the alarm on the dead-letter queue notifies.
-   * @default - the stack's cdk-mlops alerts topic (KMS-encrypted)
-   */
-  readonly alarmTopic?: sns.ITopic;
-  /**
-   * How long the function's logs are kept.
-   * @default logs.RetentionDays.ONE_YEAR
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * A VPC for the function. It needs a route to the CodePipeline API (NAT, or a `codepipeline` interface endpoint).
-   * @default - not in a VPC: the function only calls the CodePipeline API
-   */
-  readonly vpc?: ec2.IVpc;
-  /**
-   * Subnets for the function, when `vpc` is set.
-   * @default - the VPC's private subnets
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 /** CodePipeline's rule for a variable name. */
@@ -149,8 +122,7 @@ export class DataVersionTrigger extends Construct {
       },
       targets: [new targets.LambdaFunction(fn, {
         deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: 185,
-        maxEventAge: Duration.hours(24),
+        ...LONGEST_EVENT_RETRY,
       })],
     });
 

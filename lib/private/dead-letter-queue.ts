@@ -41,3 +41,10 @@ export function deadLetterAlarm(scope: Construct, id: string, queue: sqs.IQueue,
   alarm.addAlarmAction(new cwActions.SnsAction(topic));
   return alarm;
 }
+
+/**
+ * The most patient retry policy of an EventBridge target: the API's maxima, 185 attempts within 24 hours
+ * (EventBridge API Reference, RetryPolicy: MaximumRetryAttempts 0-185, MaximumEventAgeInSeconds 60-86400). What still
+ * fails goes to the target's dead-letter queue.
+ */
+export const LONGEST_EVENT_RETRY = { retryAttempts: 185, maxEventAge: Duration.hours(24) } as const;

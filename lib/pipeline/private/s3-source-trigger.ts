@@ -1,4 +1,4 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -6,7 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge } from '../../private/acknowledge';
-import { deadLetterAlarm, eventDeadLetterQueue } from '../../private/dead-letter-queue';
+import { deadLetterAlarm, eventDeadLetterQueue, LONGEST_EVENT_RETRY } from '../../private/dead-letter-queue';
 import { REASONS } from '../../private/nag-reasons';
 import { MlOpsValidationError } from '../../private/validation';
 
@@ -39,7 +39,7 @@ export function startOnNewSourceZip(scope: Construct, pipeline: codepipeline.IPi
       detailType: ['Object Created'],
       detail: { bucket: { name: [source.bucket.bucketName] }, object: { key: [source.objectKey] } },
     },
-    targets: [new targets.CodePipeline(pipeline, { deadLetterQueue: deadLetters, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+    targets: [new targets.CodePipeline(pipeline, { deadLetterQueue: deadLetters, ...LONGEST_EVENT_RETRY })],
   });
 }
 
