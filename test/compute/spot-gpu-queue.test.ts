@@ -8,6 +8,7 @@ import { matchesPattern } from './event-pattern';
 import { BatchNetwork, ComputePlatform, MlJobDefinition, SpotGpuQueue } from '../../lib';
 import { CANCELLABLE_REASONS as CONTRACT_CANCELLABLE } from '../../lib/private/contract/batch-status-reasons';
 import { CANCELLABLE_REASONS, jobQueueBlockedEvent, jobStateChangeEvent, STATUS_REASONS } from '../fixtures/aws/batch';
+import { GP3_MAX_GIB } from '../fixtures/aws/ebs';
 import { stackFindings } from '../support/compliance';
 
 function setup() {
@@ -245,11 +246,16 @@ describe('SpotGpuQueue fails when', () => {
     expect(gpu({ capacityTimeout })).toThrow(/invalid capacityTimeout .*from 10 minutes to 24 hours/);
   });
 
-  test.each([8, 20000])('the root volume is %p GiB (below the AMI\'s 30 GiB snapshot, above gp3\'s 16384 GiB)', (gib) => {
+  test.each([8, GP3_MAX_GIB.value + 1])('the root volume is %p GiB (below the AMI\'s 30 GiB snapshot, above gp3\'s maximum)', (gib) => {
     expect(gpu({ rootVolumeSize: Size.gibibytes(gib) })).toThrow(
-      new RegExp(`SpotGpuQueue 'Test/Gpu': invalid rootVolumeSize '${gib} GiB'. Give whole GiB from 30 .* to 16384`),
+      new RegExp(`SpotGpuQueue 'Test/Gpu': invalid rootVolumeSize '${gib} GiB'. Give whole GiB from 30 .* to ${GP3_MAX_GIB.value} \\(the largest gp3 volume\\)`),
     );
     expect(gpu({ rootVolumeSize: Size.gibibytes(30) })).not.toThrow();
+  });
+
+  test('a root volume of 20000 GiB is fine for AWS since gp3 takes up to 64 TiB (it failed under the older 16384 GiB limit)', () => {
+    expect(gpu({ rootVolumeSize: Size.gibibytes(20000) })).not.toThrow();
+    expect(gpu({ rootVolumeSize: Size.gibibytes(GP3_MAX_GIB.value) })).not.toThrow();
   });
 
   test.each(['gpu training', 'gpu.training', 'a'.repeat(120)])('the job queue name is %p (Batch: 1-128 letters, digits, - and _)', (jobQueueName) => {

@@ -11,8 +11,8 @@ import { isConcrete, MlOpsValidationError } from '../../private/validation';
  * are built with a 30 GiB root device (the build recipe's default, aws/amazon-ecs-ami variables.pkr.hcl).
  */
 const MIN_ROOT_GIB = 30;
-/** The largest gp3 volume a launch template's block device may ask for (EC2 LaunchTemplateEbsBlockDeviceRequest, VolumeSize). */
-const MAX_GP3_GIB = 16384;
+/** The largest gp3 volume: 64 TiB since EBS raised gp3's limits in 2025 (EC2 API Reference, CreateVolume, Size). */
+const MAX_GP3_GIB = 65536;
 
 /**
  * The launch template of every EC2 compute environment of this library: IMDSv2 only with a hop limit of 1
@@ -24,7 +24,7 @@ export function secureLaunchTemplate(scope: Construct, rootVolume: Size): ec2.La
   if (isConcrete(gib) && (!Number.isInteger(gib) || gib < MIN_ROOT_GIB || gib > MAX_GP3_GIB)) {
     throw new MlOpsValidationError(scope, scope.constructor.name, 'rootVolumeSize', `${gib} GiB`,
       `Give whole GiB from ${MIN_ROOT_GIB} (the ECS-optimized AMI's root snapshot is ${MIN_ROOT_GIB} GiB, and a volume cannot be smaller ` +
-      `than its snapshot) to ${MAX_GP3_GIB} (the largest gp3 volume of a launch template); GPU images need far more than the minimum.`);
+      `than its snapshot) to ${MAX_GP3_GIB} (the largest gp3 volume); GPU images need far more than the minimum.`);
   }
   return new ec2.LaunchTemplate(scope, 'LaunchTemplate', {
     requireImdsv2: true,
