@@ -9,6 +9,7 @@ import {
   ModelEndpoint, ModelImageRepository, ModelPackageGroup, ModelQualityMonitor, ServingImageBuild, SpotGpuQueue, VersionedBucket,
 } from '../../lib';
 import { FEATURES, monitoredStack, PIPELINE_ARN } from '../monitoring/fixture';
+import { complianceFindings } from '../support/compliance';
 import { stateMachineDefinition } from '../support/state-machine';
 import { workflowStack } from '../workflow/fixture';
 
@@ -147,6 +148,19 @@ describe('every bucket input takes an existing s3.IBucket with its key', () => {
     expect(wrapped.bucket).toBe(plain);
     expect(wrapped.encryptionKey?.keyArn).toBe(plain.encryptionKey!.keyArn);
     expect(stack.resolve(wrapped.bucketRef.bucketName)).toEqual({ Ref: stack.getLogicalId(plain.node.defaultChild as s3.CfnBucket) });
+  });
+});
+
+describe('the five cdk-nag packs', () => {
+  test('no unacknowledged finding when the snapshot, a job and the training workflow use an imported bucket with its key', () => {
+    expect(complianceFindings((app) => {
+      // The platform team's stack holds the key; its bucket is imported by name with that key.
+      const platform = new Stack(app, 'Platform');
+      const key = new kms.Key(platform, 'TeamKey', { enableKeyRotation: true });
+      const bucket = s3.Bucket.fromBucketAttributes(platform, 'TeamData', { bucketName: BUCKET, encryptionKey: key });
+      const { stack } = workflowStack({ dataBucket: bucket, modelBucket: bucket }, app);
+      new DataVersionSnapshot(stack, 'TeamSnapshot', { bucket, dataPrefix: 'datasets/' });
+    })).toEqual([]);
   });
 });
 
