@@ -62,7 +62,7 @@ class FloorStack extends Stack {
       deploymentPolicy: mlops.DeploymentPolicy.canary({ canaryPercent: 10, canaryBakeTime: Duration.minutes(10) }),
     });
     const pipeline = new mlops.MlPipeline(this, 'Pipeline', {
-      source: mlops.PipelineSource.s3({ bucket: source.bucket, objectKey: 'source/code.zip' }),
+      source: mlops.PipelineSource.s3({ bucket: source, objectKey: 'source/code.zip' }),
       trainingImageBuild,
       training,
       imageBuild,
