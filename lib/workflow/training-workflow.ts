@@ -29,9 +29,9 @@ import {
 } from '../private/contract/workflow';
 import { acknowledgeHandler, handlerOptions } from '../private/handler-options';
 import { encryptedLogGroup } from '../private/log-group';
+import { NagReason, REASONS } from '../private/nag-reasons';
 import { nagArnId, nagResourceId } from '../private/nag-resource';
 import { retryTransient } from '../private/task-retries';
-import { NagReason, REASONS } from '../private/nag-reasons';
 import { isConcrete, MlOpsValidationError } from '../private/validation';
 import { LatestApprovedModelLookup } from '../registry/latest-approved-model-lookup';
 import { IModelImageRepository } from '../registry/model-image-repository';
