@@ -69,6 +69,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
       // aws-local-stepfunctions needs Promise.withResolvers (Node 22); CI may run Node 20.
       setupFiles: ['<rootDir>/test/support/polyfills.ts'],
       testMatch: ['<rootDir>/test/**/*.test.ts'],
+      // Jest's default with --ci is one worker fewer than the cores: one worker on a 2-vCPU runner. Synthesis-heavy
+      // suites are CPU-bound and the main process mostly waits, so a worker per core cuts the run by about a third.
+      maxWorkers: '100%',
     },
   },
 
