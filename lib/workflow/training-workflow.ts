@@ -528,7 +528,7 @@ export class TrainingWorkflow extends Construct {
     // 1. The images (a revision of each job definition that runs them), then the data version: given, or taken now.
     const candidateRecord = (c: TrainingCandidate) => ({
       name: c.name,
-      configHash: configHash(this, c),
+      configHash: configHash(this, c, evaluation),
       // The position of its training job definition's revision in $.jobDefinitions.revisionArns.
       jobDefinitionIndex: revisions.indexOf(c.trainingJob),
       hyperparameters: hyperparametersJson(this, c.hyperparameters),
@@ -1009,7 +1009,17 @@ function candidateItem(tokens: boolean, fields: string[]): Record<string, unknow
   return { candidate };
 }
 
-function configHash(scope: Construct, candidate: TrainingCandidate): string {
+/** The command and static environment of a job definition's container, resolved (a token as its expression). */
+function containerForHash(scope: Construct, job: MlJobDefinition): { command?: string[]; environment?: Record<string, string> } {
+  const container = (job.jobDefinition as batch.EcsJobDefinition).container;
+  const environment = container.environment ?? {};
+  return Stack.of(scope).resolve({
+    command: container.command,
+    environment: Object.fromEntries(Object.keys(environment).sort().map((name) => [name, environment[name]])),
+  });
+}
+
+function configHash(scope: Construct, candidate: TrainingCandidate, evaluationJob: MlJobDefinition): string {
   const job = candidate.trainingJob;
   const config = {
     // A token as its CloudFormation expression, the same at every synth; its deployed value is hashed at run time.
@@ -1019,6 +1029,10 @@ function configHash(scope: Construct, candidate: TrainingCandidate): string {
     memoryMiB: job.memory.toMebibytes(),
     gpus: job.gpus,
     jobDefinition: job.node.path,
+    // What the containers run shapes the model and its metrics as much as the image does: a new command or
+    // environment of the training or the evaluation job trains again.
+    training: containerForHash(scope, job),
+    evaluation: { jobDefinition: evaluationJob.node.path, shards: evaluationJob.shards, ...containerForHash(scope, evaluationJob) },
   };
   return crypto.createHash('sha256').update(JSON.stringify(config)).digest('hex');
 }
