@@ -18,6 +18,15 @@ export interface MlOpsKeysProps {
    * @default - the context value `cdk-mlops:perPurposeKeys` (true or false) when it is set, else false: one key
    */
   readonly perPurposeKeys?: boolean;
+  /**
+   * Your key, for every purpose in the stack: the constructs encrypt their buckets, log groups, alerts topic, image
+   * repositories, build artifacts, data capture and endpoint volumes with it, and create no key. A key made in this
+   * app gets the key policy statements the library needs (CloudWatch Logs by encryption context, CloudWatch alarms
+   * and AWS Budgets by source); an imported key's policy is not changed by CDK, so it must already allow those
+   * services (and its rotation and deletion are yours).
+   * @default - the library creates the stack's key on first use (or one per purpose, with `perPurposeKeys`)
+   */
+  readonly key?: kms.IKey;
 }
 
 /**
@@ -30,13 +39,17 @@ export interface MlOpsKeysProps {
  * AWS Budgets of this account by source), and the library's grants to roles are limited to requests made through
  * S3 or ECR (`kms:ViaService`), so a role that may read one bucket cannot decrypt with the key directly.
  *
- * To choose per-purpose keys, create it first in the stack, before any construct of this library, or set the
- * context value `cdk-mlops:perPurposeKeys` to true (for example in cdk.json) for every stack of the app.
+ * To choose per-purpose keys, or to give your own key, create it first in the stack, before any construct of this
+ * library; per-purpose keys can also be chosen for every stack of the app with the context value
+ * `cdk-mlops:perPurposeKeys` (for example in cdk.json).
  *
  * @example
  * // One key per purpose in this stack
  * new MlOpsKeys(this, 'Keys', { perPurposeKeys: true });
  * const data = new VersionedBucket(this, 'Data');
+ *
+ * // Or, in another stack, your key for everything:
+ * // new MlOpsKeys(this, 'Keys', { key: kms.Key.fromKeyArn(this, 'OrgKey', 'arn:aws:kms:...') });
  */
 export class MlOpsKeys extends Construct {
   /** The context key that sets `perPurposeKeys` for every stack that does not set it itself. */
@@ -50,7 +63,7 @@ export class MlOpsKeys extends Construct {
 
   /** Whether each purpose gets a key of its own. */
   public readonly perPurposeKeys: boolean;
-  private key?: kms.Key;
+  private key?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: MlOpsKeysProps = {}) {
     super(scope, id);
@@ -62,7 +75,12 @@ export class MlOpsKeys extends Construct {
           ? ', made with the defaults when a construct of this library first needed a key' : ''}): create one per ` +
         'stack, before any construct of this library, or set the context value cdk-mlops:perPurposeKeys.');
     }
-    this.perPurposeKeys = props.perPurposeKeys ?? this.fromContext();
+    if (props.key && props.perPurposeKeys) {
+      throw new MlOpsValidationError(this, 'MlOpsKeys', 'perPurposeKeys', true,
+        'One key of yours serves every purpose: give key or perPurposeKeys, not both.');
+    }
+    this.perPurposeKeys = props.key ? false : props.perPurposeKeys ?? this.fromContext();
+    this.key = props.key;
     Object.defineProperty(stack, REGISTRY, { value: this, configurable: false, enumerable: false });
   }
 
@@ -78,7 +96,7 @@ export class MlOpsKeys extends Construct {
    * The key for one purpose: the stack's key, or with per-purpose keys a new key at (scope, id).
    * @internal
    */
-  public _keyFor(scope: Construct, id: string, description: string): kms.Key {
+  public _keyFor(scope: Construct, id: string, description: string): kms.IKey {
     if (this.perPurposeKeys) return newCustomerManagedKey(scope, id, description);
     this.key ??= newCustomerManagedKey(this, 'Key',
       'cdk-mlops: encrypts the buckets, log groups, alerts topic, image repositories, build artifacts and endpoint ' +

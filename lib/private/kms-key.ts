@@ -9,7 +9,7 @@ import { MlOpsKeys } from '../keys/mlops-keys';
  * key of its own at (scope, id) with per-purpose keys (`MlOpsKeys`). Either way: rotation on, retained on
  * `cdk destroy`, grants only for AWS services (CT.KMS.PR.3).
  */
-export function createKey(scope: Construct, id: string, description: string): kms.Key {
+export function createKey(scope: Construct, id: string, description: string): kms.IKey {
   return MlOpsKeys.of(scope)._keyFor(scope, id, description);
 }
 

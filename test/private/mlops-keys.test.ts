@@ -171,7 +171,50 @@ describe('MlOpsKeys: keys you bring', () => {
   });
 });
 
+describe('MlOpsKeys: one key of yours for every purpose (key)', () => {
+  test('a key made in the app: every use encrypts with it, no other key is made, and it gets the services\' statements', () => {
+    const stack = newStack();
+    const own = new kms.Key(stack, 'OrgKey', { enableKeyRotation: true });
+    new MlOpsKeys(stack, 'Keys', { key: own });
+    everyUse(stack);
+    const template = Template.fromStack(stack);
+    const [id] = Object.keys(template.findResources('AWS::KMS::Key'));
+    expect(id).toMatch(/^OrgKey/);
+    const arn = { 'Fn::GetAtt': [id, 'Arn'] };
+    const kmsKeysOfBuckets = Object.values(template.findResources('AWS::S3::Bucket'))
+      .map((b: any) => b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.KMSMasterKeyID)
+      .filter((k) => k !== undefined);
+    expect(kmsKeysOfBuckets).toEqual([arn, arn]);
+    template.hasResourceProperties('AWS::ECR::Repository', { EncryptionConfiguration: { EncryptionType: 'KMS', KmsKey: arn } });
+    template.allResourcesProperties('AWS::Logs::LogGroup', { KmsKeyId: arn });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: arn });
+    // The log groups can use it: CloudWatch Logs' statement was added to its policy.
+    const principals = JSON.stringify(keyStatements(template).map((st) => st.Principal));
+    expect(principals).toContain('logs.');
+    expect(MlOpsKeys.of(stack).stackKey).toBe(own);
+  });
+
+  test('an imported key: used as it is, and no key resource at all in the stack', () => {
+    const stack = newStack();
+    const imported = kms.Key.fromKeyArn(stack, 'OrgKey', 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    new MlOpsKeys(stack, 'Keys', { key: imported });
+    everyUse(stack);
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    template.allResourcesProperties('AWS::Logs::LogGroup', { KmsKeyId: imported.keyArn });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: imported.keyArn });
+  });
+});
+
 describe('MlOpsKeys fails when', () => {
+  test('both a key and per-purpose keys are asked for', () => {
+    const stack = newStack();
+    const own = new kms.Key(stack, 'OrgKey');
+    expect(() => new MlOpsKeys(stack, 'Keys', { key: own, perPurposeKeys: true })).toThrow(
+      /MlOpsKeys 'Test\/Keys': invalid perPurposeKeys true. One key of yours serves every purpose: give key or perPurposeKeys, not both./,
+    );
+  });
+
   test('it is created after a construct of this library made the stack\'s key', () => {
     const stack = newStack();
     new VersionedBucket(stack, 'Data');
