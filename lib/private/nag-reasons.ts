@@ -198,7 +198,7 @@ export const REASONS = {
   codebuild: {
     sourceIsThePipeline: reason('The source is the pipeline\'s artifact (source type CODEPIPELINE): the project has no ' +
       'repository URL or credentials, so there is no OAuth to set; the pipeline\'s source action holds the connection.'),
-    privilegedForDocker: (dockerUse: string) => reason(`Runs ${dockerUse}: Docker needs its daemon, which CodeBuild runs ` +
+    privilegedForDocker: (dockerUse: string) => reason(`Runs ${dockerUse} on the Docker daemon, which CodeBuild runs ` +
       'only in privileged mode. Only this project has it, and it runs only its own generated buildspec on the ' +
       'pipeline\'s source artifact.'),
     defaultLogGroupGrant: reason('aws-cdk-lib grants every CodeBuild project its default log group\'s streams; this project ' +
