@@ -7,7 +7,7 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { workflowStack } from './fixture';
+import { cachedResultOf, workflowStack } from './fixture';
 import { handler as qualityGate } from '../../lambda/quality-gate.lambda';
 import { STATUS_REASONS } from '../fixtures/aws/batch';
 import { batchJobFailure, batchJobResult } from '../fixtures/aws/step-functions-batch';
@@ -544,20 +544,7 @@ describe('training metrics', () => {
 
   test('a cache hit trains nothing and counts as a hit', async () => {
     const { error } = await run({
-      'Check training cache': async (p) => (p.candidate === 'xgb' ? {
-        hit: true,
-        cacheKey: 'key-xgb',
-        outcome: {
-          candidate: 'xgb',
-          configHash: p.configHash,
-          status: 'CACHED',
-          metrics: { auc: 0.92, logloss: 0.3 },
-          slices: { 'region=eu': { auc: 0.92 }, 'region=us': { auc: 0.9 } },
-          latencyMs: { p99: 50 },
-          modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud/3',
-          modelDataUrl: 's3://models/runs/old/xgb/model.tar.gz',
-        },
-      } : { hit: false, cacheKey: `key-${p.candidate}` }),
+      'Check training cache': cachedResultOf('xgb'),
     });
     expect(error).toBeUndefined();
     expect(published()).toEqual({

@@ -8,7 +8,7 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { workflowStack } from './fixture';
+import { cachedResultOf, workflowStack } from './fixture';
 import { handler as qualityGate } from '../../lambda/quality-gate.lambda';
 import { AttemptFixture, STATUS_REASONS, succeededJobDescription } from '../fixtures/aws/batch';
 import { batchJobFailure, batchJobResult } from '../fixtures/aws/step-functions-batch';
@@ -138,20 +138,7 @@ test('reclaimed on every spot attempt, then trained on demand: every attempt\'s 
 
 test('a cache hit adds no GPU hour: only the candidate trained now counts', async () => {
   const { error } = await run({
-    'Check training cache': async (p) => (p.candidate === 'xgb' ? {
-      hit: true,
-      cacheKey: 'key-xgb',
-      outcome: {
-        candidate: 'xgb',
-        configHash: p.configHash,
-        status: 'CACHED',
-        metrics: { auc: 0.92, logloss: 0.3 },
-        slices: { 'region=eu': { auc: 0.92 }, 'region=us': { auc: 0.9 } },
-        latencyMs: { p99: 50 },
-        modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud/3',
-        modelDataUrl: 's3://models/runs/old/xgb/model.tar.gz',
-      },
-    } : { hit: false, cacheKey: `key-${p.candidate}` }),
+    'Check training cache': cachedResultOf('xgb'),
   });
 
   expect(error).toBeUndefined();
