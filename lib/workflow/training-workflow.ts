@@ -81,7 +81,8 @@ export interface TrainingWorkflowProps {
   readonly gate: QualityGateRules;
   /**
    * Holds the data; `MLOPS_DATA_URI` points into it. A `VersionedBucket`, an `s3.Bucket` or an imported `s3.IBucket`
-   * (its key is granted too), as for the two buckets below.
+   * (its key is granted too), as for the two buckets below. All three must be versioned: a bucket made in this app
+   * without versioning fails at synth; an imported bucket must be versioned by its owner.
    */
   readonly dataBucket: s3.IBucketRef;
   /** Receives the models (`runs/<execution>/<candidate>/`) and evaluations (`evaluations/<execution>/<candidate>/`). */
@@ -210,9 +211,22 @@ export class TrainingWorkflow extends Construct {
     super(scope, id);
     const props: WorkflowInputs = {
       ...given,
-      dataBucket: bucketInput(this, 'DataBucket', given.dataBucket),
-      modelBucket: bucketInput(this, 'ModelBucket', given.modelBucket),
-      checkpointBucket: bucketInput(this, 'CheckpointBucket', given.checkpointBucket),
+      // Nothing is lost: a model, a checkpoint or a file of a data version overwritten in an unversioned bucket is gone.
+      dataBucket: bucketInput(this, 'DataBucket', given.dataBucket, {
+        construct: 'TrainingWorkflow',
+        prop: 'dataBucket',
+        why: 'The data versions the models were trained on are object versions: without versioning, an overwritten file is lost.',
+      }),
+      modelBucket: bucketInput(this, 'ModelBucket', given.modelBucket, {
+        construct: 'TrainingWorkflow',
+        prop: 'modelBucket',
+        why: 'The models, evaluations and training cache are kept for lineage and rollback: without versioning, an overwrite or delete loses them.',
+      }),
+      checkpointBucket: bucketInput(this, 'CheckpointBucket', given.checkpointBucket, {
+        construct: 'TrainingWorkflow',
+        prop: 'checkpointBucket',
+        why: 'A checkpoint overwritten by a failing attempt must stay recoverable: without versioning, it is lost.',
+      }),
     };
     this.validate(props);
     const gateRules = renderGateRules(this, props.gate);

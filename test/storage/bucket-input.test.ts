@@ -183,6 +183,14 @@ describe('fails when', () => {
     }
   });
 
+  test.each(['dataBucket', 'modelBucket', 'checkpointBucket'] as const)('TrainingWorkflow is given an unversioned %s of this app', (prop) => {
+    const app = new App();
+    const plain = new s3.Bucket(new Stack(app, 'Other'), 'Plain');
+    expect(() => workflowStack({ [prop]: plain }, app)).toThrow(
+      new RegExp(`TrainingWorkflow 'Test/Training': invalid ${prop} 'the unversioned bucket Other/Plain(/Resource)?'\\. .*without versioning.*turn versioning on`),
+    );
+  });
+
   test('an imported bucket is taken on trust: its versioning cannot be read at synth', () => {
     const stack = new Stack(new App(), 'Test');
     expect(() => new DataVersionSnapshot(stack, 'Snapshot', { bucket: imported(stack) })).not.toThrow();
