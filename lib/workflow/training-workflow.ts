@@ -207,50 +207,50 @@ export class TrainingWorkflow extends Construct {
   /** The repository the images of the jobs come from. */
   public readonly trainingImageRepository: IModelImageRepository;
 
-  constructor(scope: Construct, id: string, given: TrainingWorkflowProps) {
+  constructor(scope: Construct, id: string, props: TrainingWorkflowProps) {
     super(scope, id);
-    const props: WorkflowInputs = {
-      ...given,
+    const inputs: WorkflowInputs = {
+      ...props,
       // Nothing is lost: a model, a checkpoint or a file of a data version overwritten in an unversioned bucket is gone.
-      dataBucket: bucketInput(this, 'DataBucket', given.dataBucket, {
+      dataBucket: bucketInput(this, 'DataBucket', props.dataBucket, {
         construct: 'TrainingWorkflow',
         prop: 'dataBucket',
         why: 'The data versions the models were trained on are object versions: without versioning, an overwritten file is lost.',
       }),
-      modelBucket: bucketInput(this, 'ModelBucket', given.modelBucket, {
+      modelBucket: bucketInput(this, 'ModelBucket', props.modelBucket, {
         construct: 'TrainingWorkflow',
         prop: 'modelBucket',
         why: 'The models, evaluations and training cache are kept for lineage and rollback: without versioning, an overwrite or delete loses them.',
       }),
-      checkpointBucket: bucketInput(this, 'CheckpointBucket', given.checkpointBucket, {
+      checkpointBucket: bucketInput(this, 'CheckpointBucket', props.checkpointBucket, {
         construct: 'TrainingWorkflow',
         prop: 'checkpointBucket',
         why: 'A checkpoint overwritten by a failing attempt must stay recoverable: without versioning, it is lost.',
       }),
     };
-    this.validate(props);
-    const gateRules = renderGateRules(this, props.gate);
-    const trainingQueue = props.candidates[0].trainingJob.queue;
-    const evaluation = props.evaluationJob;
+    this.validate(inputs);
+    const gateRules = renderGateRules(this, inputs.gate);
+    const trainingQueue = inputs.candidates[0].trainingJob.queue;
+    const evaluation = inputs.evaluationJob;
 
-    this.trainingImageRepository = props.trainingImageRepository;
-    const functions = this.createFunctions(props, gateRules);
-    this.grantJobAccess(props);
+    this.trainingImageRepository = inputs.trainingImageRepository;
+    const functions = this.createFunctions(inputs, gateRules);
+    this.grantJobAccess(inputs);
     const revisions = new JobDefinitionRevisions(this, 'JobDefinitionRevisions', {
-      jobDefinitions: [...props.candidates.map((c) => c.trainingJob), evaluation],
-      imageRepositories: [props.trainingImageRepository],
-      vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets,
+      jobDefinitions: [...inputs.candidates.map((c) => c.trainingJob), evaluation],
+      imageRepositories: [inputs.trainingImageRepository],
+      vpc: inputs.vpc,
+      vpcSubnets: inputs.vpcSubnets,
     });
 
-    const definition = this.definition(props, functions, revisions, trainingQueue.jobQueue.jobQueueArn,
+    const definition = this.definition(inputs, functions, revisions, trainingQueue.jobQueue.jobQueueArn,
       trainingQueue.onDemandJobQueue?.jobQueueArn, evaluation);
 
-    this.logGroup = encryptedLogGroup(this, 'Logs', { retention: props.logRetention });
+    this.logGroup = encryptedLogGroup(this, 'Logs', { retention: inputs.logRetention });
     this.stateMachine = new sfn.StateMachine(this, 'Resource', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
-      timeout: props.timeout ?? DEFAULT_TIMEOUT,
+      timeout: inputs.timeout ?? DEFAULT_TIMEOUT,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
