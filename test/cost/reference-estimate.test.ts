@@ -58,4 +58,14 @@ describe('the reference app\'s estimate', () => {
     // The production endpoint's instances are listed apart, not in the idle total.
     expect(withAssumptions.serving.map((i) => i.logicalId)).toEqual(['ProductionEndpoint']);
   });
+
+  test('a run pays for the training metrics its gate publishes: each custom metric one hour of data', () => {
+    const run = CostEstimator.fromTemplate(template, REFERENCE_COST_ASSUMPTIONS).run;
+    const metrics = run.filter((i) => i.name.startsWith('training metrics'));
+    expect(metrics).toHaveLength(1);
+    // One workflow: the eight metrics of cdk-mlops/Training, 1/730 of a month each.
+    expect(metrics[0].name).toBe('training metrics (8 custom metrics, 1 hour of data each)');
+    expect(metrics[0].quantity).toBeCloseTo(8 / 730, 6);
+    expect(metrics[0].usd).toBeCloseTo((8 / 730) * metrics[0].unitPriceUsd, 4);
+  });
 });

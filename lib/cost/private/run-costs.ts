@@ -1,8 +1,9 @@
 import { InstanceSpec } from '../../compute/instance-catalog';
+import { GATE_ENV, TRAINING_METRICS } from '../../private/contract/workflow';
 import { catalogSpec, knownFamilies } from '../../compute/private/instance-table';
 import type { RunCostItem, RunOptions, UnknownCost, WorstCaseItem } from '../cost-estimate';
 import { PricingContext } from './idle-costs';
-import { findPrice } from './price-lookup';
+import { findPrice, HOURS_PER_MONTH } from './price-lookup';
 import { CfnResourceJson, isTrue, numberOf, referencedId, resourcesOf } from './template-reader';
 
 /** The environment variable a cdk-mlops evaluation job definition records its shard count in. */
@@ -61,6 +62,15 @@ export function runCosts(template: any, ctx: PricingContext, run: RunOptions): {
       continue;
     }
     add(`build ${build.project} (${computeType})`, `codebuild:${computeType}`, build.minutes);
+  }
+  // Each training workflow's gate publishes one data point per run of each training metric (cdk-mlops/Training); a
+  // custom metric is billed for the hours it receives data, so a run costs each metric one hour: 1/730 of a month.
+  const publishers = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function' &&
+    r.Properties?.Environment?.Variables?.[GATE_ENV.metricsWorkflow] !== undefined).length;
+  const metrics = Object.keys(TRAINING_METRICS).length;
+  if (publishers > 0 && (run.training ?? []).length > 0) {
+    add(`training metrics (${publishers * metrics} custom metrics, 1 hour of data each)`, 'cloudwatch:custom-metric',
+      (publishers * metrics) / HOURS_PER_MONTH);
   }
   if (run.stateTransitions) add('Step Functions state transitions', 'stepfunctions:standard-transition', run.stateTransitions);
   if (run.pipelineActionMinutes) add('CodePipeline V2 action minutes', 'codepipeline:v2-action-minute', run.pipelineActionMinutes);
