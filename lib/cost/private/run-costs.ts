@@ -1,10 +1,10 @@
-import { InstanceSpec } from '../../compute/instance-catalog';
-import { GATE_ENV, TRAINING_METRICS } from '../../private/contract/workflow';
-import { catalogSpec, knownFamilies } from '../../compute/private/instance-table';
-import type { RunCostItem, RunOptions, UnknownCost, WorstCaseItem } from '../cost-estimate';
 import { PricingContext } from './idle-costs';
 import { findPrice, HOURS_PER_MONTH } from './price-lookup';
 import { CfnResourceJson, isTrue, numberOf, referencedId, resourcesOf } from './template-reader';
+import { InstanceSpec } from '../../compute/instance-catalog';
+import { catalogSpec, knownFamilies } from '../../compute/private/instance-table';
+import { GATE_ENV, TRAINING_METRICS } from '../../private/contract/workflow';
+import type { RunCostItem, RunOptions, UnknownCost, WorstCaseItem } from '../cost-estimate';
 
 /** The environment variable a cdk-mlops evaluation job definition records its shard count in. */
 const SHARD_COUNT_VARIABLE = 'MLOPS_SHARD_COUNT';
