@@ -13,12 +13,13 @@
  * logged and dropped.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { createdObject, endpointMetrics, MetricValue, publish } from './shared/cloudwatch-metrics';
 import { computeBaseline, driftReport, DriftReport, instancesOf, parseCaptureFile, parseCsv } from './shared/drift';
 import { modelPackagePages } from './shared/model-package-pages';
 import { newestApproved } from './shared/model-registry';
+import { readText } from './shared/s3-objects';
 import { sdkClientConfig } from './shared/sdk-clients';
 import { BASELINE_PREFIX, DRIFT_ENV, DriftBaseline, MONITORING_METRICS } from '../lib/private/contract/monitoring';
 import { LINEAGE_KEYS } from '../lib/private/contract/workflow';
@@ -159,11 +160,6 @@ async function baselineOf(c: DriftClients, config: DriftConfig): Promise<{ basel
   }
   baselines.set(newest.ModelPackageArn, baseline);
   return { baseline, created: true };
-}
-
-export async function readText(s3: S3Client, bucket: string, key: string, versionId?: string): Promise<string> {
-  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
-  return (await response.Body?.transformToString('utf-8')) ?? '';
 }
 
 async function readJsonIfExists(s3: S3Client, bucket: string, key: string): Promise<unknown> {

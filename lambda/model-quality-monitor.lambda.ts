@@ -9,10 +9,10 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
-import { readText } from './drift-monitor.lambda';
 import { createdObject, endpointMetrics, MetricValue, publish } from './shared/cloudwatch-metrics';
 import { CaptureRecord, parseCaptureFile } from './shared/drift';
 import { captureFoldersFor, parseGroundTruth, qualityReport, QualityReport } from './shared/model-quality';
+import { readText } from './shared/s3-objects';
 import { sdkClientConfig } from './shared/sdk-clients';
 import { MONITORING_METRICS, QUALITY_ENV } from '../lib/private/contract/monitoring';
 
